@@ -1,0 +1,80 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from . import services
+from .models import Game, Move, Player, Room
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin[Room]):
+    list_display = ["code", "name", "size", "win_length", "host", "is_open", "created_at"]
+    list_filter = ["is_open", "size", "win_length", "created_at"]
+    search_fields = ["code", "name", "host__username"]
+    list_editable = ["is_open"]
+    readonly_fields = ["created_at"]
+    actions = ["close_rooms", "open_rooms"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"host": request.user.pk}
+
+    def save_model(self, request: HttpRequest, obj: Room, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.current_game(obj)  # a new room starts with its first game
+
+    @admin.action(description="Close the selected rooms")
+    def close_rooms(self, request: HttpRequest, queryset: Any) -> None:
+        queryset.update(is_open=False)
+
+    @admin.action(description="Open the selected rooms")
+    def open_rooms(self, request: HttpRequest, queryset: Any) -> None:
+        queryset.update(is_open=True)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Games and moves are history: the admin shows them but never edits them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MoveInline(admin.TabularInline[Move, Game]):
+    model = Move
+    fields = ("number", "cell", "mark", "player", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Game)
+class GameAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "room", "number", "status", "winner", "move_count", "player_x", "player_o", "updated_at"]
+    list_filter = ["status", "winner", "room__size", "created_at"]
+    search_fields = ["room__code", "room__name", "player_x__name", "player_o__name"]
+    list_select_related = ["room", "player_x", "player_o"]
+    inlines = [MoveInline]
+
+
+@admin.register(Move)
+class MoveAdmin(ReadOnlyAdmin):
+    list_display = ["game", "number", "cell", "mark", "player", "created_at"]
+    list_filter = ["mark", "created_at"]
+    search_fields = ["game__room__code", "player__name"]
+    list_select_related = ["game__room", "player"]
+
+
+@admin.register(Player)
+class PlayerAdmin(admin.ModelAdmin[Player]):
+    list_display = ["name", "user", "created_at"]
+    search_fields = ["name", "user__username"]
+    readonly_fields = ["session_key", "created_at"]

@@ -1,0 +1,234 @@
+"""WebSocket consumers: a room's players and spectators, and the lobby's live list.
+
+Consumers are transport only: they check a frame, parse it, hand the action
+to the service layer, and publish the resulting state to the room's group.
+Who a socket is comes from its session when it connects, never from what it
+writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import protocol, services
+from .lobby import LOBBY_GROUP, alobby_rooms
+from .models import FINISHED_STATUSES, Room
+from .presence import presence
+from .ratelimit import TokenBucket
+from .state import RoomState, Version, add_you, room_state
+
+logger = logging.getLogger(__name__)
+
+# Close codes beyond RFC 6455's, documented in docs/protocol.md.
+CLOSE_UNKNOWN_ROOM = 4404
+CLOSE_ROOM_CLOSED = 4410
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+
+
+def room_group(code: str) -> str:
+    return f"room.{code}"
+
+
+def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
+    """A frame's size in bytes, as the client sent it."""
+    if bytes_data is not None:
+        return len(bytes_data)
+    return len((text_data or "").encode())
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    """One socket in a room, at ``ws/rooms/<code>/``."""
+
+    room: Room | None = None
+    identity: services.Identity
+    last_version: Version | None = None
+    seats: dict[str, int | None]
+    heartbeat: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        code = self.scope["url_route"]["kwargs"]["code"]
+        room = await services.aget_room(code)
+        await self.accept()
+        if room is None:
+            await self.close(code=CLOSE_UNKNOWN_ROOM)
+            return
+        if not room.is_open:
+            await self.close(code=CLOSE_ROOM_CLOSED)
+            return
+        try:
+            self.identity = await services.aidentify(self.scope["session"])
+            self.seats = {}
+            self.rate_limit = TokenBucket(
+                rate=settings.TICTAC["MESSAGES_PER_SECOND"], burst=2 * settings.TICTAC["MESSAGES_PER_SECOND"]
+            )
+            await self.channel_layer.group_add(room_group(room.code), self.channel_name)
+            await presence().add(room.code, self.channel_name, self.identity.session_key)
+            self.room = room
+            state = await room_state(room)
+        except Exception:
+            logger.exception("connect failed", extra={"room": code})
+            await self.close(code=CLOSE_INTERNAL_ERROR)
+            return
+        self.heartbeat = asyncio.create_task(self._keep_presence())
+        await self._send_state(state.encode(), state.seats, state.version)
+        await self._publish(state)
+
+    async def disconnect(self, code: int) -> None:
+        room = self.room
+        if room is None:
+            return
+        self.room = None
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+        try:
+            await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
+            await presence().remove(room.code, self.channel_name, self.identity.session_key)
+            await self._publish(await room_state(room))
+        except Exception:
+            logger.exception("disconnect cleanup failed", extra={"room": room.code})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.room is None:
+            return
+        if frame_size(text_data, bytes_data) > settings.TICTAC["MAX_FRAME_BYTES"]:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        if not self.rate_limit.allow():
+            await self._send_error("rate_limited", "Too many messages: slow down.")
+            return
+        try:
+            if text_data is None:
+                raise protocol.ProtocolError("bad_message", "Send JSON in text frames.")
+            await self._handle(protocol.parse(text_data))
+        except (protocol.ProtocolError, services.ActionRefused) as refusal:
+            await self._send_error(refusal.code, refusal.message)
+        except Exception:
+            logger.exception("message failed", extra={"room": self.room.code})
+            await self._send_error("unavailable", "The server could not do that just now; try again.")
+
+    async def _handle(self, message: protocol.ClientMessage) -> None:
+        room = self.room
+        assert room is not None
+        match message:
+            case protocol.Move(cell=cell):
+                game = await services.aplay_move(room, self.identity.player_id, cell)
+                await self._publish(await room_state(room, game), lobby=game.status in FINISHED_STATUSES)
+            case protocol.Join(name=name):
+                game, player = await services.ajoin(room, self.identity, name)
+                self.identity = replace(self.identity, player_id=player.id, player_name=player.name)
+                state = await room_state(room, game)
+                # Even a re-attach that changed nothing answers the joining socket.
+                await self._send_state(state.encode(), state.seats, state.version, force=True)
+                await self._publish(state)
+            case protocol.Resign():
+                await self._publish(await room_state(room, await services.aresign(room, self.identity.player_id)))
+            case protocol.Rematch():
+                game = await services.arequest_rematch(room, self.identity.player_id)
+                await self._publish(await room_state(room, game))
+            case protocol.Chat(text=text):
+                await self.channel_layer.group_send(
+                    room_group(room.code), {"type": "room.chat", "message": self._chat_message(text)}
+                )
+            case protocol.Sync():
+                state = await room_state(room)
+                await self._send_state(state.encode(), state.seats, state.version, force=True)
+            case protocol.Ping():
+                await self.send(text_data='{"type":"pong"}')
+
+    def _chat_message(self, text: str) -> str:
+        return json.dumps(
+            {
+                "type": "chat",
+                "name": self.identity.player_name or "Spectator",
+                "mark": self._mark(),
+                "text": text,
+                "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+
+    def _mark(self) -> str | None:
+        player_id = self.identity.player_id
+        if player_id is None:
+            return None
+        return next((mark for mark, seat in self.seats.items() if seat == player_id), None)
+
+    async def _publish(self, state: RoomState, *, lobby: bool = True) -> None:
+        """Send a state to everyone in the room (and the lobby's summary of it)."""
+        await self.channel_layer.group_send(
+            room_group(state.message["room"]["code"]),
+            {"type": "room.state", "state": state.encode(), "seats": state.seats, "version": state.version},
+        )
+        if lobby:
+            await self.channel_layer.group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
+
+    async def _send_state(
+        self, encoded: str, seats: dict[str, int | None], version: Version, *, force: bool = False
+    ) -> None:
+        # States from several processes can arrive out of order: never let an
+        # older one replace a newer one (a repeat of the same one is skipped too).
+        if not force and self.last_version is not None and version <= self.last_version:
+            return
+        if self.last_version is None or version > self.last_version:
+            self.last_version = version
+        self.seats = seats
+        await self.send(text_data=add_you(encoded, self._mark()))
+
+    async def _send_error(self, code: str, message: str) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "code": code, "message": message}))
+
+    async def _keep_presence(self) -> None:
+        interval = settings.TICTAC["PRESENCE_TTL_SECONDS"] / 3
+        while True:
+            await asyncio.sleep(interval)
+            room = self.room
+            if room is None:
+                return
+            try:
+                await presence().refresh(room.code, self.channel_name, self.identity.session_key)
+            except Exception:
+                logger.warning("presence refresh failed", extra={"room": room.code}, exc_info=True)
+
+    # --- Group messages -----------------------------------------------------
+
+    async def room_state(self, event: dict[str, Any]) -> None:
+        await self._send_state(event["state"], event["seats"], tuple(event["version"]))
+
+    async def room_chat(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["message"])
+
+
+class LobbyConsumer(AsyncWebsocketConsumer):
+    """The lobby's live list of open rooms, at ``ws/lobby/``."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
+        rooms = await alobby_rooms()
+        await self.send(text_data=json.dumps({"type": "rooms", "rooms": rooms}))
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # The lobby only listens; a ping is answered so clients can keep it alive.
+        if frame_size(text_data, bytes_data) > settings.TICTAC["MAX_FRAME_BYTES"]:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            message = protocol.parse(text_data or "")
+        except protocol.ProtocolError:
+            return
+        if isinstance(message, protocol.Ping):
+            await self.send(text_data='{"type":"pong"}')
+
+    async def lobby_room(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps({"type": "room", "room": event["room"]}))

@@ -1,0 +1,198 @@
+"""What tictac stores: rooms, the people in them, their games and every move.
+
+The models hold data and answer questions about it; judging a move is the
+rules' job (``game.rules``) and changing a game is the service layer's
+(``game.services``). Database constraints make impossible states
+unrepresentable even if a bug slipped past both.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+from . import rules
+
+ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
+_CODE_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_room_code() -> str:
+    """A random room code that is easy to read aloud (8 lowercase letters and digits)."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+class MarkChoices(models.TextChoices):
+    X = "X"
+    O = "O"  # noqa: E741 - the mark's name
+
+
+class RoomQuerySet(models.QuerySet["Room"]):
+    def open(self) -> RoomQuerySet:
+        """Rooms that are listed in the lobby and can be joined."""
+        return self.filter(is_open=True)
+
+
+class Room(models.Model):
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        default=new_room_code,
+        validators=[RegexValidator(rf"^{ROOM_CODE_PATTERN}\Z")],
+        help_text="The room's address: /rooms/<code>/. 4 to 32 letters, digits, _ or -.",
+    )
+    name = models.CharField(max_length=64, blank=True)
+    size = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(rules.MIN_SIZE), MaxValueValidator(rules.MAX_SIZE)]
+    )
+    win_length = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(rules.MIN_WIN_LENGTH), MaxValueValidator(rules.MAX_SIZE)],
+        help_text="How many marks in a row win (3 up to the board size).",
+    )
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="hosted_rooms"
+    )
+    is_open = models.BooleanField("open", default=True, help_text="Closed rooms leave the lobby and refuse players.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoomQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(size__gte=rules.MIN_SIZE, size__lte=rules.MAX_SIZE), name="room_size_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(win_length__gte=rules.MIN_WIN_LENGTH, win_length__lte=F("size")),
+                name="room_win_length_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+    def get_absolute_url(self) -> str:
+        return f"/rooms/{self.code}/"
+
+    def clean(self) -> None:
+        if self.size is not None and self.win_length is not None and self.win_length > self.size:
+            raise ValidationError({"win_length": f"Must be at most the board size ({self.size})."})
+
+
+class Player(models.Model):
+    """A person, known by their browser session (and, if they logged in, their user)."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=32, default="Player")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    WAITING = "waiting"
+    PLAYING = "playing"
+    WON = "won"
+    DRAW = "draw"
+    RESIGNED = "resigned"
+
+
+FINISHED_STATUSES = (Status.WON, Status.DRAW, Status.RESIGNED)
+
+
+class Game(models.Model):
+    """One game in a room. The room's current game is the one with the highest number."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="games")
+    number = models.PositiveIntegerField(default=1)
+    # One character per cell, row-major: "X", "O" or "." for empty.
+    board = models.CharField(max_length=rules.MAX_SIZE**2)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    # NULL, not "", for "nobody": it is the protocol's null and the check constraints read it.
+    turn = models.CharField(max_length=1, choices=MarkChoices.choices, null=True, blank=True)  # noqa: DJ001
+    winner = models.CharField(max_length=1, choices=MarkChoices.choices, null=True, blank=True)  # noqa: DJ001
+    # The winning cells, ascending, when status is "won".
+    line = models.JSONField(null=True, blank=True)
+    # The cells in the order they were played; X played the even positions.
+    # Kept beside the board so a state needs no query of the Move table.
+    history = models.JSONField(default=list, blank=True)
+    # The compare-and-swap version of a move: it rises by one per move.
+    move_count = models.PositiveSmallIntegerField(default=0)
+    player_x = models.ForeignKey(Player, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    player_o = models.ForeignKey(Player, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Rises by one on every change (join, move, resign, rematch request): the
+    # service layer's compare-and-swap, and how a socket tells a stale state.
+    version = models.PositiveIntegerField(default=0)
+    rematch_x = models.BooleanField(default=False)
+    rematch_o = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["room", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "number"], name="game_number_unique_in_room"),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="game_status_valid"),
+            models.CheckConstraint(
+                condition=Q(winner__isnull=True) | Q(status__in=[Status.WON, Status.RESIGNED]),
+                name="game_winner_only_when_decided",
+            ),
+            models.CheckConstraint(
+                condition=Q(turn__isnull=True) | Q(status=Status.PLAYING), name="game_turn_only_while_playing"
+            ),
+            models.CheckConstraint(condition=Q(move_count__lte=rules.MAX_SIZE**2), name="game_move_count_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room} #{self.number}"
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return tuple("" if char == "." else char for char in self.board)
+
+    def seat_of(self, player_id: int | None) -> rules.Mark | None:
+        """Which mark ``player_id`` plays in this game, if any."""
+        if player_id is None:
+            return None
+        if self.player_x_id == player_id:
+            return rules.X
+        if self.player_o_id == player_id:
+            return rules.O
+        return None
+
+
+def encode_board(cells: tuple[str, ...]) -> str:
+    return "".join(cell or "." for cell in cells)
+
+
+class Move(models.Model):
+    """A move as it was accepted: the n-th mark put in a game."""
+
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="moves")
+    number = models.PositiveSmallIntegerField(help_text="1 for the game's first move.")
+    cell = models.PositiveSmallIntegerField()
+    mark = models.CharField(max_length=1, choices=MarkChoices.choices)
+    player = models.ForeignKey(Player, null=True, on_delete=models.SET_NULL, related_name="moves")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["game", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["game", "number"], name="move_number_unique_in_game"),
+            models.UniqueConstraint(fields=["game", "cell"], name="move_cell_unique_in_game"),
+            models.CheckConstraint(condition=Q(mark__in=["X", "O"]), name="move_mark_valid"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="move_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game} move {self.number}: {self.mark} at {self.cell}"

@@ -1,0 +1,172 @@
+"""Who is looking at a room right now, across every server process.
+
+Each open socket is an entry in a Redis sorted set per room, scored by the
+time it expires. A socket refreshes its entry while it lives and removes it
+when it closes; the expiry cleans up after a process that died without
+closing its sockets. Each snapshot carries Redis's clock at the moment it
+was read, one clock for every process, so a state built from an older look
+at presence can be told apart from a newer one (even after Redis restarts,
+which a counter would not survive).
+
+With the in-memory channel layer (one process, explicitly asked for) the
+same bookkeeping lives in a dict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import redis as redis_sync
+import redis.asyncio as redis
+from django.conf import settings
+
+_KEY_PREFIX = "tictac:presence:"
+_ANONYMOUS = "-"
+
+
+@dataclass(frozen=True)
+class PresenceSnapshot:
+    """The sessions with at least one open socket, and sockets without a session."""
+
+    sessions: frozenset[str]
+    anonymous: int
+    read_at_us: int
+    """When it was read, in microseconds of Redis's clock."""
+
+    def spectators(self, seated_sessions: set[str]) -> int:
+        """People watching: sessions that hold no seat, plus sockets without a session."""
+        return len(self.sessions - seated_sessions) + self.anonymous
+
+
+def _member(connection_id: str, session_key: str | None) -> str:
+    return f"{session_key or _ANONYMOUS}|{connection_id}"
+
+
+def _snapshot(members: list[str], read_at_us: int) -> PresenceSnapshot:
+    sessions = set()
+    anonymous = 0
+    for member in members:
+        session_key = member.split("|", 1)[0]
+        if session_key == _ANONYMOUS:
+            anonymous += 1
+        else:
+            sessions.add(session_key)
+    return PresenceSnapshot(frozenset(sessions), anonymous, read_at_us)
+
+
+class RedisPresence:
+    def __init__(self, url: str, ttl_seconds: int) -> None:
+        self.url = url
+        self.ttl_seconds = ttl_seconds
+        # redis.asyncio clients belong to the event loop that made them.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.Redis] = weakref.WeakKeyDictionary()
+        self._sync_client: redis_sync.Redis | None = None
+
+    def _client(self) -> redis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = redis.Redis.from_url(
+                self.url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2, max_connections=200
+            )
+            self._clients[loop] = client
+        return client
+
+    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> None:
+        key = _KEY_PREFIX + room_code
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {_member(connection_id, session_key): time.time() + self.ttl_seconds})
+            pipe.expire(key, self.ttl_seconds * 4)
+            await pipe.execute()
+
+    refresh = add
+
+    async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
+        await self._client().zrem(_KEY_PREFIX + room_code, _member(connection_id, session_key))
+
+    async def snapshot(self, room_code: str) -> PresenceSnapshot:
+        return (await self.snapshots([room_code]))[room_code]
+
+    async def snapshots(self, room_codes: list[str]) -> dict[str, PresenceSnapshot]:
+        async with self._client().pipeline(transaction=False) as pipe:
+            _queue_snapshot_reads(pipe, room_codes)
+            replies = await pipe.execute()
+        return _parse_snapshot_replies(room_codes, replies)
+
+    def snapshots_blocking(self, room_codes: list[str]) -> dict[str, PresenceSnapshot]:
+        """:meth:`snapshots` for synchronous code (views, the database thread)."""
+        with self._blocking_client().pipeline(transaction=False) as pipe:
+            _queue_snapshot_reads(pipe, room_codes)
+            replies = pipe.execute()
+        return _parse_snapshot_replies(room_codes, replies)
+
+    def ping_blocking(self) -> None:
+        self._blocking_client().ping()
+
+    def _blocking_client(self) -> redis_sync.Redis:
+        if self._sync_client is None:
+            self._sync_client = redis_sync.Redis.from_url(
+                self.url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+            )
+        return self._sync_client
+
+
+def _queue_snapshot_reads(pipe: Any, room_codes: list[str]) -> None:
+    now = time.time()
+    for code in room_codes:
+        key = _KEY_PREFIX + code
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zrange(key, 0, -1)
+    pipe.time()
+
+
+def _parse_snapshot_replies(room_codes: list[str], replies: list[Any]) -> dict[str, PresenceSnapshot]:
+    seconds, microseconds = replies[-1]
+    read_at_us = int(seconds) * 1_000_000 + int(microseconds)
+    return {code: _snapshot(replies[2 * index + 1], read_at_us) for index, code in enumerate(room_codes)}
+
+
+class MemoryPresence:
+    """Presence for a single process (the in-memory channel layer)."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, dict[str, str]] = {}
+
+    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> None:
+        self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session_key)
+
+    refresh = add
+
+    async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
+        self._rooms.get(room_code, {}).pop(connection_id, None)
+
+    async def snapshot(self, room_code: str) -> PresenceSnapshot:
+        return self.snapshots_blocking([room_code])[room_code]
+
+    async def snapshots(self, room_codes: list[str]) -> dict[str, PresenceSnapshot]:
+        return self.snapshots_blocking(room_codes)
+
+    def snapshots_blocking(self, room_codes: list[str]) -> dict[str, PresenceSnapshot]:
+        now_us = time.time_ns() // 1000
+        return {code: _snapshot(list(self._rooms.get(code, {}).values()), now_us) for code in room_codes}
+
+    def ping_blocking(self) -> None:
+        return None
+
+
+_store: RedisPresence | MemoryPresence | None = None
+
+
+def presence() -> RedisPresence | MemoryPresence:
+    """The process's presence store, chosen to match the channel layer."""
+    global _store
+    if _store is None:
+        if settings.CHANNEL_LAYER == "memory":
+            _store = MemoryPresence()
+        else:
+            _store = RedisPresence(settings.REDIS_URL, settings.TICTAC["PRESENCE_TTL_SECONDS"])
+    return _store

@@ -1,0 +1,9 @@
+from django.urls import path, re_path
+
+from . import consumers
+from .models import ROOM_CODE_PATTERN
+
+websocket_urlpatterns = [
+    re_path(rf"^ws/rooms/(?P<code>{ROOM_CODE_PATTERN})/$", consumers.RoomConsumer.as_asgi()),
+    path("ws/lobby/", consumers.LobbyConsumer.as_asgi()),
+]

@@ -1,0 +1,276 @@
+"""The one place where a room's games change.
+
+Every change follows the same path: load the current game, judge the action
+with the pure rules, then write it with a compare-and-swap on
+``Game.version`` inside one short transaction. When two actions race (from
+two sockets, or two processes) only one swap lands; the other is judged
+again against the new game, so it either applies cleanly on top or is
+refused with the code the protocol names. Nothing is broadcast from here:
+callers publish the returned game only after the transaction has committed.
+
+Functions are synchronous (the ORM is); the consumer reaches them through
+the ``a``-prefixed wrappers at the bottom, which run them on Channels'
+database thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import rules
+from .models import FINISHED_STATUSES, Game, Move, Player, Room, Status, encode_board
+from .protocol import DEFAULT_NAME
+
+
+class ActionRefused(Exception):  # noqa: N818 - a refusal is an answer, not an error
+    """An action the server will not apply; ``code`` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is behind a socket, as far as the server knows: never what the client says."""
+
+    session_key: str | None
+    user_id: int | None = None
+    player_id: int | None = None
+    player_name: str | None = None
+
+
+# --- Reading ----------------------------------------------------------------
+
+
+def get_room(code: str) -> Room | None:
+    return Room.objects.filter(code=code).first()
+
+
+def identify(session: Any) -> Identity:
+    """The identity of a request or socket's session; a key not in the store counts as none."""
+    session_key = session.session_key
+    if not session_key or not session.exists(session_key):
+        return Identity(session_key=None)
+    user_id = session.get("_auth_user_id")
+    player = Player.objects.filter(session_key=session_key).only("id", "name").first()
+    return Identity(
+        session_key=session_key,
+        user_id=int(user_id) if user_id else None,
+        player_id=player.id if player else None,
+        player_name=player.name if player else None,
+    )
+
+
+def current_game(room: Room) -> Game:
+    """The room's latest game, with both seats' players loaded; the first is made on demand."""
+    game = _latest_game(room)
+    if game is None:
+        try:
+            with transaction.atomic():
+                Game.objects.create(room=room, number=1, board=encode_board(rules.Board.empty(room.size).cells))
+        except IntegrityError:
+            pass  # another process made it first
+        game = _latest_game(room)
+        assert game is not None
+    return game
+
+
+def _latest_game(room: Room) -> Game | None:
+    game = Game.objects.select_related("player_x", "player_o").filter(room=room).order_by("-number").first()
+    if game is not None:
+        game.room = room
+    return game
+
+
+def board_of(room: Room, game: Game) -> rules.Board:
+    return rules.Board(room.size, room.win_length, game.cells)
+
+
+# --- Rooms ------------------------------------------------------------------
+
+
+def create_room(name: str = "", size: int = 3, win_length: int = 3, host_id: int | None = None) -> Room:
+    rules.check_dimensions(size, win_length)
+    room = Room.objects.create(name=name, size=size, win_length=win_length, host_id=host_id)
+    current_game(room)
+    return room
+
+
+def quick_play(identity: Identity) -> Room:
+    """Seat this session in the oldest open room waiting for a player, or in a new room."""
+    waiting = (
+        Game.objects.filter(status=Status.WAITING, room__is_open=True)
+        .exclude(player_x__session_key=identity.session_key)
+        .select_related("room")
+        .order_by("room__created_at")
+    )
+    for game in waiting[:5]:
+        try:
+            join(game.room, identity, identity.player_name)
+        except ActionRefused:
+            continue  # filled while we looked
+        return game.room
+    room = create_room(name="Quick play")
+    join(room, identity, identity.player_name)
+    return room
+
+
+# --- Changing a game --------------------------------------------------------
+
+
+def _swap(game: Game, **changes: Any) -> bool:
+    """Write ``changes`` if nobody changed the game since it was read; bump its version."""
+    updated = Game.objects.filter(pk=game.pk, version=game.version).update(
+        version=F("version") + 1, updated_at=timezone.now(), **changes
+    )
+    if not updated:
+        return False
+    for field, value in changes.items():
+        setattr(game, field, value)
+    game.version += 1
+    return True
+
+
+def _player(identity: Identity, name: str | None) -> Player:
+    assert identity.session_key is not None
+    player, created = Player.objects.get_or_create(
+        session_key=identity.session_key,
+        defaults={"name": name or DEFAULT_NAME, "user_id": identity.user_id},
+    )
+    if not created and name and name != player.name:
+        player.name = name
+        player.save(update_fields=["name"])
+    return player
+
+
+def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player]:
+    """Seat this session (X first, then O), or re-attach it to the seat it holds."""
+    if identity.session_key is None:
+        raise ActionRefused("no_session", "Open the room page first: joining needs a session cookie.")
+    if not room.is_open:
+        raise ActionRefused("room_closed", "This room is closed.")
+    player = _player(identity, name)
+    while True:
+        game = current_game(room)
+        if game.seat_of(player.id):
+            # Re-attached; a new name shows at the next state.
+            for seat in (game.player_x, game.player_o):
+                if seat is not None and seat.id == player.id:
+                    seat.name = player.name
+            return game, player
+        if game.player_x_id is None:
+            changes: dict[str, Any] = {"player_x": player}
+            other_seat = game.player_o
+        elif game.player_o_id is None:
+            changes = {"player_o": player}
+            other_seat = game.player_x
+        else:
+            raise ActionRefused("room_full", "Both seats are taken: you can watch.")
+        if other_seat is not None:
+            changes.update(status=Status.PLAYING, turn=board_of(room, game).turn)
+        if _swap(game, **changes):
+            return game, player
+
+
+def play_move(room: Room, player_id: int | None, cell: int) -> Game:
+    """Judge and apply ``player_id``'s move to ``cell``: persisted before this returns."""
+    while True:
+        game = current_game(room)
+        mark = _seat_or_refuse(game, player_id)
+        _refuse_unless_playing(game)
+        try:
+            board = board_of(room, game).play(cell, mark)
+        except rules.RuleError as error:
+            raise ActionRefused(error.code, str(error)) from None
+        outcome = board.outcome
+        changes: dict[str, Any] = {
+            "board": encode_board(board.cells),
+            "history": [*game.history, cell],
+            "move_count": game.move_count + 1,
+        }
+        if outcome is None:
+            changes["turn"] = board.turn
+        else:
+            changes.update(
+                status=Status.DRAW if outcome.is_draw else Status.WON,
+                turn=None,
+                winner=outcome.winner,
+                line=list(outcome.line) if outcome.line else None,
+            )
+        with transaction.atomic():
+            if not _swap(game, **changes):
+                continue  # someone else changed the game first: judge again
+            Move.objects.create(game=game, number=game.move_count, cell=cell, mark=mark, player_id=player_id)
+        return game
+
+
+def resign(room: Room, player_id: int | None) -> Game:
+    while True:
+        game = current_game(room)
+        mark = _seat_or_refuse(game, player_id)
+        _refuse_unless_playing(game)
+        if _swap(game, status=Status.RESIGNED, turn=None, winner=rules.other(mark)):
+            return game
+
+
+def request_rematch(room: Room, player_id: int | None) -> Game:
+    """Record a rematch request; when both players have asked, start the next game."""
+    while True:
+        game = current_game(room)
+        mark = _seat_or_refuse(game, player_id)
+        if game.status not in FINISHED_STATUSES:
+            if game.status == Status.WAITING:
+                raise ActionRefused("game_not_started", "The game has not started yet.")
+            raise ActionRefused("game_not_over", "A rematch can be asked for once the game is over.")
+        flag = "rematch_x" if mark == rules.X else "rematch_o"
+        both_asked = (game.rematch_x or mark == rules.X) and (game.rematch_o or mark == rules.O)
+        with transaction.atomic():
+            if not _swap(game, **{flag: True}):
+                continue
+            if not both_asked:
+                return game
+            # Marks swap, so whoever played O moves first in the new game.
+            next_game = Game.objects.create(
+                room=room,
+                number=game.number + 1,
+                board=encode_board(rules.Board.empty(room.size).cells),
+                status=Status.PLAYING,
+                turn=rules.X,
+                player_x=game.player_o,
+                player_o=game.player_x,
+            )
+            next_game.room = room
+            return next_game
+
+
+def _seat_or_refuse(game: Game, player_id: int | None) -> rules.Mark:
+    mark = game.seat_of(player_id)
+    if mark is None:
+        raise ActionRefused("not_a_player", "Only the two seated players can do that.")
+    return mark
+
+
+def _refuse_unless_playing(game: Game) -> None:
+    if game.status in FINISHED_STATUSES:
+        raise ActionRefused("game_over", "The game is over.")
+    if game.status == Status.WAITING:
+        raise ActionRefused("game_not_started", "Waiting for an opponent to join.")
+
+
+# --- For the consumer: the same functions on Channels' database thread ---------
+
+aget_room = database_sync_to_async(get_room)
+aidentify = database_sync_to_async(identify)
+acurrent_game = database_sync_to_async(current_game)
+ajoin = database_sync_to_async(join)
+aplay_move = database_sync_to_async(play_move)
+aresign = database_sync_to_async(resign)
+arequest_rematch = database_sync_to_async(request_rematch)

@@ -1,0 +1,106 @@
+"""What clients are told: the ``state`` message and the lobby's room summaries.
+
+A state is built once per change by the process that made the change, then
+sent through the room's group; each socket only appends its own ``you``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .models import FINISHED_STATUSES, Game, Room
+from .presence import PresenceSnapshot, presence
+from .services import acurrent_game, current_game
+
+Version = tuple[int, int, int]
+"""(game number, game version, presence read time): larger is newer."""
+
+
+@dataclass(frozen=True)
+class RoomState:
+    message: dict[str, Any]
+    """The state message without ``you``: what /api/rooms/<code>/ answers."""
+    seats: dict[str, int | None]
+    """Player id per mark, so each socket can tell its own seat."""
+    version: Version
+
+    def encode(self) -> str:
+        return json.dumps(self.message, separators=(",", ":"))
+
+    def summary(self) -> dict[str, Any]:
+        """The lobby's line for this room."""
+        room, game = self.message["room"], self.message["game"]
+        return {
+            "code": room["code"],
+            "name": room["name"],
+            "size": room["size"],
+            "win_length": room["win_length"],
+            "players": sum(1 for seat in self.message["players"].values() if seat is not None),
+            "spectators": self.message["spectators"],
+            "status": game["status"],
+            "open": room["open"],
+        }
+
+
+def add_you(encoded_state: str, mark: str | None) -> str:
+    """The encoded state with this socket's ``you`` appended, without encoding it again."""
+    you = '{"mark":null}' if mark is None else f'{{"mark":"{mark}"}}'
+    return f'{encoded_state[:-1]},"you":{you}}}'
+
+
+def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
+    seated = {player.session_key: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
+    last_move = None
+    if game.history:
+        last_move = {"cell": game.history[-1], "mark": "X" if len(game.history) % 2 else "O"}
+    rematch = [mark for mark, asked in (("X", game.rematch_x), ("O", game.rematch_o)) if asked]
+    message = {
+        "type": "state",
+        "room": {
+            "code": room.code,
+            "name": room.name or room.code,
+            "size": room.size,
+            "win_length": room.win_length,
+            "open": room.is_open,
+        },
+        "game": {
+            "id": game.id,
+            "number": game.number,
+            "board": list(game.cells),
+            "turn": game.turn,
+            "status": game.status,
+            "winner": game.winner,
+            "line": game.line,
+            "moves": game.move_count,
+            "last_move": last_move,
+            "history": list(game.history),
+            "rematch": rematch if game.status in FINISHED_STATUSES else [],
+        },
+        "players": {
+            mark: None if player is None else {"name": player.name, "online": player.session_key in seen.sessions}
+            for mark, player in (("X", game.player_x), ("O", game.player_o))
+        },
+        "spectators": seen.spectators(set(seated)),
+    }
+    return RoomState(
+        message=message,
+        seats={"X": game.player_x_id, "O": game.player_o_id},
+        version=(game.number, game.version, seen.read_at_us),
+    )
+
+
+def room_state_blocking(room: Room) -> RoomState:
+    """:func:`room_state` for synchronous code (views)."""
+    game = current_game(room)
+    return build(room, game, presence().snapshots_blocking([room.code])[room.code])
+
+
+async def room_state(room: Room, game: Game | None = None) -> RoomState:
+    """The room's state now. Reads the game before presence, so that of two
+    states built concurrently the one with the newer game also has the newer
+    presence."""
+    if game is None:
+        game = await acurrent_game(room)
+    return build(room, game, await presence().snapshot(room.code))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from channels.db import database_sync_to_async
+
+from game import services
+from game.models import Room
+
+from .clients import Socket, new_session_key
+
+make_room = database_sync_to_async(services.create_room)
+
+
+@pytest.fixture
+async def room(transactional_db: None) -> Room:
+    return await make_room(name="Friday", size=3, win_length=3)
+
+
+@pytest.fixture
+async def open_socket(transactional_db: None) -> AsyncIterator[Callable[..., Awaitable[Socket]]]:
+    """Open sockets to a room; every one is closed after the test."""
+    sockets: list[Socket] = []
+
+    async def open_(code: str, session_key: str | None = None) -> Socket:
+        socket = await Socket.open(code, session_key)
+        sockets.append(socket)
+        return socket
+
+    yield open_
+    for socket in sockets:
+        await socket.close()
+
+
+@pytest.fixture
+async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> tuple[Socket, Socket]:
+    """alice (X) and bob (O) seated in ``room``, the game playing."""
+    alice = await open_socket(room.code, await new_session_key())
+    bob = await open_socket(room.code, await new_session_key())
+    assert (await alice.join("alice"))["you"]["mark"] == "X"
+    assert (await bob.join("bob"))["you"]["mark"] == "O"
+    await alice.next_state(status="playing")
+    return alice, bob

@@ -1,0 +1,396 @@
+"""The room's WebSocket, end to end through the ASGI application and a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from game.models import Room
+from tictac.asgi import application
+
+from .clients import Socket, new_session_key
+from .conftest import make_room
+
+OpenSocket = Callable[..., Awaitable[Socket]]
+
+
+async def play(moves: list[int], x: Socket, o: Socket) -> dict:
+    """Play ``moves`` alternately (X first) and return the state after the last."""
+    state: dict = {}
+    for number, cell in enumerate(moves, start=1):
+        mover = x if number % 2 else o
+        await mover.send({"type": "move", "cell": cell})
+        state = await mover.next_state(moves=number)
+    return state
+
+
+async def test_when_two_players_play_to_a_win_then_everyone_sees_the_same_final_state(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, bob = players
+    watcher = await open_socket(room.code)
+    final = await play([0, 3, 1, 4, 2], alice, bob)
+    assert final["game"]["status"] == "won"
+    assert final["game"]["winner"] == "X"
+    assert final["game"]["line"] == [0, 1, 2]
+    assert final["game"]["turn"] is None
+    assert final["game"]["last_move"] == {"cell": 2, "mark": "X"}
+    seen_by_bob = await bob.next_state(moves=5)
+    seen_by_watcher = await watcher.next_state(moves=5)
+    for seen in (seen_by_bob, seen_by_watcher):
+        assert {key: seen[key] for key in ("game", "players", "room")} == {
+            key: final[key] for key in ("game", "players", "room")
+        }
+    assert seen_by_bob["you"] == {"mark": "O"}
+    assert seen_by_watcher["you"] == {"mark": None}
+    assert final["game"]["board"] == ["X", "X", "X", "O", "O", "", "", "", ""]
+
+
+async def test_when_the_board_fills_without_a_line_then_the_game_is_a_draw(players: tuple[Socket, Socket]) -> None:
+    alice, bob = players
+    final = await play([0, 1, 2, 4, 3, 5, 7, 6, 8], alice, bob)
+    assert final["game"]["status"] == "draw"
+    assert final["game"]["winner"] is None
+    assert final["game"]["line"] is None
+    assert final["game"]["moves"] == 9
+
+
+async def test_when_a_5x5_room_needs_four_in_a_row_then_three_do_not_win_and_four_do(
+    open_socket: OpenSocket,
+) -> None:
+    room = await make_room(name="Five", size=5, win_length=4)
+    alice = await open_socket(room.code, await new_session_key())
+    bob = await open_socket(room.code, await new_session_key())
+    await alice.join("alice")
+    await bob.join("bob")
+    after_three_in_a_row = await play([0, 5, 6, 10, 12], alice, bob)
+    assert after_three_in_a_row["game"]["status"] == "playing"  # 0, 6, 12 is not enough with k=4
+    await bob.send({"type": "move", "cell": 15})
+    await bob.next_state(moves=6)
+    await alice.send({"type": "move", "cell": 18})
+    final = await alice.next_state(moves=7)
+    assert final["game"]["status"] == "won"
+    assert final["game"]["winner"] == "X"
+    assert final["game"]["line"] == [0, 6, 12, 18]
+    assert len(final["game"]["board"]) == 25
+
+
+# --- Errors: each code, with nothing changed and the socket still open ---------
+
+
+async def assert_refused(socket: Socket, message: dict | str, code: str, others: list[Socket]) -> None:
+    """``message`` is refused with ``code``; the game is as it was and every socket still works."""
+    before = await socket.fresh_state()
+    error = await socket.error(message)
+    assert error["code"] == code
+    assert error["message"]
+    after = await socket.fresh_state()
+    assert after["game"] == before["game"]
+    assert after["players"] == before["players"]
+    for other in others:
+        assert (await other.fresh_state())["game"] == before["game"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "not json",
+        "[1, 2]",
+        '"move"',
+        {"type": "dance"},
+        {"cell": 4},
+        {"type": "move"},
+        {"type": "move", "cell": True},
+        {"type": "move", "cell": "4"},
+        {"type": "move", "cell": 4.0},
+        {"type": "move", "cell": None},
+        {"type": "chat"},
+        {"type": "chat", "text": ""},
+        {"type": "chat", "text": "bell\u0007"},
+        {"type": "join", "name": ""},
+        {"type": "join", "name": 7},
+        {"type": "join", "name": "tab\there"},
+    ],
+)
+async def test_when_a_message_is_malformed_then_it_is_a_bad_message(
+    players: tuple[Socket, Socket], message: dict | str
+) -> None:
+    alice, bob = players
+    await assert_refused(alice, message, "bad_message", [bob])
+
+
+async def test_when_a_binary_frame_arrives_then_it_is_a_bad_message(players: tuple[Socket, Socket]) -> None:
+    alice, _bob = players
+    await alice.communicator.send_to(bytes_data=b'{"type":"move","cell":0}')
+    assert (await alice.next_message("error"))["code"] == "bad_message"
+    assert (await alice.fresh_state())["game"]["moves"] == 0
+
+
+@pytest.mark.parametrize("message", [{"type": "join", "name": "n" * 33}, {"type": "chat", "text": "t" * 501}])
+async def test_when_a_name_or_chat_is_over_its_limit_then_it_is_too_long(
+    players: tuple[Socket, Socket], message: dict
+) -> None:
+    alice, bob = players
+    await assert_refused(alice, message, "too_long", [bob])
+
+
+@pytest.mark.parametrize("message", [{"type": "move", "cell": 0}, {"type": "resign"}, {"type": "rematch"}])
+async def test_when_a_spectator_acts_then_it_is_not_a_player(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket, message: dict
+) -> None:
+    watcher = await open_socket(room.code, await new_session_key())
+    await assert_refused(watcher, message, "not_a_player", list(players))
+
+
+async def test_when_the_game_is_over_then_moves_and_resigns_are_game_over(players: tuple[Socket, Socket]) -> None:
+    alice, bob = players
+    await play([0, 3, 1, 4, 2], alice, bob)
+    await assert_refused(bob, {"type": "move", "cell": 8}, "game_over", [alice])
+    await assert_refused(bob, {"type": "resign"}, "game_over", [alice])
+
+
+async def test_when_a_seat_is_still_free_then_a_move_is_game_not_started(room: Room, open_socket: OpenSocket) -> None:
+    alice = await open_socket(room.code, await new_session_key())
+    await alice.join("alice")
+    await assert_refused(alice, {"type": "move", "cell": 0}, "game_not_started", [])
+
+
+async def test_when_a_player_moves_out_of_turn_then_it_is_not_your_turn(players: tuple[Socket, Socket]) -> None:
+    alice, bob = players
+    await assert_refused(bob, {"type": "move", "cell": 0}, "not_your_turn", [alice])
+    # Out of turn wins over an invalid cell (the protocol's order).
+    await assert_refused(bob, {"type": "move", "cell": 99}, "not_your_turn", [alice])
+
+
+@pytest.mark.parametrize("cell", [9, -1, 10_000])
+async def test_when_a_cell_is_off_the_board_then_it_is_invalid(players: tuple[Socket, Socket], cell: int) -> None:
+    alice, bob = players
+    await assert_refused(alice, {"type": "move", "cell": cell}, "invalid_cell", [bob])
+
+
+async def test_when_a_cell_has_a_mark_then_it_is_taken(players: tuple[Socket, Socket]) -> None:
+    alice, bob = players
+    await play([4], alice, bob)
+    await assert_refused(bob, {"type": "move", "cell": 4}, "cell_taken", [alice])
+
+
+async def test_when_both_seats_are_held_then_a_third_person_joining_gets_room_full(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    carol = await open_socket(room.code, await new_session_key())
+    await assert_refused(carol, {"type": "join", "name": "carol"}, "room_full", list(players))
+
+
+async def test_when_a_socket_has_no_session_then_it_can_watch_but_not_join(room: Room, open_socket: OpenSocket) -> None:
+    anonymous = await open_socket(room.code)
+    assert anonymous.state is not None
+    assert anonymous.state["you"] == {"mark": None}
+    await assert_refused(anonymous, {"type": "join", "name": "eve"}, "no_session", [])
+
+
+async def test_when_a_session_cookie_is_forged_then_it_counts_as_no_session(
+    room: Room, open_socket: OpenSocket
+) -> None:
+    forged = await open_socket(room.code, "x" * 32)
+    await assert_refused(forged, {"type": "join", "name": "eve"}, "no_session", [])
+
+
+async def test_when_a_socket_floods_then_it_is_rate_limited_and_nothing_changes(
+    players: tuple[Socket, Socket],
+) -> None:
+    alice, bob = players
+    before = await alice.fresh_state()
+    for cell in range(60):
+        await alice.send({"type": "move", "cell": 100 + cell})  # refused anyway: invalid cells
+    replies = [await alice.next_message("error") for _ in range(60)]
+    codes = [reply["code"] for reply in replies]
+    assert "rate_limited" in codes
+    assert set(codes) == {"rate_limited", "invalid_cell"}
+    # alice's own budget is spent for now; bob's is untouched and shows nothing changed.
+    assert (await bob.fresh_state())["game"] == before["game"]
+
+
+# --- Frames, origins, rooms ---------------------------------------------------
+
+
+async def test_when_a_frame_is_over_4_kib_then_the_socket_is_closed_with_1009(players: tuple[Socket, Socket]) -> None:
+    alice, _ = players
+    await alice.communicator.send_to(text_data='{"type":"chat","text":"' + "a" * 4100 + '"}')
+    closed = await alice.communicator.receive_output(timeout=5)
+    while closed["type"] != "websocket.close":
+        closed = await alice.communicator.receive_output(timeout=5)
+    assert closed["code"] == 1009
+
+
+async def test_a_frame_of_exactly_4_kib_is_still_read(players: tuple[Socket, Socket]) -> None:
+    alice, _ = players
+    frame = '{"type":"ping","pad":"' + "a" * (4096 - len('{"type":"ping","pad":""}')) + '"}'
+    assert len(frame.encode()) == 4096
+    await alice.communicator.send_to(text_data=frame)
+    assert (await alice.next_message("pong"))["type"] == "pong"
+
+
+@pytest.mark.parametrize("origin", [b"http://evil.example", b"null", None])
+async def test_when_the_origin_is_not_an_allowed_host_then_the_handshake_is_refused(
+    room: Room, origin: bytes | None
+) -> None:
+    headers = [(b"origin", origin)] if origin is not None else []
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+
+
+async def test_an_allowed_host_on_any_port_is_accepted(room: Room) -> None:
+    communicator = WebsocketCommunicator(
+        application, f"/ws/rooms/{room.code}/", headers=[(b"origin", b"http://127.0.0.1:8123")]
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    await communicator.disconnect()
+
+
+async def test_when_the_room_does_not_exist_then_the_socket_is_closed_with_4404(transactional_db: None) -> None:
+    communicator = WebsocketCommunicator(
+        application, "/ws/rooms/nosuchroom/", headers=[(b"origin", b"http://localhost")]
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    closed = await communicator.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close"
+    assert closed["code"] == 4404
+
+
+# --- Identity ------------------------------------------------------------------
+
+
+async def test_a_second_tab_of_the_same_session_gets_the_same_seat(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, _bob = players
+    alice_tab = await open_socket(room.code, alice.session_key)
+    assert alice_tab.state is not None
+    assert alice_tab.state["you"] == {"mark": "X"}
+    rejoined = await alice_tab.join("alice")
+    assert rejoined["you"] == {"mark": "X"}
+    assert rejoined["players"]["X"]["name"] == "alice"
+    assert rejoined["players"]["O"]["name"] == "bob"
+    # Either tab can move for X.
+    await alice_tab.send({"type": "move", "cell": 4})
+    assert (await alice.next_state(moves=1))["game"]["board"][4] == "X"
+
+
+async def test_no_message_content_can_move_for_another_seat(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, bob = players
+    disguised = {"type": "move", "cell": 0, "mark": "O", "player": "O", "you": {"mark": "O"}, "session": "bob"}
+    await alice.send({"type": "move", "cell": 4})
+    await bob.next_state(moves=1)
+    # It is O's turn: X claiming to be O is still X.
+    await assert_refused(alice, disguised, "not_your_turn", [bob])
+    watcher = await open_socket(room.code, await new_session_key())
+    await assert_refused(watcher, disguised, "not_a_player", [alice, bob])
+
+
+async def test_when_a_player_reconnects_mid_game_then_the_new_socket_resyncs(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, bob = players
+    await play([0, 4, 8], alice, bob)
+    await bob.close()
+    await alice.next_state(moves=3)
+    back = await open_socket(room.code, bob.session_key)
+    assert back.state is not None
+    assert back.state["you"] == {"mark": "O"}
+    assert back.state["game"]["board"] == ["X", "", "", "", "O", "", "", "", "X"]
+    assert back.state["game"]["turn"] == "O"
+    await back.send({"type": "move", "cell": 2})
+    assert (await alice.next_state(moves=4))["game"]["last_move"] == {"cell": 2, "mark": "O"}
+
+
+# --- Resign, rematch, chat ------------------------------------------------------
+
+
+async def test_when_a_player_resigns_then_the_other_wins(players: tuple[Socket, Socket]) -> None:
+    alice, bob = players
+    await play([0], alice, bob)
+    await alice.send({"type": "resign"})  # allowed on the opponent's turn
+    state = await bob.next_state(status="resigned")
+    assert state["game"]["winner"] == "O"
+    assert state["game"]["turn"] is None
+    assert state["game"]["line"] is None
+
+
+async def test_when_both_players_ask_for_a_rematch_then_a_new_game_starts_with_marks_swapped(
+    players: tuple[Socket, Socket],
+) -> None:
+    alice, bob = players
+    finished = await play([0, 3, 1, 4, 2], alice, bob)
+    await alice.send({"type": "rematch"})
+    asked = await bob.next_state(rematch=["X"])
+    assert asked["game"]["number"] == finished["game"]["number"]  # one request starts nothing
+    await bob.send({"type": "rematch"})
+    new_game = await alice.next_state(number=finished["game"]["number"] + 1)
+    assert new_game["game"]["status"] == "playing"
+    assert new_game["game"]["turn"] == "X"
+    assert new_game["game"]["moves"] == 0
+    assert new_game["game"]["board"] == [""] * 9
+    assert new_game["players"]["X"]["name"] == "bob"
+    assert new_game["players"]["O"]["name"] == "alice"
+    assert new_game["you"] == {"mark": "O"}
+    assert (await bob.next_state(number=new_game["game"]["number"]))["you"] == {"mark": "X"}
+    await bob.send({"type": "move", "cell": 4})
+    assert (await alice.next_state(moves=1))["game"]["board"][4] == "X"
+
+
+async def test_when_a_rematch_is_asked_mid_game_then_it_is_refused(players: tuple[Socket, Socket]) -> None:
+    alice, bob = players
+    await assert_refused(alice, {"type": "rematch"}, "game_not_over", [bob])
+
+
+async def test_when_someone_chats_then_everyone_gets_the_text_verbatim(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, bob = players
+    watcher = await open_socket(room.code)
+    text = '<img src=x onerror=alert(1)> gg & "quotes"\nline two 🎉'
+    await alice.send({"type": "chat", "text": text})
+    for socket in (alice, bob, watcher):
+        chat = await socket.next_message("chat")
+        assert chat["text"] == text
+        assert chat["name"] == "alice"
+        assert chat["mark"] == "X"
+        assert chat["at"].endswith("Z")
+
+
+async def test_ping_is_answered_with_pong(players: tuple[Socket, Socket]) -> None:
+    alice, _ = players
+    await alice.send({"type": "ping"})
+    assert await alice.next_message("pong") == {"type": "pong"}
+
+
+# --- Presence -------------------------------------------------------------------
+
+
+async def test_presence_follows_sockets_and_tabs(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, bob = players
+    assert (await alice.fresh_state())["players"]["O"]["online"] is True
+    watcher_one = await open_socket(room.code, await new_session_key())
+    await open_socket(room.code)
+    assert (await alice.fresh_state())["spectators"] == 2
+    bob_tab = await open_socket(room.code, bob.session_key)
+    assert (await alice.fresh_state())["spectators"] == 2  # a seated player's tab is not a spectator
+    await bob.close()
+    still_online = await alice.fresh_state()
+    assert still_online["players"]["O"]["online"] is True  # bob's other tab is open
+    await bob_tab.close()
+    offline = await alice.next_state()
+    while offline["players"]["O"]["online"]:
+        offline = await alice.next_state()
+    assert offline["players"]["O"]["online"] is False
+    await watcher_one.close()
+    assert (await alice.fresh_state())["spectators"] == 1

@@ -1,0 +1,116 @@
+"""HTTP views: the lobby, room pages, the JSON snapshot and the health check."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .forms import RoomForm
+from .lobby import lobby_rooms
+from .models import ROOM_CODE_PATTERN, Room
+from .presence import presence
+from .state import room_state_blocking
+
+logger = logging.getLogger(__name__)
+
+
+def _ensure_session(request: HttpRequest) -> services.Identity:
+    """Give the visitor a stored session (their identity) if they have none yet."""
+    session = request.session
+    if not session.session_key or not session.exists(session.session_key):
+        session["visitor"] = True
+        session.save()
+    return services.identify(session)
+
+
+def _lobby_page(request: HttpRequest, form: RoomForm, join_error: str | None = None, status: int = 200) -> HttpResponse:
+    context: dict[str, Any] = {"rooms": lobby_rooms(), "form": form, "join_error": join_error}
+    return render(request, "game/lobby.html", context, status=status)
+
+
+@require_GET
+def lobby(request: HttpRequest) -> HttpResponse:
+    return _lobby_page(request, RoomForm())
+
+
+@require_POST
+def create_room(request: HttpRequest) -> HttpResponse:
+    form = RoomForm(request.POST)
+    if not form.is_valid():
+        return _lobby_page(request, form, status=400)
+    host_id = request.user.pk if request.user.is_authenticated else None
+    room = services.create_room(
+        name=form.cleaned_data["name"],
+        size=form.cleaned_data["size"],
+        win_length=form.cleaned_data["win_length"],
+        host_id=host_id,
+    )
+    return redirect("game:room", code=room.code)
+
+
+@require_POST
+def quick_play(request: HttpRequest) -> HttpResponse:
+    room = services.quick_play(_ensure_session(request))
+    return redirect("game:room", code=room.code)
+
+
+@require_GET
+def join_by_code(request: HttpRequest) -> HttpResponse:
+    code = request.GET.get("code", "").strip()
+    # People paste whole invite links as often as codes.
+    if match := re.search(rf"/rooms/({ROOM_CODE_PATTERN})/?$", code):
+        code = match.group(1)
+    if re.fullmatch(ROOM_CODE_PATTERN, code) and Room.objects.filter(code=code).exists():
+        return redirect("game:room", code=code)
+    return _lobby_page(request, RoomForm(), join_error=f"No room has the code {code[:40]!r}.", status=404)
+
+
+@require_GET
+def room(request: HttpRequest, code: str) -> HttpResponse:
+    room = get_object_or_404(Room, code=code)
+    _ensure_session(request)
+    state = room_state_blocking(room)
+    context = {"room": room, "state": state.message, "ws_path": f"/ws/rooms/{room.code}/"}
+    return render(request, "game/room.html", context)
+
+
+@require_GET
+def room_api(request: HttpRequest, code: str) -> JsonResponse:
+    room = Room.objects.filter(code=code).first()
+    if room is None:
+        return JsonResponse({"error": "not_found", "message": f"No room has the code {code!r}."}, status=404)
+    return JsonResponse(room_state_blocking(room).message)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Ready when both the database and the channel layer answer; names the part that does not."""
+    checks = {"db": _check_database, "channel_layer": _check_channel_layer}
+    report: dict[str, str] = {}
+    for part, check in checks.items():
+        try:
+            check()
+            report[part] = "ok"
+        except Exception as error:
+            logger.warning("health check failed: %s: %s", part, error.__class__.__name__)
+            report[part] = "error"
+    healthy = all(value == "ok" for value in report.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **report}, status=200 if healthy else 503)
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_channel_layer() -> None:
+    presence().ping_blocking()

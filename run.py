@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Set tictac up and run it, or run every check. Needs only Python 3.11+ and pip.
+
+    python3 run.py          # serve a playable game at http://127.0.0.1:8000/
+    python3 run.py test     # install what the tests need and run them all
+
+Both make a virtual environment in .venv with the pinned requirements (again
+only when a requirements file changed), then go on inside it. Serving starts
+a private Redis when REDIS_URL is not set and stops it on exit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+
+
+def main() -> int:
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if command not in ("serve", "test"):
+        print(__doc__)
+        return 2
+    # Stopping with SIGTERM runs the same clean-up as Ctrl-C (the embedded Redis stops).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        if Path(sys.prefix).resolve() != VENV.resolve():
+            _prepare_venv("requirements-dev.txt" if command == "test" else "requirements.txt")
+            return subprocess.call([str(VENV_PYTHON), __file__, *sys.argv[1:]], cwd=ROOT)
+    except KeyboardInterrupt:
+        return 130
+    os.chdir(ROOT)
+    return serve() if command == "serve" else test()
+
+
+def _prepare_venv(requirements: str) -> None:
+    if not VENV_PYTHON.exists():
+        print("Creating .venv …", flush=True)
+        venv.create(VENV, with_pip=True)
+    files = [ROOT / "requirements.txt", ROOT / requirements]
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()
+    stamp = VENV / f".installed-{requirements}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"Installing {requirements} …", flush=True)
+    pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.check_call([*pip, "-r", str(ROOT / requirements)])
+    stamp.write_text(digest)
+
+
+def _manage(*args: str) -> None:
+    subprocess.check_call([sys.executable, "manage.py", *args])
+
+
+def serve() -> int:
+    from tictac.embedded_redis import EmbeddedRedis, port_is_free
+
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    redis = None
+    if "REDIS_URL" not in os.environ and os.environ.get("TICTAC_CHANNEL_LAYER") != "memory":
+        redis = EmbeddedRedis(port=6379 if port_is_free(6379) else None).start()
+        os.environ["REDIS_URL"] = redis.url
+        print(f"Started Redis at {redis.url} ({redis.binary})", flush=True)
+    try:
+        _manage("migrate", "--noinput", "-v0")
+        _manage("ensure_demo_room")
+        print(f"\n  tictac: http://{host}:{port}/   demo room: http://{host}:{port}/rooms/demo/\n", flush=True)
+        return subprocess.call([sys.executable, "manage.py", "runserver", f"{host}:{port}"])
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if redis is not None:
+            redis.stop()
+
+
+def _install_system_packages() -> None:
+    """Debian's Chromium (browser tests) where it is missing and we may install it."""
+    wanted = {"chromium": "chromium"}
+    missing = [package for binary, package in wanted.items() if shutil.which(binary) is None]
+    if not missing or shutil.which("apt-get") is None or os.geteuid() != 0:
+        return
+    print(f"Installing {' '.join(missing)} with apt-get …", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    subprocess.call(["apt-get", "update", "-qq"], **quiet)  # type: ignore[call-overload]
+    subprocess.call(["apt-get", "install", "-y", "-qq", *missing], **quiet)  # type: ignore[call-overload]
+
+
+def test() -> int:
+    _install_system_packages()
+    checks = [
+        ("ruff check", [sys.executable, "-m", "ruff", "check", "."]),
+        ("ruff format", [sys.executable, "-m", "ruff", "format", "--check", "."]),
+        ("mypy", [sys.executable, "-m", "mypy", "."]),
+        ("pytest", [sys.executable, "-m", "pytest", *sys.argv[2:]]),
+    ]
+    failed = []
+    for name, command in checks:
+        print(f"\n== {name}", flush=True)
+        code = subprocess.call(command)
+        # pytest's 5 means it collected no test: that is a failure too.
+        if code != 0:
+            failed.append(f"{name} (exit {code})")
+    print("\n== " + (f"FAILED: {', '.join(failed)}" if failed else "all checks passed"), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

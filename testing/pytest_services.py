@@ -1,0 +1,32 @@
+"""A pytest plugin (``-p testing.pytest_services`` in pytest.ini) that gives
+the test run a real Redis server.
+
+It starts before pytest-django sets Django up, so REDIS_URL in the settings,
+and in every server process the tests start, points at it. A REDIS_URL that
+is already set is used as it is.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tictac.embedded_redis import EmbeddedRedis
+
+_redis: EmbeddedRedis | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    global _redis
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tictac.settings")
+    os.environ.setdefault("TICTAC_CHANNEL_LAYER", "pubsub")
+    if "REDIS_URL" not in os.environ:
+        _redis = EmbeddedRedis().start()
+        os.environ["REDIS_URL"] = _redis.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _redis is not None:
+        _redis.stop()

@@ -1,0 +1,29 @@
+"""The ASGI entry point: HTTP to Django, WebSockets to the game's consumers.
+
+Serve with ``daphne tictac.asgi:application`` (also what ``runserver``
+uses) or ``uvicorn tictac.asgi:application``.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tictac.settings")
+# Set up Django (apps, settings) before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from game.routing import websocket_urlpatterns  # noqa: E402
+from tictac import daphne_compat  # noqa: E402
+
+daphne_compat.install()
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)
