@@ -1,13 +1,17 @@
-"""A small test client that speaks docs/protocol.md through WebsocketCommunicator."""
+"""Small test clients that speak docs/protocol.md: through WebsocketCommunicator
+(in process) or a real WebSocket connection (to a live server)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import websockets
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
+from websockets.asyncio.client import ClientConnection
 
 from tictac.asgi import application
 
@@ -25,33 +29,23 @@ def new_session_key() -> str:
     return session.session_key
 
 
-class Socket:
-    """One browser tab's WebSocket to a room."""
+class ProtocolClient:
+    """One browser tab's WebSocket to a room; subclasses bring the transport."""
 
-    def __init__(self, path: str, session_key: str | None = None, origin: bytes | None = ORIGIN) -> None:
-        headers = []
-        if origin is not None:
-            headers.append((b"origin", origin))
-        if session_key is not None:
-            headers.append((b"cookie", f"sessionid={session_key}".encode()))
-        self.session_key = session_key
-        self.communicator = WebsocketCommunicator(application, path, headers=headers)
-        self.state: dict[str, Any] | None = None
+    session_key: str | None
+    state: dict[str, Any] | None = None
 
-    @classmethod
-    async def open(cls, code: str, session_key: str | None = None) -> Socket:
-        """Connect to room ``code`` and read the state the server sends on accept."""
-        socket = cls(f"/ws/rooms/{code}/", session_key)
-        connected, _ = await socket.communicator.connect(timeout=TIMEOUT)
-        assert connected
-        await socket.next_state()
-        return socket
+    async def send_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    async def receive_text(self) -> str:
+        raise NotImplementedError
 
     async def send(self, message: dict[str, Any]) -> None:
-        await self.communicator.send_json_to(message)
+        await self.send_text(json.dumps(message))
 
     async def receive(self) -> dict[str, Any]:
-        message: dict[str, Any] = await self.communicator.receive_json_from(timeout=TIMEOUT)
+        message: dict[str, Any] = json.loads(await self.receive_text())
         if message["type"] == "state":
             self.state = message
         return message
@@ -74,7 +68,7 @@ class Socket:
     async def error(self, message: dict[str, Any] | str) -> dict[str, Any]:
         """Send ``message`` and return the error it must cause."""
         if isinstance(message, str):
-            await self.communicator.send_to(text_data=message)
+            await self.send_text(message)
         else:
             await self.send(message)
         reply = await self.next_message("error")
@@ -106,9 +100,60 @@ class Socket:
             if message["type"] == "state" and message["you"]["mark"] is not None:
                 return message
 
+
+class Socket(ProtocolClient):
+    """A socket to the ASGI application in this process."""
+
+    def __init__(self, path: str, session_key: str | None = None, origin: bytes | None = ORIGIN) -> None:
+        headers = []
+        if origin is not None:
+            headers.append((b"origin", origin))
+        if session_key is not None:
+            headers.append((b"cookie", f"sessionid={session_key}".encode()))
+        self.session_key = session_key
+        self.communicator = WebsocketCommunicator(application, path, headers=headers)
+
+    @classmethod
+    async def open(cls, code: str, session_key: str | None = None) -> Socket:
+        """Connect to room ``code`` and read the state the server sends on accept."""
+        socket = cls(f"/ws/rooms/{code}/", session_key)
+        connected, _ = await socket.communicator.connect(timeout=TIMEOUT)
+        assert connected
+        await socket.next_state()
+        return socket
+
+    async def send_text(self, text: str) -> None:
+        await self.communicator.send_to(text_data=text)
+
+    async def receive_text(self) -> str:
+        text: str = await self.communicator.receive_from(timeout=TIMEOUT)
+        return text
+
     async def close(self) -> None:
         await self.communicator.disconnect()
 
 
-def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message)
+class LiveSocket(ProtocolClient):
+    """A real WebSocket connection to a server process."""
+
+    def __init__(self, connection: ClientConnection, session_key: str | None) -> None:
+        self.connection = connection
+        self.session_key = session_key
+
+    @classmethod
+    async def open(cls, ws_url: str, code: str, headers: dict[str, str], session_key: str | None = None) -> LiveSocket:
+        connection = await websockets.connect(f"{ws_url}/ws/rooms/{code}/", additional_headers=headers)
+        socket = cls(connection, session_key)
+        await socket.next_state()
+        return socket
+
+    async def send_text(self, text: str) -> None:
+        await self.connection.send(text)
+
+    async def receive_text(self) -> str:
+        text = await asyncio.wait_for(self.connection.recv(), TIMEOUT)
+        assert isinstance(text, str)
+        return text
+
+    async def close(self) -> None:
+        await self.connection.close()

@@ -1,0 +1,201 @@
+"""Real server processes sharing one Redis and one SQLite file, spoken to over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from game.rules import Board
+from testing.live import Browser, LiveServer, migrate
+
+from .clients import LiveSocket
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    path = tmp_path_factory.mktemp("live") / "db.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    return url, path
+
+
+@pytest.fixture(scope="module")
+def two_servers(database: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LiveServer]]:
+    logs = tmp_path_factory.mktemp("logs")
+    # The race test fires bursts far above a person's pace; rate limiting has tests of its own.
+    servers = [
+        LiveServer("daphne", database[0], logs / f"daphne-{n}.log", TICTAC_MESSAGES_PER_SECOND="1000").start()
+        for n in range(2)
+    ]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def new_room(server: LiveServer, size: int = 3, win_length: int = 3) -> str:
+    """Create a room through the lobby form, as a person would."""
+    browser = Browser()
+    browser.visit(server, "/")
+    token = next(cookie.value for cookie in browser.jar if cookie.name == "csrftoken")
+    data = f"name=live&size={size}&win_length={win_length}&csrfmiddlewaretoken={token}".encode()
+    request = urllib.request.Request(server.url + "/rooms/", data=data, headers={"Referer": server.url + "/"})
+    with browser.opener.open(request, timeout=10) as response:
+        return response.url.rstrip("/").rsplit("/", 1)[1]
+
+
+async def seated(browser: Browser, server: LiveServer, code: str, name: str) -> LiveSocket:
+    browser.visit(server, f"/rooms/{code}/")
+    socket = await LiveSocket.open(server.ws_url, code, browser.ws_headers(server), browser.session_key)
+    await socket.join(name)
+    return socket
+
+
+async def test_a_game_with_one_player_on_each_process_works_like_one_on_a_single_process(
+    two_servers: list[LiveServer],
+) -> None:
+    first, second = two_servers
+    code = new_room(first)
+    alice = await seated(Browser(), first, code, "alice")
+    bob = await seated(Browser(), second, code, "bob")
+    await alice.next_state(status="playing")
+    seen: dict[str, set[int]] = {"alice": set(), "bob": set()}
+    for number, cell in enumerate([4, 0, 2, 6, 3, 5, 8, 1, 7], start=1):
+        mover = alice if number % 2 else bob
+        await mover.send({"type": "move", "cell": cell})
+        for name, socket in (("alice", alice), ("bob", bob)):
+            state = await socket.next_state(moves=number)
+            seen[name].add(state["game"]["moves"])
+    assert seen["alice"] == seen["bob"] == set(range(1, 10))
+    assert state["game"]["status"] == "draw"
+    api = json.loads(first.get(f"/api/rooms/{code}/").read())
+    assert api["game"]["board"] == state["game"]["board"]
+    await alice.close()
+    offline = await bob.next_state()
+    while offline["players"]["X"]["online"]:
+        offline = await bob.next_state()
+    assert offline["players"]["X"]["online"] is False
+    await bob.close()
+
+
+async def _drain_until_pong(socket: LiveSocket) -> int:
+    """Read until the pong that follows everything sent so far; count the errors on the way."""
+    await socket.send({"type": "ping"})
+    errors = 0
+    while True:
+        message = await socket.receive()
+        if message["type"] == "error":
+            errors += 1
+        elif message["type"] == "pong":
+            return errors
+
+
+async def test_moves_racing_from_two_processes_and_two_tabs_never_both_land_on_one_turn(
+    two_servers: list[LiveServer], database: tuple[str, Path]
+) -> None:
+    first, second = two_servers
+    code = new_room(first, size=7, win_length=7)  # a long game: many turns to race on
+    alice_browser, bob_browser = Browser(), Browser()
+    alice = await seated(alice_browser, first, code, "alice")
+    bob = await seated(bob_browser, second, code, "bob")
+    alice_tab = await LiveSocket.open(second.ws_url, code, alice_browser.ws_headers(second), alice_browser.session_key)
+    sockets = [alice, alice_tab, bob]
+    rng = random.Random(7)
+    sent = 0
+    errors = 0
+    for _ in range(6):
+        burst = [(socket, rng.randrange(49)) for socket in sockets for _ in range(12)]
+        rng.shuffle(burst)
+        await asyncio.gather(*(socket.send({"type": "move", "cell": cell}) for socket, cell in burst))
+        sent += len(burst)
+        errors += sum(await asyncio.gather(*(_drain_until_pong(socket) for socket in sockets)))
+    state = json.loads(first.get(f"/api/rooms/{code}/").read())
+    game = state["game"]
+    assert game["moves"] == sent - errors  # every move was answered: applied once, or refused
+    assert game["moves"] > 0
+    replay = Board.empty(7, 7)
+    for cell in game["history"]:
+        replay = replay.play(cell)
+    assert list(replay.cells) == game["board"]
+    with sqlite3.connect(database[1]) as db:
+        rows = db.execute(
+            "SELECT number, cell, mark FROM game_move WHERE game_id = ? ORDER BY number", (game["id"],)
+        ).fetchall()
+    assert [number for number, _, _ in rows] == list(range(1, game["moves"] + 1))
+    assert [cell for _, cell, _ in rows] == game["history"]
+    assert [mark for _, _, mark in rows] == ["X" if n % 2 else "O" for n in range(1, game["moves"] + 1)]
+    for socket in sockets:
+        await socket.close()
+
+
+async def _read_until_closed(ws: websockets.ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 5)
+
+
+@pytest.mark.parametrize("kind", ["daphne", "runserver", "uvicorn"])
+async def test_every_supported_server_keeps_the_contract_with_debug_off(
+    kind: str, database: tuple[str, Path], tmp_path: Path
+) -> None:
+    server = LiveServer(kind, database[0], tmp_path / f"{kind}.log").start()
+    try:
+        code = new_room(server)
+        page = Browser()
+        html = page.visit(server, f"/rooms/{code}/").decode()
+        assert "data-cell" in html or "initial-state" in html
+        for asset in ("/static/game/app.css", "/static/game/room.js"):
+            with server.get(asset) as response:
+                assert response.status == 200
+                assert response.read()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            server.get("/rooms/nosuchroom/")
+        assert missing.value.code == 404
+
+        headers = page.ws_headers(server)
+        async with websockets.connect(f"{server.ws_url}/ws/rooms/{code}/", additional_headers=headers) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert first["type"] == "state"
+            assert first["you"] == {"mark": None}
+            await ws.send(json.dumps({"type": "move", "cell": "4"}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["code"] == "bad_message"
+            await ws.send("x" * 5000)
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1009
+
+        # Bigger than the ASGI server's own limit (daphne: 1 MiB): still a clean 1009.
+        async with websockets.connect(
+            f"{server.ws_url}/ws/rooms/{code}/", additional_headers=headers, max_size=None
+        ) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+            await ws.send("y" * (2 * 1024 * 1024))
+            with pytest.raises(ConnectionClosed) as closed:
+                await _read_until_closed(ws)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1009
+
+        with pytest.raises(InvalidStatus) as refused:
+            await websockets.connect(
+                f"{server.ws_url}/ws/rooms/{code}/", additional_headers={"Origin": "http://evil.example"}
+            )
+        assert refused.value.response.status_code == 403
+
+        async with websockets.connect(f"{server.ws_url}/ws/rooms/nosuchroom/", additional_headers=headers) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4404
+    finally:
+        server.stop()

@@ -1,0 +1,113 @@
+"""Real server processes for tests: daphne, uvicorn or runserver on a free port."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tictac.embedded_redis import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COMMANDS = {
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "tictac.asgi:application"],
+    "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "tictac.asgi:application"],
+    "runserver": ["manage.py", "runserver", "--noreload", "127.0.0.1:{port}"],
+}
+
+
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="tictac.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def migrate(database_url: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=server_env(database_url),
+        check=True,
+    )
+
+
+class LiveServer:
+    def __init__(self, kind: str, database_url: str, log_path: Path, **env: str) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.env = server_env(database_url, **env)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> LiveServer:
+        args = [part.format(port=self.port) for part in COMMANDS[self.kind]]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited early; see {self.log_path}:\n{self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)  # readiness polling, not a test assertion
+        self.stop()
+        raise RuntimeError(f"{self.kind} did not become healthy in {timeout} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def get(self, path: str, opener: urllib.request.OpenerDirector | None = None) -> Any:
+        return (opener or urllib.request.build_opener()).open(self.url + path, timeout=10)
+
+
+class Browser:
+    """A visitor with a cookie jar: one session across servers that share a database."""
+
+    def __init__(self) -> None:
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def visit(self, server: LiveServer, path: str) -> bytes:
+        with self.opener.open(server.url + path, timeout=10) as response:
+            body: bytes = response.read()
+            return body
+
+    @property
+    def session_key(self) -> str:
+        return next(cookie.value for cookie in self.jar if cookie.name == "sessionid")  # type: ignore[misc]
+
+    def ws_headers(self, server: LiveServer) -> dict[str, str]:
+        return {"Origin": server.url, "Cookie": f"sessionid={self.session_key}"}
