@@ -90,9 +90,9 @@ def _install_system_packages() -> None:
     if not missing or shutil.which("apt-get") is None or os.geteuid() != 0:
         return
     print(f"Installing {' '.join(missing)} with apt-get …", flush=True)
-    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
-    subprocess.call(["apt-get", "update", "-qq"], **quiet)  # type: ignore[call-overload]
-    subprocess.call(["apt-get", "install", "-y", "-qq", *missing], **quiet)  # type: ignore[call-overload]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.call(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL, env=env)
+    subprocess.call(["apt-get", "install", "-y", "-qq", *missing], stdout=subprocess.DEVNULL, env=env)
 
 
 def test() -> int:

@@ -107,7 +107,9 @@ class Browser:
 
     @property
     def session_key(self) -> str:
-        return next(cookie.value for cookie in self.jar if cookie.name == "sessionid")  # type: ignore[misc]
+        key = next(cookie.value for cookie in self.jar if cookie.name == "sessionid")
+        assert key is not None
+        return key
 
     def ws_headers(self, server: LiveServer) -> dict[str, str]:
         return {"Origin": server.url, "Cookie": f"sessionid={self.session_key}"}
