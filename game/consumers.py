@@ -20,6 +20,7 @@ from django.conf import settings
 
 from . import protocol, services
 from .lobby import LOBBY_GROUP, alobby_rooms
+from .local_sockets import local_sockets
 from .models import FINISHED_STATUSES, Room
 from .presence import presence
 from .ratelimit import TokenBucket
@@ -79,7 +80,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_INTERNAL_ERROR)
             return
         self.heartbeat = asyncio.create_task(self._keep_presence())
-        await self._send_state(state.encode(), state.seats, state.version)
+        local_sockets.add(room.code, self)
         await self._publish(state)
 
     async def disconnect(self, code: int) -> None:
@@ -87,6 +88,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if room is None:
             return
         self.room = None
+        local_sockets.discard(room.code, self)
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         try:
@@ -162,13 +164,36 @@ class RoomConsumer(AsyncWebsocketConsumer):
         return next((mark for mark, seat in self.seats.items() if seat == player_id), None)
 
     async def _publish(self, state: RoomState, *, lobby: bool = True) -> None:
-        """Send a state to everyone in the room (and the lobby's summary of it)."""
-        await self.channel_layer.group_send(
-            room_group(state.message["room"]["code"]),
-            {"type": "room.state", "state": state.encode(), "seats": state.seats, "version": state.version},
+        """Send a state to this socket at once, then to everyone in the room and the lobby.
+
+        The state describes something already committed, so a broadcast that
+        fails (Redis away) is not this socket's error: the others get the
+        state when Redis is back (see local_sockets).
+        """
+        encoded = state.encode()
+        await self._send_state(encoded, state.seats, state.version)
+        code = state.message["room"]["code"]
+        await self._group_send(
+            room_group(code), {"type": "room.state", "state": encoded, "seats": state.seats, "version": state.version}
         )
         if lobby:
-            await self.channel_layer.group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
+            await self._group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
+
+    async def _group_send(self, group: str, message: dict[str, Any]) -> bool:
+        # The first publish after Redis restarts meets a connection the server
+        # closed; the pool replaces it, so one more try goes through.
+        for attempt in (1, 2):
+            try:
+                await self.channel_layer.group_send(group, message)
+                return True
+            except Exception:
+                if attempt == 2:
+                    logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
+        return False
+
+    async def push_state(self, state: RoomState) -> None:
+        """Send ``state`` to this socket (used to resync after a Redis outage)."""
+        await self._send_state(state.encode(), state.seats, state.version, force=True)
 
     async def _send_state(
         self, encoded: str, seats: dict[str, int | None], version: Version, *, force: bool = False

@@ -70,11 +70,26 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.Redis.from_url(
-                self.url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2, max_connections=200
+            # A blocking pool makes a burst of connects queue for a connection
+            # instead of failing once every connection is in use.
+            pool = redis.BlockingConnectionPool.from_url(
+                self.url,
+                decode_responses=True,
+                socket_timeout=5,
+                socket_connect_timeout=2,
+                max_connections=100,
+                timeout=10,
             )
+            client = redis.Redis(connection_pool=pool)
             self._clients[loop] = client
         return client
+
+    async def ping(self) -> bool:
+        """Whether Redis answers now."""
+        try:
+            return bool(await self._client().ping())
+        except (redis_sync.RedisError, OSError):
+            return False
 
     async def add(self, room_code: str, connection_id: str, session_key: str | None) -> None:
         key = _KEY_PREFIX + room_code
@@ -149,6 +164,9 @@ class MemoryPresence:
 
     async def snapshots(self, room_codes: list[str]) -> dict[str, PresenceSnapshot]:
         return self.snapshots_blocking(room_codes)
+
+    async def ping(self) -> bool:
+        return True
 
     def snapshots_blocking(self, room_codes: list[str]) -> dict[str, PresenceSnapshot]:
         now_us = time.time_ns() // 1000

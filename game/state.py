@@ -7,12 +7,17 @@ sent through the room's group; each socket only appends its own ``you``.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from .models import FINISHED_STATUSES, Game, Room
 from .presence import PresenceSnapshot, presence
 from .services import acurrent_game, current_game
+
+logger = logging.getLogger(__name__)
 
 Version = tuple[int, int, int]
 """(game number, game version, presence read time): larger is newer."""
@@ -103,4 +108,22 @@ async def room_state(room: Room, game: Game | None = None) -> RoomState:
     presence."""
     if game is None:
         game = await acurrent_game(room)
-    return build(room, game, await presence().snapshot(room.code))
+    return build(room, game, await _presence_or_last_known(room.code))
+
+
+# The last presence seen per room, for when Redis cannot be read: a move that
+# was committed must still be told, with slightly old online dots.
+_last_known: dict[str, PresenceSnapshot] = {}
+_NOBODY = PresenceSnapshot(frozenset(), 0, 0)
+
+
+async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
+    try:
+        seen = await presence().snapshot(room_code)
+    except (RedisError, OSError):
+        logger.warning("presence unreadable; using the last known", extra={"room": room_code})
+        return _last_known.get(room_code, _NOBODY)
+    if len(_last_known) > 10_000:
+        _last_known.clear()
+    _last_known[room_code] = seen
+    return seen

@@ -31,8 +31,8 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="tictac.settings",
         DJANGO_DEBUG="0",
         DJANGO_LOG_LEVEL="WARNING",
-        **extra,
     )
+    env.update(extra)
     return env
 
 

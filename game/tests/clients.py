@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection
 from tictac.asgi import application
 
 ORIGIN = b"http://localhost"
-TIMEOUT = 5
+TIMEOUT = 10
 
 
 @database_sync_to_async
