@@ -11,6 +11,7 @@ a private Redis when REDIS_URL is not set and stops it on exit.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -84,9 +85,12 @@ def serve() -> int:
 
 
 def _install_system_packages() -> None:
-    """Debian's Chromium (browser tests) where it is missing and we may install it."""
-    wanted = {"chromium": "chromium"}
-    missing = [package for binary, package in wanted.items() if shutil.which(binary) is None]
+    """Debian's Chromium (browser tests) and PostgreSQL (live tests) where missing and we may install them."""
+    present = {
+        "chromium": shutil.which("chromium") is not None,
+        "postgresql": bool(glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+    }
+    missing = [package for package, found in present.items() if not found]
     if not missing or shutil.which("apt-get") is None or os.geteuid() != 0:
         return
     print(f"Installing {' '.join(missing)} with apt-get …", flush=True)

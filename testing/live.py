@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from tictac.embedded_redis import free_port
 
@@ -34,6 +37,15 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def query(database_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one SELECT against the database the servers use (SQLite or PostgreSQL)."""
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            return connection.execute(sql.replace("%s", "?"), params).fetchall()
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as connection:
+        return connection.execute(sql, params).fetchall()
 
 
 def migrate(database_url: str) -> None:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from channels.db import database_sync_to_async
 
 from game import services
 from game.models import Room
+from testing.postgres import EmbeddedPostgres, find_bin_dir
 
 from .clients import Socket, new_session_key
 
@@ -42,3 +44,15 @@ async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> 
     assert (await bob.join("bob"))["you"]["mark"] == "O"
     await alice.next_state(status="playing")
     return alice, bob
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    """Debian's PostgreSQL, started once for the run (CI must have it; elsewhere its tests skip)."""
+    if find_bin_dir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; `python3 run.py test` installs it with apt as root")
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
+    server = EmbeddedPostgres().start()
+    yield server
+    server.stop()

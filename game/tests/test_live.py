@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sqlite3
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,27 +15,30 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from game.rules import Board
-from testing.live import Browser, LiveServer, migrate
+from testing.live import Browser, LiveServer, migrate, query
 
 from .clients import LiveSocket
 
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    path = tmp_path_factory.mktemp("live") / "db.sqlite3"
-    url = f"sqlite:///{path}"
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database for the servers: one SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'db.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database()
     migrate(url)
-    return url, path
+    return url
 
 
 @pytest.fixture(scope="module")
-def two_servers(database: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LiveServer]]:
+def two_servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LiveServer]]:
     logs = tmp_path_factory.mktemp("logs")
     # The race test fires bursts far above a person's pace; rate limiting has tests of its own.
     servers = [
-        LiveServer("daphne", database[0], logs / f"daphne-{n}.log", TICTAC_MESSAGES_PER_SECOND="1000").start()
+        LiveServer("daphne", database, logs / f"daphne-{n}.log", TICTAC_MESSAGES_PER_SECOND="1000").start()
         for n in range(2)
     ]
     yield servers
@@ -102,7 +104,7 @@ async def _drain_until_pong(socket: LiveSocket) -> int:
 
 
 async def test_moves_racing_from_two_processes_and_two_tabs_never_both_land_on_one_turn(
-    two_servers: list[LiveServer], database: tuple[str, Path]
+    two_servers: list[LiveServer], database: str
 ) -> None:
     first, second = two_servers
     code = new_room(first, size=7, win_length=7)  # a long game: many turns to race on
@@ -128,10 +130,7 @@ async def test_moves_racing_from_two_processes_and_two_tabs_never_both_land_on_o
     for cell in game["history"]:
         replay = replay.play(cell)
     assert list(replay.cells) == game["board"]
-    with sqlite3.connect(database[1]) as db:
-        rows = db.execute(
-            "SELECT number, cell, mark FROM game_move WHERE game_id = ? ORDER BY number", (game["id"],)
-        ).fetchall()
+    rows = query(database, "SELECT number, cell, mark FROM game_move WHERE game_id = %s ORDER BY number", (game["id"],))
     assert [number for number, _, _ in rows] == list(range(1, game["moves"] + 1))
     assert [cell for _, cell, _ in rows] == game["history"]
     assert [mark for _, _, mark in rows] == ["X" if n % 2 else "O" for n in range(1, game["moves"] + 1)]
@@ -146,9 +145,9 @@ async def _read_until_closed(ws: websockets.ClientConnection) -> None:
 
 @pytest.mark.parametrize("kind", ["daphne", "runserver", "uvicorn"])
 async def test_every_supported_server_keeps_the_contract_with_debug_off(
-    kind: str, database: tuple[str, Path], tmp_path: Path
+    kind: str, database: str, tmp_path: Path
 ) -> None:
-    server = LiveServer(kind, database[0], tmp_path / f"{kind}.log").start()
+    server = LiveServer(kind, database, tmp_path / f"{kind}.log").start()
     try:
         code = new_room(server)
         page = Browser()
