@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from testing.live import Browser, LiveServer, migrate
 from tictac.embedded_redis import EmbeddedRedis
 
+from .clients import LiveSocket
 from .test_live import new_room, seated
 
 pytestmark = pytest.mark.live
@@ -92,4 +95,63 @@ async def test_when_redis_restarts_mid_game_then_nothing_is_lost_and_every_page_
     api = json.loads(second.get(f"/api/rooms/{code}/").read())
     assert api["game"]["history"] == [4, 0, 8, 2]
     await alice.close()
+    await bob.close()
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_when_a_worker_is_stopped_with_sigterm_then_its_sockets_get_a_close_frame(
+    kind: str, redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    migrate(database_url)
+    server = LiveServer(kind, database_url, tmp_path / f"{kind}.log", REDIS_URL=redis_server.url).start()
+    try:
+        code = new_room(server)
+        alice = await seated(Browser(), server, code, "alice")
+        watcher = await LiveSocket.open(server.ws_url, code, {"Origin": server.url})
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        for socket in (alice, watcher):
+            with pytest.raises(ConnectionClosed) as closed:
+                await _read_until_closed(socket)
+            assert closed.value.rcvd is not None, "the TCP connection was dropped without a close frame"
+            assert closed.value.rcvd.code in (1001, 1012)
+        assert server.process.wait(timeout=10) is not None
+    finally:
+        server.stop()
+
+
+async def _read_until_closed(socket: LiveSocket) -> None:
+    while True:
+        await socket.connection.recv()
+
+
+async def test_when_a_worker_is_killed_then_its_players_reconnect_to_another_and_play_on(
+    servers: list[LiveServer],
+) -> None:
+    doomed, survivor = servers
+    code = new_room(survivor)
+    alice_browser = Browser()
+    alice = await seated(alice_browser, doomed, code, "alice")
+    bob = await seated(Browser(), survivor, code, "bob")
+    await alice.send({"type": "move", "cell": 0})
+    await bob.next_state(moves=1)
+    await bob.send({"type": "move", "cell": 4})
+    await alice.next_state(moves=2)
+
+    assert doomed.process is not None
+    doomed.process.kill()
+    doomed.process.wait()
+    with pytest.raises(ConnectionClosed):
+        await _read_until_closed(alice)
+
+    # The page reconnects to the other worker with the same session cookie.
+    again = await LiveSocket.open(survivor.ws_url, code, alice_browser.ws_headers(survivor), alice_browser.session_key)
+    assert again.state is not None
+    assert again.state["you"] == {"mark": "X"}
+    assert again.state["game"]["history"] == [0, 4]
+    assert again.state["game"]["turn"] == "X"
+    await again.send({"type": "move", "cell": 8})
+    assert (await bob.next_state(moves=3))["game"]["board"][8] == "X"
+    await again.close()
     await bob.close()
