@@ -1,9 +1,10 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import services
+from . import host_actions, rules, services
 from .models import Game, Move, Player, Room
 
 
@@ -12,24 +13,44 @@ class RoomAdmin(admin.ModelAdmin[Room]):
     list_display = ["code", "name", "size", "win_length", "host", "is_open", "created_at"]
     list_filter = ["is_open", "size", "win_length", "created_at"]
     search_fields = ["code", "name", "host__username"]
-    list_editable = ["is_open"]
     readonly_fields = ["created_at"]
-    actions = ["close_rooms", "open_rooms"]
+    actions = ["close_rooms", "open_rooms", "kick_x", "kick_o"]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"host": request.user.pk}
 
     def save_model(self, request: HttpRequest, obj: Room, form: Any, change: bool) -> None:
+        closing = change and "is_open" in form.changed_data and not obj.is_open
         super().save_model(request, obj, form, change)
         services.current_game(obj)  # a new room starts with its first game
+        if closing:
+            host_actions.close_room(obj)
+        elif change:
+            host_actions.publish(obj)
 
-    @admin.action(description="Close the selected rooms")
-    def close_rooms(self, request: HttpRequest, queryset: Any) -> None:
-        queryset.update(is_open=False)
+    @admin.action(description="Close the selected rooms (their players are disconnected)")
+    def close_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        for room in queryset.filter(is_open=True):
+            host_actions.close_room(room)
 
     @admin.action(description="Open the selected rooms")
-    def open_rooms(self, request: HttpRequest, queryset: Any) -> None:
-        queryset.update(is_open=True)
+    def open_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        for room in queryset.filter(is_open=False):
+            room.is_open = True
+            room.save(update_fields=["is_open"])
+            host_actions.publish(room)
+
+    @admin.action(description="Free seat X in the current game")
+    def kick_x(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        self._kick(request, queryset, rules.X)
+
+    @admin.action(description="Free seat O in the current game")
+    def kick_o(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        self._kick(request, queryset, rules.O)
+
+    def _kick(self, request: HttpRequest, queryset: QuerySet[Room], mark: rules.Mark) -> None:
+        freed = sum(host_actions.kick(room, mark) for room in queryset)
+        self.message_user(request, f"Freed seat {mark} in {freed} room(s).")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):

@@ -24,19 +24,16 @@ from .local_sockets import local_sockets
 from .models import FINISHED_STATUSES, Room
 from .presence import presence
 from .ratelimit import TokenBucket
-from .state import RoomState, Version, add_you, room_state
+from .state import RoomState, Version, add_you, room_group, room_state, state_event
 
 logger = logging.getLogger(__name__)
 
 # Close codes beyond RFC 6455's, documented in docs/protocol.md.
 CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_ROOM_CLOSED = 4410
+CLOSE_KICKED = 4409
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
-
-
-def room_group(code: str) -> str:
-    return f"room.{code}"
 
 
 def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
@@ -170,12 +167,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         fails (Redis away) is not this socket's error: the others get the
         state when Redis is back (see local_sockets).
         """
-        encoded = state.encode()
-        await self._send_state(encoded, state.seats, state.version)
-        code = state.message["room"]["code"]
-        await self._group_send(
-            room_group(code), {"type": "room.state", "state": encoded, "seats": state.seats, "version": state.version}
-        )
+        event = state_event(state)
+        await self._send_state(event["state"], state.seats, state.version)
+        await self._group_send(room_group(state.message["room"]["code"]), event)
         if lobby:
             await self._group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
 
@@ -229,6 +223,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def room_chat(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["message"])
+
+    async def room_closed(self, event: dict[str, Any]) -> None:
+        """The host closed the room: show the last state, then hang up for good."""
+        await self._send_state(event["state"], event["seats"], tuple(event["version"]), force=True)
+        await self.close(code=CLOSE_ROOM_CLOSED)
+
+    async def room_kicked(self, event: dict[str, Any]) -> None:
+        """The host freed a seat: its holder's sockets are told and closed."""
+        if self.identity.player_id != event["player_id"]:
+            return
+        await self._send_error("kicked", "The host freed your seat.")
+        await self.close(code=CLOSE_KICKED)
 
 
 class LobbyConsumer(AsyncWebsocketConsumer):

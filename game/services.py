@@ -238,17 +238,54 @@ def request_rematch(room: Room, player_id: int | None) -> Game:
             if not both_asked:
                 return game
             # Marks swap, so whoever played O moves first in the new game.
-            next_game = Game.objects.create(
-                room=room,
-                number=game.number + 1,
-                board=encode_board(rules.Board.empty(room.size).cells),
-                status=Status.PLAYING,
-                turn=rules.X,
-                player_x=game.player_o,
-                player_o=game.player_x,
-            )
-            next_game.room = room
-            return next_game
+            return _start_next_game(room, game, player_x=game.player_o, player_o=game.player_x)
+
+
+def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: Player | None) -> Game:
+    both_seated = player_x is not None and player_o is not None
+    next_game = Game.objects.create(
+        room=room,
+        number=game.number + 1,
+        board=encode_board(rules.Board.empty(room.size).cells),
+        status=Status.PLAYING if both_seated else Status.WAITING,
+        turn=rules.X if both_seated else None,
+        player_x=player_x,
+        player_o=player_o,
+    )
+    next_game.room = room
+    return next_game
+
+
+# --- Hosts' actions (the admin) -------------------------------------------------
+
+
+def close_room(room: Room) -> None:
+    """Close a room: it leaves the lobby and refuses players (its sockets are closed by the caller)."""
+    Room.objects.filter(pk=room.pk).update(is_open=False)
+    room.is_open = False
+
+
+def kick(room: Room, mark: rules.Mark) -> int | None:
+    """Free ``mark``'s seat in the current game; returns the id of the player who held it.
+
+    A game in play waits for someone to take the seat and then goes on from
+    its board; after a finished game the one who stays starts a fresh game as X.
+    """
+    while True:
+        game = current_game(room)
+        kicked = game.player_x if mark == rules.X else game.player_o
+        if kicked is None:
+            return None
+        stays = game.player_o if mark == rules.X else game.player_x
+        with transaction.atomic():
+            if game.status in FINISHED_STATUSES:
+                if not _swap(game, rematch_x=False, rematch_o=False):
+                    continue
+                _start_next_game(room, game, player_x=stays, player_o=None)
+                return kicked.id
+            seat = {"player_x": None} if mark == rules.X else {"player_o": None}
+            if _swap(game, **seat, status=Status.WAITING, turn=None):
+                return kicked.id
 
 
 def _seat_or_refuse(game: Game, player_id: int | None) -> rules.Mark:

@@ -49,6 +49,16 @@ class RoomState:
         }
 
 
+def room_group(code: str) -> str:
+    """The channel-layer group of a room's sockets."""
+    return f"room.{code}"
+
+
+def state_event(state: RoomState) -> dict[str, Any]:
+    """The group message that carries a state to every socket of the room."""
+    return {"type": "room.state", "state": state.encode(), "seats": state.seats, "version": state.version}
+
+
 def add_you(encoded_state: str, mark: str | None) -> str:
     """The encoded state with this socket's ``you`` appended, without encoding it again."""
     you = '{"mark":null}' if mark is None else f'{{"mark":"{mark}"}}'

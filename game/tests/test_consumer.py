@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from game import host_actions
 from game.models import Room
 from tictac.asgi import application
 
@@ -394,3 +396,46 @@ async def test_presence_follows_sockets_and_tabs(
     assert offline["players"]["O"]["online"] is False
     await watcher_one.close()
     assert (await alice.fresh_state())["spectators"] == 1
+
+
+# --- Hosts' actions -------------------------------------------------------------
+
+
+async def _closed_with(socket: Socket) -> int:
+    while True:
+        output = await socket.communicator.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            return int(output["code"])
+
+
+async def test_when_the_host_closes_the_room_then_every_socket_is_told_and_closed(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    watcher = await open_socket(room.code)
+    await database_sync_to_async(host_actions.close_room)(room)
+    for socket in (*players, watcher):
+        told = await socket.next_state()
+        while told["room"]["open"]:
+            told = await socket.next_state()
+        assert await _closed_with(socket) == 4410
+    late = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[(b"origin", b"http://localhost")])
+    assert (await late.connect(timeout=5))[0]
+    assert (await late.receive_output(timeout=5))["code"] == 4410
+
+
+async def test_when_the_host_frees_a_seat_then_its_player_is_told_and_closed_and_the_seat_opens(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, bob = players
+    await play([4], alice, bob)
+    freed = await database_sync_to_async(host_actions.kick)(room, "X")
+    assert freed
+    assert (await alice.next_message("error"))["code"] == "kicked"
+    assert await _closed_with(alice) == 4409
+    waiting = await bob.next_state(status="waiting")
+    assert waiting["players"]["X"] is None
+    assert waiting["game"]["board"][4] == "X"  # the game goes on from its board
+    carol = await open_socket(room.code, await new_session_key())
+    assert (await carol.join("carol"))["you"] == {"mark": "X"}
+    resumed = await bob.next_state(status="playing")
+    assert resumed["game"]["turn"] == "O"

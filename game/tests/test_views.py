@@ -130,3 +130,28 @@ def test_healthz_is_503_naming_the_channel_layer_when_redis_is_unreachable(
     assert response.status_code == 503
     assert response.json()["channel_layer"] == "error"
     assert response.json()["db"] == "ok"
+
+
+def test_a_host_creates_and_closes_rooms_in_the_admin(admin_client: Client) -> None:
+    response = admin_client.post(
+        "/admin/game/room/add/", {"code": "hosted1", "name": "Hosted", "size": "4", "win_length": "3", "is_open": "on"}
+    )
+    assert response.status_code == 302
+    room = Room.objects.get(code="hosted1")
+    assert Game.objects.filter(room=room, number=1).exists()
+    response = admin_client.post(
+        "/admin/game/room/", {"action": "close_rooms", "_selected_action": [room.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    room.refresh_from_db()
+    assert room.is_open is False
+
+
+def test_the_admin_shows_games_and_moves_read_only(admin_client: Client) -> None:
+    room = services.create_room(name="History")
+    game = services.current_game(room)
+    assert admin_client.get(f"/admin/game/game/{game.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/game/game/?status=waiting").status_code == 200
+    assert admin_client.get("/admin/game/move/?q=History").status_code == 200
+    assert admin_client.post(f"/admin/game/game/{game.pk}/change/", {"status": "won"}).status_code == 403
+    assert admin_client.get("/admin/game/game/add/").status_code == 403
