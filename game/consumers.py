@@ -9,8 +9,11 @@ writes.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
+import time
+import weakref
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +24,9 @@ from django.conf import settings
 from . import protocol, services
 from .lobby import LOBBY_GROUP, alobby_rooms
 from .local_sockets import local_sockets
+from .metrics import BROADCASTS_FAILED, MESSAGE_SECONDS, MESSAGES_REFUSED, MOVES_ACCEPTED, OPEN_SOCKETS
 from .models import FINISHED_STATUSES, Room
-from .presence import presence
+from .presence import SocketCounts, presence
 from .ratelimit import TokenBucket
 from .state import RoomState, Version, add_you, room_group, room_state, state_event
 
@@ -32,8 +36,33 @@ logger = logging.getLogger(__name__)
 CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_ROOM_CLOSED = 4410
 CLOSE_KICKED = 4409
+CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+
+
+# One bucket per session in this process, shared by its sockets, so that
+# opening more tabs does not multiply what a person may send.
+_session_buckets: weakref.WeakValueDictionary[str, TokenBucket] = weakref.WeakValueDictionary()
+
+
+def rate_limits_for(session_key: str | None) -> list[TokenBucket]:
+    """A new socket's rate limits: its own, and its session's."""
+    per_second = settings.TICTAC["MESSAGES_PER_SECOND"]
+    limits = [TokenBucket(rate=per_second, burst=2 * per_second)]
+    if session_key is not None:
+        session_bucket = _session_buckets.get(session_key)
+        if session_bucket is None:
+            # More than one socket gets, less than two together.
+            session_bucket = TokenBucket(rate=1.5 * per_second, burst=3 * per_second)
+            _session_buckets[session_key] = session_bucket
+        limits.append(session_bucket)
+    return limits
+
+
+def too_many_sockets(counts: SocketCounts) -> bool:
+    limits: dict[str, int] = settings.TICTAC
+    return counts.in_room > limits["MAX_SOCKETS_PER_ROOM"] or counts.of_session > limits["MAX_SOCKETS_PER_SESSION"]
 
 
 def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
@@ -65,17 +94,21 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             self.identity = await services.aidentify(self.scope["session"])
             self.seats = {}
-            self.rate_limit = TokenBucket(
-                rate=settings.TICTAC["MESSAGES_PER_SECOND"], burst=2 * settings.TICTAC["MESSAGES_PER_SECOND"]
-            )
+            self.rate_limits = rate_limits_for(self.identity.session_key)
+            counts = await presence().add(room.code, self.channel_name, self.identity.session_key)
+            if too_many_sockets(counts):
+                await presence().remove(room.code, self.channel_name, self.identity.session_key)
+                self._log_refusal("too_many_sockets", "connect")
+                await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+                return
             await self.channel_layer.group_add(room_group(room.code), self.channel_name)
-            await presence().add(room.code, self.channel_name, self.identity.session_key)
             self.room = room
             state = await room_state(room)
         except Exception:
             logger.exception("connect failed", extra={"room": code})
             await self.close(code=CLOSE_INTERNAL_ERROR)
             return
+        OPEN_SOCKETS.inc()
         self.heartbeat = asyncio.create_task(self._keep_presence())
         local_sockets.add(room.code, self)
         await self._publish(state)
@@ -85,6 +118,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if room is None:
             return
         self.room = None
+        OPEN_SOCKETS.dec()
         local_sockets.discard(room.code, self)
         if self.heartbeat is not None:
             self.heartbeat.cancel()
@@ -101,18 +135,39 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if frame_size(text_data, bytes_data) > settings.TICTAC["MAX_FRAME_BYTES"]:
             await self.close(code=CLOSE_TOO_BIG)
             return
-        if not self.rate_limit.allow():
-            await self._send_error("rate_limited", "Too many messages: slow down.")
-            return
+        started = time.perf_counter()
+        kind = "unparsed"
         try:
+            if not all(bucket.allow() for bucket in self.rate_limits):
+                raise protocol.ProtocolError("rate_limited", "Too many messages: slow down.")
             if text_data is None:
                 raise protocol.ProtocolError("bad_message", "Send JSON in text frames.")
-            await self._handle(protocol.parse(text_data))
+            message = protocol.parse(text_data)
+            kind = type(message).__name__.lower()
+            await self._handle(message)
         except (protocol.ProtocolError, services.ActionRefused) as refusal:
+            self._log_refusal(refusal.code, kind)
             await self._send_error(refusal.code, refusal.message)
         except Exception:
-            logger.exception("message failed", extra={"room": self.room.code})
+            logger.exception("message failed", extra={"room": self.room.code, "session": self._session_hash()})
+            self._log_refusal("unavailable", kind)
             await self._send_error("unavailable", "The server could not do that just now; try again.")
+        MESSAGE_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+    def _session_hash(self) -> str | None:
+        """A short, one-way name for the session, fit for logs (never the cookie itself)."""
+        key = self.identity.session_key
+        return hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
+
+    def _log_refusal(self, code: str, kind: str) -> None:
+        MESSAGES_REFUSED.labels(code).inc()
+        room_code = self.room.code if self.room else self.scope["url_route"]["kwargs"]["code"]
+        logger.info(
+            "refused %s: %s",
+            kind,
+            code,
+            extra={"room": room_code, "session": self._session_hash(), "code": code, "message_type": kind},
+        )
 
     async def _handle(self, message: protocol.ClientMessage) -> None:
         room = self.room
@@ -120,6 +175,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         match message:
             case protocol.Move(cell=cell):
                 game = await services.aplay_move(room, self.identity.player_id, cell)
+                MOVES_ACCEPTED.inc()
                 await self._publish(await room_state(room, game), lobby=game.status in FINISHED_STATUSES)
             case protocol.Join(name=name):
                 game, player = await services.ajoin(room, self.identity, name)
@@ -182,6 +238,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 return True
             except Exception:
                 if attempt == 2:
+                    BROADCASTS_FAILED.inc()
                     logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
         return False
 

@@ -25,7 +25,14 @@ import redis.asyncio as redis
 from django.conf import settings
 
 _KEY_PREFIX = "tictac:presence:"
+_SESSION_PREFIX = "tictac:session-sockets:"
 _ANONYMOUS = "-"
+
+
+@dataclass(frozen=True)
+class SocketCounts:
+    in_room: int
+    of_session: int
 
 
 @dataclass(frozen=True)
@@ -91,17 +98,28 @@ class RedisPresence:
         except (redis_sync.RedisError, OSError):
             return False
 
-    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> None:
-        key = _KEY_PREFIX + room_code
+    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> SocketCounts:
+        """Mark a socket present (or still present); count the room's and the session's sockets."""
+        now = time.time()
+        expires = now + self.ttl_seconds
+        room_key = _KEY_PREFIX + room_code
+        session_key_set = _SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id)
         async with self._client().pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {_member(connection_id, session_key): time.time() + self.ttl_seconds})
-            pipe.expire(key, self.ttl_seconds * 4)
-            await pipe.execute()
+            for key, member in ((room_key, _member(connection_id, session_key)), (session_key_set, connection_id)):
+                pipe.zadd(key, {member: expires})
+                pipe.zremrangebyscore(key, "-inf", now)
+                pipe.zcard(key)
+                pipe.expire(key, self.ttl_seconds * 4)
+            replies = await pipe.execute()
+        return SocketCounts(in_room=int(replies[2]), of_session=int(replies[6]))
 
     refresh = add
 
     async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
-        await self._client().zrem(_KEY_PREFIX + room_code, _member(connection_id, session_key))
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.zrem(_KEY_PREFIX + room_code, _member(connection_id, session_key))
+            pipe.zrem(_SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id), connection_id)
+            await pipe.execute()
 
     async def snapshot(self, room_code: str) -> PresenceSnapshot:
         return (await self.snapshots([room_code]))[room_code]
@@ -151,8 +169,14 @@ class MemoryPresence:
     def __init__(self) -> None:
         self._rooms: dict[str, dict[str, str]] = {}
 
-    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> None:
+    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> SocketCounts:
         self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session_key)
+        of_session = sum(
+            member.split("|", 1)[0] == (session_key or _ANONYMOUS)
+            for members in self._rooms.values()
+            for member in members.values()
+        )
+        return SocketCounts(in_room=len(self._rooms[room_code]), of_session=of_session if session_key else 1)
 
     refresh = add
 

@@ -15,7 +15,7 @@ class TokenBucket:
     [True, True, False]
     """
 
-    __slots__ = ("_clock", "_tokens", "_updated", "burst", "rate")
+    __slots__ = ("__weakref__", "_clock", "_tokens", "_updated", "burst", "rate")
 
     def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate

@@ -13,4 +13,5 @@ urlpatterns = [
     re_path(rf"^rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room, name="room"),
     re_path(rf"^api/rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room_api, name="room_api"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
 ]

@@ -184,11 +184,20 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Logging --------------------------------------------------------------
 
+# "json" (one object a line, with fields such as room, session and code) or "plain".
+LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # channels-redis reports dropped messages (full channels) at INFO.
@@ -207,4 +216,7 @@ TICTAC = {
     "PRESENCE_TTL_SECONDS": env.int("TICTAC_PRESENCE_TTL_SECONDS", default=30),
     # Largest text frame a client may send, in bytes.
     "MAX_FRAME_BYTES": 4096,
+    # Open sockets allowed per room and per session (over all processes); more are closed with 4429.
+    "MAX_SOCKETS_PER_ROOM": env.int("TICTAC_MAX_SOCKETS_PER_ROOM", default=1000),
+    "MAX_SOCKETS_PER_SESSION": env.int("TICTAC_MAX_SOCKETS_PER_SESSION", default=20),
 }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 
 from game import host_actions
 from game.models import Room
@@ -439,3 +442,57 @@ async def test_when_the_host_frees_a_seat_then_its_player_is_told_and_closed_and
     assert (await carol.join("carol"))["you"] == {"mark": "X"}
     resumed = await bob.next_state(status="playing")
     assert resumed["game"]["turn"] == "O"
+
+
+# --- Abuse limits and observability ---------------------------------------------
+
+
+async def test_tabs_of_one_session_share_one_message_budget(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
+) -> None:
+    alice, _ = players
+    alice_tab = await open_socket(room.code, alice.session_key)
+    per_second = settings.TICTAC["MESSAGES_PER_SECOND"]
+    # Each tab alone stays under its own burst (2×), together they pass the session's (3×).
+    sent_per_tab = 2 * per_second - 5
+    for _ in range(sent_per_tab):
+        await alice.send({"type": "move", "cell": 999})
+        await alice_tab.send({"type": "move", "cell": 999})
+    codes = [(await tab.next_message("error"))["code"] for tab in (alice, alice_tab) for _ in range(sent_per_tab)]
+    assert "rate_limited" in codes
+    assert codes.count("invalid_cell") < 2 * sent_per_tab
+
+
+async def test_when_a_session_opens_too_many_sockets_then_the_extra_ones_are_closed_with_4429(
+    room: Room, open_socket: OpenSocket, settings: Any
+) -> None:
+    settings.TICTAC = {**settings.TICTAC, "MAX_SOCKETS_PER_SESSION": 2}
+    session_key = await new_session_key()
+    await open_socket(room.code, session_key)
+    await open_socket(room.code, session_key)
+    third = WebsocketCommunicator(
+        application,
+        f"/ws/rooms/{room.code}/",
+        headers=[(b"origin", b"http://localhost"), (b"cookie", f"sessionid={session_key}".encode())],
+    )
+    assert (await third.connect(timeout=5))[0]
+    closed = await third.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close"
+    assert closed["code"] == 4429
+    other = await open_socket(room.code, await new_session_key())  # other sessions are not affected
+    assert other.state is not None
+
+
+async def test_refused_messages_are_logged_with_room_code_and_a_session_hash_never_the_cookie(
+    room: Room, players: tuple[Socket, Socket], caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, bob = players
+    with caplog.at_level(logging.INFO, logger="game.consumers"):
+        await assert_refused(bob, {"type": "move", "cell": 0}, "not_your_turn", [alice])
+    refusals = [record for record in caplog.records if getattr(record, "code", None) == "not_your_turn"]
+    assert len(refusals) == 1
+    record = refusals[0]
+    assert getattr(record, "room", None) == room.code
+    assert len(getattr(record, "session", "")) == 12
+    assert bob.session_key is not None
+    assert all(bob.session_key not in line for line in caplog.text.splitlines())

@@ -155,3 +155,19 @@ def test_the_admin_shows_games_and_moves_read_only(admin_client: Client) -> None
     assert admin_client.get("/admin/game/move/?q=History").status_code == 200
     assert admin_client.post(f"/admin/game/game/{game.pk}/change/", {"status": "won"}).status_code == 403
     assert admin_client.get("/admin/game/game/add/").status_code == 403
+
+
+def test_metrics_are_served_in_prometheus_text_format(client: Client) -> None:
+    services.create_room(name="Counted")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for name in (
+        "tictac_open_sockets",
+        "tictac_rooms_open 1.0",
+        "tictac_games_in_play 0.0",
+        "tictac_moves_accepted_total",
+        "# TYPE tictac_message_seconds histogram",
+    ):
+        assert name in text
