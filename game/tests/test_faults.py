@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -154,4 +155,48 @@ async def test_when_a_worker_is_killed_then_its_players_reconnect_to_another_and
     await again.send({"type": "move", "cell": 8})
     assert (await bob.next_state(moves=3))["game"]["board"][8] == "X"
     await again.close()
+    await bob.close()
+
+
+async def test_a_burst_of_400_handshakes_and_spectator_churn_cost_no_handshake_and_no_move(
+    servers: list[LiveServer],
+) -> None:
+    server = servers[0]
+    code = new_room(server)
+    alice = await seated(Browser(), server, code, "alice")
+    bob = await seated(Browser(), server, code, "bob")
+
+    async def watch() -> LiveSocket:
+        return await LiveSocket.open(server.ws_url, code, {"Origin": server.url})
+
+    crowd = await asyncio.gather(*(watch() for _ in range(400)))
+    assert all(socket.state is not None for socket in crowd)
+    assert (await alice.fresh_state())["spectators"] == 400
+    await asyncio.gather(*(socket.close() for socket in crowd))
+
+    churned = 0
+
+    async def churn(stop: asyncio.Event) -> None:
+        nonlocal churned
+        while not stop.is_set() and churned < 300:
+            passer_by = await watch()
+            await passer_by.close()
+            churned += 1
+
+    stop = asyncio.Event()
+    churners = [asyncio.create_task(churn(stop)) for _ in range(4)]
+    seen: dict[str, list[int]] = {"alice": [], "bob": []}
+    for number, cell in enumerate([0, 1, 3, 4, 6], start=1):
+        await (alice if number % 2 else bob).send({"type": "move", "cell": cell})
+        for name, socket in (("alice", alice), ("bob", bob)):
+            while not seen[name] or seen[name][-1] < number:
+                seen[name].append((await socket.next_state())["game"]["moves"])
+    stop.set()
+    await asyncio.gather(*churners)
+    assert churned > 0
+    for name in ("alice", "bob"):
+        distinct = sorted(set(seen[name]))
+        assert distinct == list(range(distinct[0], 6)), f"{name} missed a moves value: {seen[name]}"
+        assert seen[name] == sorted(seen[name]), f"{name} saw the count go backwards: {seen[name]}"
+    await alice.close()
     await bob.close()
