@@ -202,6 +202,8 @@
       cells.push(cell);
     }
     ui.board.style.setProperty('--size', String(size));
+    // Whole pixels, so that every grid line of a big board looks the same.
+    ui.board.style.setProperty('--gap', Math.max(1, Math.min(6, Math.floor(18 / size))) + 'px');
     ui.board.replaceChildren(...cells);
     view.cells = cells;
     view.boardSize = size;
@@ -301,7 +303,7 @@
     for (const mark of MARKS) {
       const seat = ui.seats[mark];
       const player = state.players[mark];
-      const toMove = game.status === 'playing' && game.turn === mark;
+      const toMove = view.link !== 'final' && game.status === 'playing' && game.turn === mark;
       const won = (game.status === 'won' || game.status === 'resigned') && game.winner === mark;
 
       seat.name.textContent = player ? player.name : 'Free seat';
@@ -335,6 +337,8 @@
       : '';
 
     ui.gameNumber.textContent = ' · game ' + game.number;
+    // A closed or vanished room takes no more chat.
+    for (const control of ui.chatForm.elements) control.disabled = view.link === 'final';
   }
 
   function moveNotation(index, cell, size) {
@@ -389,7 +393,10 @@
       // The page's embedded state has no `you`; only the socket knows our seat.
       if (Object.prototype.hasOwnProperty.call(next, 'you')) view.mark = next.you ? next.you.mark || null : null;
     }
-    if (isOlderThanShown(next)) return;
+    if (isOlderThanShown(next)) {
+      render(); // the board stays, but our seat may just have become known
+      return;
+    }
 
     const before = view.state;
     // A state is a full snapshot, so a gap is healed by drawing it; the sync
@@ -397,8 +404,12 @@
     if (before && fromSocket && next.game.id === before.game.id && next.game.moves > before.game.moves + 1) {
       send({ type: 'sync' });
     }
+    // Our move is answered by a state with a new move count (or by an error);
+    // a presence update in between must not unlock a second click.
+    if (!before || next.game.id !== before.game.id || next.game.moves !== before.game.moves) {
+      view.moveSent = false;
+    }
     view.state = next;
-    view.moveSent = false;
     if (next.room.open === false) closeForGood(FINAL_CLOSE_REASONS[4410]);
     render();
     announce(describeChange(before, next));

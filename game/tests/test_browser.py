@@ -1,0 +1,208 @@
+"""The pages in a real headless Chromium against a live server with a real Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from testing.browser import CHROMIUM_ARGS, chromium_path
+from testing.live import LiveServer, migrate
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    directory = tmp_path_factory.mktemp("browser")
+    database_url = f"sqlite:///{directory / 'db.sqlite3'}"
+    migrate(database_url)
+    live = LiveServer("daphne", database_url, directory / "daphne.log").start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed; `python3 run.py test` installs it with apt as root")
+        pytest.skip("no Chromium on this machine (apt-get install chromium): browser tests skipped")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[object]:
+    """Open browser contexts (separate cookie jars: separate people); all are closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_context(width: int = 1280, height: int = 900) -> BrowserContext:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+
+
+def create_room(page: Page, server: LiveServer, name: str, size: int = 3, win_length: int = 3) -> str:
+    page.goto(server.url + "/")
+    page.fill("#id_name", name)
+    page.fill("#id_size", str(size))
+    page.fill("#id_win_length", str(win_length))
+    page.click("#create-room button[type=submit]")
+    page.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
+    return page.url.rstrip("/").rsplit("/", 1)[1]
+
+
+def join(page: Page, name: str) -> None:
+    page.fill("#join-name", name)
+    page.click("#join")
+    expect(page.locator("#join-form")).to_be_hidden()
+
+
+def play(page: Page, cell: int, moves_after: int) -> None:
+    page.click(f'[data-cell="{cell}"]')
+    expect(page.locator(f'[data-cell="{cell}"]')).not_to_have_accessible_name(re.compile("empty"))
+
+
+def board_of(page: Page, size: int) -> list[str]:
+    return [page.locator(f'[data-cell="{cell}"]').inner_text().strip() for cell in range(size * size)]
+
+
+def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new_context: object) -> None:
+    alice = new_context().new_page()  # type: ignore[operator]
+    code = create_room(alice, server, "Final")
+    bob = new_context().new_page()  # type: ignore[operator]
+    carol = new_context().new_page()  # type: ignore[operator]
+    bob.goto(f"{server.url}/rooms/{code}/")
+    carol.goto(f"{server.url}/rooms/{code}/")
+    join(alice, "alice")
+    join(bob, "bob")
+    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(bob.locator("#status")).to_have_text(re.compile("X is thinking"))
+    for mover, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
+        expect(mover.locator("#status")).to_have_text(re.compile("Your turn"))
+        mover.click(f'[data-cell="{cell}"]')
+    for page in (alice, bob, carol):
+        expect(page.locator("#status")).to_have_text(re.compile("X wins"))
+    boards = [board_of(page, 3) for page in (alice, bob, carol)]
+    assert boards[0] == boards[1] == boards[2] == ["X", "X", "X", "O", "O", "", "", "", ""]
+    ARTIFACTS.mkdir(exist_ok=True)
+    alice.screenshot(path=str(ARTIFACTS / "finished-game-player.png"), full_page=True)
+    carol.screenshot(path=str(ARTIFACTS / "finished-game-spectator.png"), full_page=True)
+
+
+def test_a_reload_mid_game_comes_back_to_the_same_board(server: LiveServer, new_context: object) -> None:
+    alice = new_context().new_page()  # type: ignore[operator]
+    code = create_room(alice, server, "Reload")
+    bob = new_context().new_page()  # type: ignore[operator]
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(alice, "alice")
+    join(bob, "bob")
+    alice.click('[data-cell="4"]')
+    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    bob.click('[data-cell="0"]')
+    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+    before = board_of(alice, 3)
+    alice.reload()
+    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+    assert board_of(alice, 3) == before == ["O", "", "", "", "X", "", "", "", ""]
+    alice.click('[data-cell="8"]')
+    expect(bob.locator('[data-cell="8"]')).to_have_text("X")
+
+
+def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: object) -> None:
+    alice = new_context().new_page()  # type: ignore[operator]
+    code = create_room(alice, server, "Keys")
+    bob = new_context().new_page()  # type: ignore[operator]
+    bob.goto(f"{server.url}/rooms/{code}/")
+    for page, name in ((alice, "alice"), (bob, "bob")):
+        page.focus("#join-name")
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+        expect(page.locator("#join-form")).to_be_hidden()
+    # X: 0, 1, 2 along the top row with arrows; O: 3, 4 on the middle row.
+    plan = [
+        (alice, 0, []),
+        (bob, 3, []),
+        (alice, 1, ["ArrowRight"]),
+        (bob, 4, ["ArrowRight"]),
+        (alice, 2, ["ArrowRight"]),
+    ]
+    for page, cell, keys in plan:
+        expect(page.locator("#status")).to_have_text(re.compile("Your turn"))
+        if not keys:
+            page.focus(f'[data-cell="{cell}"]')
+        for key in keys:
+            page.keyboard.press(key)
+        expect(page.locator(f'[data-cell="{cell}"]')).to_be_focused()
+        page.keyboard.press("Enter" if cell % 2 else "Space")
+        expect(page.locator(f'[data-cell="{cell}"]')).not_to_have_text("")
+    expect(alice.locator("#status")).to_have_text(re.compile("X wins"))
+    expect(alice.locator('[data-cell="4"]')).to_have_accessible_name(re.compile(r"Row 2, column 2, O"))
+
+
+def test_a_name_made_of_html_is_shown_as_text(server: LiveServer, new_context: object) -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    page = new_context().new_page()  # type: ignore[operator]
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    create_room(page, server, evil)
+    join(page, evil)
+    expect(page.locator("#seat-X .seat-name")).to_have_text(evil)
+    page.fill("#chat-input", evil)
+    page.press("#chat-input", "Enter")
+    expect(page.locator("#chat-log")).to_contain_text(evil)
+    assert page.locator("img[src=x]").count() == 0
+    assert dialogs == []
+
+
+def test_the_lobby_shows_a_room_appear_and_fill_without_a_reload(server: LiveServer, new_context: object) -> None:
+    lobby = new_context().new_page()  # type: ignore[operator]
+    lobby.goto(server.url + "/")
+    expect(lobby.locator("#lobby-live")).to_have_attribute("data-state", "open")
+    host = new_context().new_page()  # type: ignore[operator]
+    code = create_room(host, server, "Appears")
+    row = lobby.locator(f'[data-room="{code}"]')
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("0/2")
+    join(host, "host")
+    expect(row).to_contain_text("1/2")
+    guest = new_context().new_page()  # type: ignore[operator]
+    guest.goto(f"{server.url}/rooms/{code}/")
+    join(guest, "guest")
+    expect(row).to_contain_text("2/2")
+    expect(row).to_contain_text("Playing")
+
+
+def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_context: object) -> None:
+    alice = new_context(375, 740).new_page()  # type: ignore[operator]
+    code = create_room(alice, server, "Big", size=15, win_length=5)
+    bob = new_context(375, 740).new_page()  # type: ignore[operator]
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(alice, "alice")
+    join(bob, "bob")
+    expect(alice.locator("[data-cell]")).to_have_count(225)
+    assert alice.evaluate("document.documentElement.scrollWidth") <= 375
+    last = alice.locator('[data-cell="224"]')
+    box = last.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= 375
+    assert box["width"] >= 18  # still a tappable cell
+    last.click()
+    expect(bob.locator('[data-cell="224"]')).to_have_text("X")
+    ARTIFACTS.mkdir(exist_ok=True)
+    bob.screenshot(path=str(ARTIFACTS / "phone-15x15.png"), full_page=True)
