@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,8 @@ from testing.browser import CHROMIUM_ARGS, chromium_path
 from testing.live import LiveServer, migrate
 
 pytestmark = pytest.mark.browser
+
+NewContext = Callable[..., BrowserContext]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -42,7 +44,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_context(browser: Browser) -> Iterator[object]:
+def new_context(browser: Browser) -> Iterator[NewContext]:
     """Open browser contexts (separate cookie jars: separate people); all are closed after the test."""
     contexts: list[BrowserContext] = []
 
@@ -73,20 +75,15 @@ def join(page: Page, name: str) -> None:
     expect(page.locator("#join-form")).to_be_hidden()
 
 
-def play(page: Page, cell: int, moves_after: int) -> None:
-    page.click(f'[data-cell="{cell}"]')
-    expect(page.locator(f'[data-cell="{cell}"]')).not_to_have_accessible_name(re.compile("empty"))
-
-
 def board_of(page: Page, size: int) -> list[str]:
     return [page.locator(f'[data-cell="{cell}"]').inner_text().strip() for cell in range(size * size)]
 
 
-def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new_context: object) -> None:
-    alice = new_context().new_page()  # type: ignore[operator]
+def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new_context: NewContext) -> None:
+    alice = new_context().new_page()
     code = create_room(alice, server, "Final")
-    bob = new_context().new_page()  # type: ignore[operator]
-    carol = new_context().new_page()  # type: ignore[operator]
+    bob = new_context().new_page()
+    carol = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
     carol.goto(f"{server.url}/rooms/{code}/")
     join(alice, "alice")
@@ -105,10 +102,10 @@ def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new
     carol.screenshot(path=str(ARTIFACTS / "finished-game-spectator.png"), full_page=True)
 
 
-def test_a_reload_mid_game_comes_back_to_the_same_board(server: LiveServer, new_context: object) -> None:
-    alice = new_context().new_page()  # type: ignore[operator]
+def test_a_reload_mid_game_comes_back_to_the_same_board(server: LiveServer, new_context: NewContext) -> None:
+    alice = new_context().new_page()
     code = create_room(alice, server, "Reload")
-    bob = new_context().new_page()  # type: ignore[operator]
+    bob = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
     join(alice, "alice")
     join(bob, "bob")
@@ -124,10 +121,10 @@ def test_a_reload_mid_game_comes_back_to_the_same_board(server: LiveServer, new_
     expect(bob.locator('[data-cell="8"]')).to_have_text("X")
 
 
-def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: object) -> None:
-    alice = new_context().new_page()  # type: ignore[operator]
+def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: NewContext) -> None:
+    alice = new_context().new_page()
     code = create_room(alice, server, "Keys")
-    bob = new_context().new_page()  # type: ignore[operator]
+    bob = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
     for page, name in ((alice, "alice"), (bob, "bob")):
         page.focus("#join-name")
@@ -155,9 +152,9 @@ def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: obj
     expect(alice.locator('[data-cell="4"]')).to_have_accessible_name(re.compile(r"Row 2, column 2, O"))
 
 
-def test_a_name_made_of_html_is_shown_as_text(server: LiveServer, new_context: object) -> None:
+def test_a_name_made_of_html_is_shown_as_text(server: LiveServer, new_context: NewContext) -> None:
     evil = "<img src=x onerror=alert(1)>"
-    page = new_context().new_page()  # type: ignore[operator]
+    page = new_context().new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     create_room(page, server, evil)
@@ -170,28 +167,28 @@ def test_a_name_made_of_html_is_shown_as_text(server: LiveServer, new_context: o
     assert dialogs == []
 
 
-def test_the_lobby_shows_a_room_appear_and_fill_without_a_reload(server: LiveServer, new_context: object) -> None:
-    lobby = new_context().new_page()  # type: ignore[operator]
+def test_the_lobby_shows_a_room_appear_and_fill_without_a_reload(server: LiveServer, new_context: NewContext) -> None:
+    lobby = new_context().new_page()
     lobby.goto(server.url + "/")
     expect(lobby.locator("#lobby-live")).to_have_attribute("data-state", "open")
-    host = new_context().new_page()  # type: ignore[operator]
+    host = new_context().new_page()
     code = create_room(host, server, "Appears")
     row = lobby.locator(f'[data-room="{code}"]')
     expect(row).to_be_visible()
     expect(row).to_contain_text("0/2")
     join(host, "host")
     expect(row).to_contain_text("1/2")
-    guest = new_context().new_page()  # type: ignore[operator]
+    guest = new_context().new_page()
     guest.goto(f"{server.url}/rooms/{code}/")
     join(guest, "guest")
     expect(row).to_contain_text("2/2")
     expect(row).to_contain_text("Playing")
 
 
-def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_context: object) -> None:
-    alice = new_context(375, 740).new_page()  # type: ignore[operator]
+def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_context: NewContext) -> None:
+    alice = new_context(375, 740).new_page()
     code = create_room(alice, server, "Big", size=15, win_length=5)
-    bob = new_context(375, 740).new_page()  # type: ignore[operator]
+    bob = new_context(375, 740).new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
     join(alice, "alice")
     join(bob, "bob")
