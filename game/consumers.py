@@ -283,6 +283,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def room_closed(self, event: dict[str, Any]) -> None:
         """The host closed the room: show the last state, then hang up for good."""
+        if self.room is not None:
+            # The state published when this socket leaves must not reopen the room in the lobby.
+            self.room.is_open = False
         await self._send_state(event["state"], event["seats"], tuple(event["version"]), force=True)
         await self.close(code=CLOSE_ROOM_CLOSED)
 

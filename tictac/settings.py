@@ -197,6 +197,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the source folders too, so that a server started
 # without `collectstatic` (`daphne tictac.asgi:application`) still has its CSS and JS.
 WHITENOISE_USE_FINDERS = True
+# Re-read files on every request while developing, so edited JS and CSS are served whole.
+WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=DEBUG)
 
 # --- Logging --------------------------------------------------------------
 

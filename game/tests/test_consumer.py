@@ -496,3 +496,22 @@ async def test_refused_messages_are_logged_with_room_code_and_a_session_hash_nev
     assert len(getattr(record, "session", "")) == 12
     assert bob.session_key is not None
     assert all(bob.session_key not in line for line in caplog.text.splitlines())
+
+
+async def test_a_closed_room_stays_out_of_the_lobby_when_its_sockets_leave(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    lobby = WebsocketCommunicator(application, "/ws/lobby/", headers=[(b"origin", b"http://localhost")])
+    assert (await lobby.connect(timeout=5))[0]
+    listed = await lobby.receive_json_from(timeout=5)
+    assert room.code in [summary["code"] for summary in listed["rooms"]]
+    await database_sync_to_async(host_actions.close_room)(room)
+    for socket in players:
+        assert await _closed_with(socket) == 4410
+        await socket.close()
+    # Every later update of this room must keep it closed; the last one follows both departures.
+    updates = []
+    while len([u for u in updates if u["room"]["code"] == room.code]) < 3:
+        updates.append(await lobby.receive_json_from(timeout=5))
+    assert all(not update["room"]["open"] for update in updates if update["room"]["code"] == room.code)
+    await lobby.disconnect()
