@@ -58,8 +58,11 @@ def migrate(database_url: str) -> None:
 
 
 class LiveServer:
-    def __init__(self, kind: str, database_url: str, log_path: Path, **env: str) -> None:
+    def __init__(
+        self, kind: str, database_url: str, log_path: Path, *, extra_args: tuple[str, ...] = (), **env: str
+    ) -> None:
         self.kind = kind
+        self.extra_args = extra_args
         self.port = free_port()
         self.env = server_env(database_url, **env)
         self.log_path = log_path
@@ -75,6 +78,8 @@ class LiveServer:
 
     def start(self, timeout: float = 30) -> LiveServer:
         args = [part.format(port=self.port) for part in COMMANDS[self.kind]]
+        # Server flags go before the application path (daphne) or anywhere (uvicorn).
+        args[-1:-1] = self.extra_args
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

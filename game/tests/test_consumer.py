@@ -405,10 +405,7 @@ async def test_presence_follows_sockets_and_tabs(
 
 
 async def _closed_with(socket: Socket) -> int:
-    while True:
-        output = await socket.communicator.receive_output(timeout=5)
-        if output["type"] == "websocket.close":
-            return int(output["code"])
+    return await _closed_with_communicator(socket.communicator)
 
 
 async def test_when_the_host_closes_the_room_then_every_socket_is_told_and_closed(
@@ -515,3 +512,22 @@ async def test_a_closed_room_stays_out_of_the_lobby_when_its_sockets_leave(
         updates.append(await lobby.receive_json_from(timeout=5))
     assert all(not update["room"]["open"] for update in updates if update["room"]["code"] == room.code)
     await lobby.disconnect()
+
+
+async def test_when_a_room_is_full_of_sockets_then_one_more_is_closed_with_4429(
+    room: Room, open_socket: OpenSocket, settings: Any
+) -> None:
+    settings.TICTAC = {**settings.TICTAC, "MAX_SOCKETS_PER_ROOM": 2}
+    first = await open_socket(room.code)
+    await open_socket(room.code)
+    extra = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[(b"origin", b"http://localhost")])
+    assert (await extra.connect(timeout=5))[0]
+    assert await _closed_with_communicator(extra) == 4429
+    assert (await first.fresh_state())["spectators"] == 2  # the refused socket never counted
+
+
+async def _closed_with_communicator(communicator: WebsocketCommunicator) -> int:
+    while True:
+        output = await communicator.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            return int(output["code"])

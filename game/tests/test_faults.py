@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import signal
+import socket
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -188,9 +191,9 @@ async def test_a_burst_of_400_handshakes_and_spectator_churn_cost_no_handshake_a
     seen: dict[str, list[int]] = {"alice": [], "bob": []}
     for number, cell in enumerate([0, 1, 3, 4, 6], start=1):
         await (alice if number % 2 else bob).send({"type": "move", "cell": cell})
-        for name, socket in (("alice", alice), ("bob", bob)):
+        for name, player in (("alice", alice), ("bob", bob)):
             while not seen[name] or seen[name][-1] < number:
-                seen[name].append((await socket.next_state())["game"]["moves"])
+                seen[name].append((await player.next_state())["game"]["moves"])
     stop.set()
     await asyncio.gather(*churners)
     assert churned > 0
@@ -200,3 +203,53 @@ async def test_a_burst_of_400_handshakes_and_spectator_churn_cost_no_handshake_a
         assert seen[name] == sorted(seen[name]), f"{name} saw the count go backwards: {seen[name]}"
     await alice.close()
     await bob.close()
+
+
+def _silent_websocket(server: LiveServer, code: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never answers a ping."""
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    key = base64.b64encode(os.urandom(16)).decode()
+    connection.sendall(
+        (
+            f"GET /ws/rooms/{code}/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {server.url}\r\n\r\n"
+        ).encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += connection.recv(4096)
+    assert response.startswith(b"HTTP/1.1 101")
+    return connection
+
+
+@pytest.mark.parametrize(
+    ("kind", "flags"),
+    [
+        ("daphne", ("--ping-interval", "1", "--ping-timeout", "2")),
+        ("uvicorn", ("--ws-ping-interval", "1", "--ws-ping-timeout", "2")),
+    ],
+)
+def test_a_socket_that_never_answers_pings_is_closed_by_the_server(
+    kind: str, flags: tuple[str, ...], redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    migrate(database_url)
+    # Short intervals for the test; the defaults (daphne 20 s + 30 s, uvicorn 20 s + 20 s) behave alike.
+    server = LiveServer(kind, database_url, tmp_path / f"{kind}.log", extra_args=flags, REDIS_URL=redis_server.url)
+    server.start()
+    try:
+        code = new_room(server)
+        silent = _silent_websocket(server, code)
+        pinged = False
+        started = time.monotonic()
+        try:
+            while chunk := silent.recv(65536):
+                pinged = pinged or b"\x89" in chunk  # a ping frame's first byte (FIN + opcode 9)
+                assert time.monotonic() - started < 15, "the idle socket was never closed"
+        except ConnectionResetError:
+            pass  # daphne aborts the connection; uvicorn closes it: either way it is gone
+        assert pinged
+        silent.close()
+    finally:
+        server.stop()
