@@ -63,7 +63,8 @@ def _manage(*args: str) -> None:
 
 
 def serve() -> int:
-    from tictac.embedded_redis import EmbeddedRedis, port_is_free
+    from tictac.embedded_redis import EmbeddedRedis
+    from tictac.processes import port_is_free
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")

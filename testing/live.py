@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from tictac.embedded_redis import free_port
+from tictac.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,13 +96,7 @@ class LiveServer:
         raise RuntimeError(f"{self.kind} did not become healthy in {timeout} s; see {self.log_path}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=10)
         self.process = None
 
     def get(self, path: str, opener: urllib.request.OpenerDirector | None = None) -> Any:

@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tictac.embedded_redis import free_port
+from tictac.processes import free_port, stop_process
 
 
 def find_bin_dir() -> Path | None:
@@ -77,12 +77,6 @@ class EmbeddedPostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
         self.process = None
         shutil.rmtree(self.directory, ignore_errors=True)

