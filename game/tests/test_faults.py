@@ -205,9 +205,13 @@ async def test_a_burst_of_400_handshakes_and_spectator_churn_cost_no_handshake_a
     await bob.close()
 
 
-def _silent_websocket(server: LiveServer, code: str) -> socket.socket:
+def _silent_websocket(server: LiveServer, code: str, receive_buffer: int | None = None) -> socket.socket:
     """A WebSocket client that completes the handshake and then never answers a ping."""
-    connection = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    connection = socket.socket()
+    if receive_buffer is not None:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    connection.settimeout(15)
+    connection.connect(("127.0.0.1", server.port))
     key = base64.b64encode(os.urandom(16)).decode()
     connection.sendall(
         (
@@ -251,5 +255,38 @@ def test_a_socket_that_never_answers_pings_is_closed_by_the_server(
             pass  # daphne aborts the connection; uvicorn closes it: either way it is gone
         assert pinged
         silent.close()
+    finally:
+        server.stop()
+
+
+async def test_a_stuck_client_that_never_reads_cannot_block_the_room(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    migrate(database_url)
+    flags = ("--ping-interval", "1", "--ping-timeout", "3")
+    server = LiveServer("daphne", database_url, tmp_path / "daphne.log", extra_args=flags, REDIS_URL=redis_server.url)
+    server.start()
+    try:
+        code = new_room(server, size=7, win_length=7)
+        stuck = _silent_websocket(server, code, receive_buffer=1024)  # reads nothing from here on
+        alice = await seated(Browser(), server, code, "alice")
+        bob = await seated(Browser(), server, code, "bob")
+        chatter = "x" * 500
+        # Cells in order: X completes the anti-diagonal 6, 12, …, 42 on move 43.
+        for number in range(1, 44):
+            mover, other = (alice, bob) if number % 2 else (bob, alice)
+            await mover.send({"type": "chat", "text": chatter})
+            await mover.send({"type": "move", "cell": number - 1})
+            assert (await other.next_state(moves=number))["game"]["moves"] == number
+        assert (await alice.fresh_state())["game"]["status"] == "won"
+        # Nothing waited for the stuck socket, and the server drops it once it misses its pings.
+        try:
+            while stuck.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass  # dropped rather than closed: either way the server let it go
+        await alice.close()
+        await bob.close()
     finally:
         server.stop()
