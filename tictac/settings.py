@@ -100,6 +100,10 @@ DATABASES = {
 
 
 def _tune_database(database: dict[str, Any]) -> None:
+    # Keep connections: Channels closes "old" ones around every database call,
+    # and opening one (with SQLite's PRAGMAs) cost more than the move itself.
+    database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)
+    database["CONN_HEALTH_CHECKS"] = True
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # Several processes write one file: WAL lets readers run beside the
         # writer, IMMEDIATE takes the write lock at BEGIN (so two writers queue
@@ -111,9 +115,6 @@ def _tune_database(database: dict[str, Any]) -> None:
                 "timeout": 20,
             }
         )
-    else:
-        database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-        database["CONN_HEALTH_CHECKS"] = True
 
 
 _tune_database(DATABASES["default"])
