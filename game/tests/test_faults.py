@@ -265,7 +265,14 @@ async def test_a_stuck_client_that_never_reads_cannot_block_the_room(
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     migrate(database_url)
     flags = ("--ping-interval", "1", "--ping-timeout", "3")
-    server = LiveServer("daphne", database_url, tmp_path / "daphne.log", extra_args=flags, REDIS_URL=redis_server.url)
+    server = LiveServer(
+        "daphne",
+        database_url,
+        tmp_path / "daphne.log",
+        extra_args=flags,
+        REDIS_URL=redis_server.url,
+        TICTAC_MESSAGES_PER_SECOND="1000",  # the players chat and move faster than people do
+    )
     server.start()
     try:
         code = new_room(server, size=7, win_length=7)
