@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -72,7 +73,24 @@ def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
     return len((text_data or "").encode())
 
 
-class RoomConsumer(AsyncWebsocketConsumer):
+class DirectDispatchMixin:
+    """Dispatch each message straight to its handler.
+
+    Channels' ``AsyncConsumer.dispatch`` first awaits ``aclose_old_connections``
+    for every message, a hop to the process's single database thread: every
+    state fanned out to every socket queued behind the moves being stored.
+    Our handlers reach the database only through ``database_sync_to_async``,
+    which closes old connections itself, so the extra hop is dropped.
+    """
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     """One socket in a room, at ``ws/rooms/<code>/``."""
 
     room: Room | None = None
@@ -297,7 +315,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_KICKED)
 
 
-class LobbyConsumer(AsyncWebsocketConsumer):
+class LobbyConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     """The lobby's live list of open rooms, at ``ws/lobby/``."""
 
     async def connect(self) -> None:
