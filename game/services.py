@@ -15,6 +15,8 @@ database thread.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +71,25 @@ def identify(session: Any) -> Identity:
     )
 
 
+# The game this process last read or wrote, per room: the move path judges
+# against it and skips the SELECT. It may be stale (another process moved),
+# which is safe: an acceptance is confirmed by the version compare-and-swap,
+# and a refusal is judged again against a fresh read before it is given. A
+# copy that may hold rolled-back changes is dropped (see _atomic_write).
+_last_seen_game: dict[int, Game] = {}
+
+
+@contextmanager
+def _atomic_write(room: Room) -> Iterator[None]:
+    """transaction.atomic(), forgetting the room's cached game if it rolls back."""
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        _last_seen_game.pop(room.pk, None)
+        raise
+
+
 def current_game(room: Room) -> Game:
     """The room's latest game, with both seats' players loaded; the first is made on demand."""
     game = _latest_game(room)
@@ -87,6 +108,7 @@ def _latest_game(room: Room) -> Game | None:
     game = Game.objects.select_related("player_x", "player_o").filter(room=room).order_by("-number").first()
     if game is not None:
         game.room = room
+        _last_seen_game[room.pk] = game
     return game
 
 
@@ -182,34 +204,52 @@ def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player
 
 def play_move(room: Room, player_id: int | None, cell: int) -> Game:
     """Judge and apply ``player_id``'s move to ``cell``: persisted before this returns."""
+    game = _last_seen_game.get(room.pk)
+    fresh = game is None
     while True:
-        game = current_game(room)
-        mark = _seat_or_refuse(game, player_id)
-        _refuse_unless_playing(game)
+        if game is None:
+            game = current_game(room)
         try:
-            board = board_of(room, game).play(cell, mark)
-        except rules.RuleError as error:
-            raise ActionRefused(error.code, str(error)) from None
-        outcome = board.outcome
-        changes: dict[str, Any] = {
-            "board": encode_board(board.cells),
-            "history": [*game.history, cell],
-            "move_count": game.move_count + 1,
-        }
-        if outcome is None:
-            changes["turn"] = board.turn
-        else:
-            changes.update(
-                status=Status.DRAW if outcome.is_draw else Status.WON,
-                turn=None,
-                winner=outcome.winner,
-                line=list(outcome.line) if outcome.line else None,
-            )
-        with transaction.atomic():
-            if not _swap(game, **changes):
-                continue  # someone else changed the game first: judge again
-            Move.objects.create(game=game, number=game.move_count, cell=cell, mark=mark, player_id=player_id)
-        return game
+            mark, changes = _judge_move(room, game, player_id, cell)
+        except ActionRefused:
+            if fresh:
+                raise
+            game, fresh = None, True  # the refusal may come from a stale copy: judge again
+            continue
+        with _atomic_write(room):
+            swapped = _swap(game, **changes)
+            if swapped:
+                Move.objects.create(game=game, number=game.move_count, cell=cell, mark=mark, player_id=player_id)
+        if swapped:
+            _last_seen_game[room.pk] = game
+            return game
+        game, fresh = None, True  # someone else changed the game first: judge again
+
+
+def _judge_move(room: Room, game: Game, player_id: int | None, cell: int) -> tuple[rules.Mark, dict[str, Any]]:
+    """The mark that moves and the changes the move makes, or ActionRefused."""
+    mark = _seat_or_refuse(game, player_id)
+    _refuse_unless_playing(game)
+    try:
+        board = board_of(room, game).play(cell, mark)
+    except rules.RuleError as error:
+        raise ActionRefused(error.code, str(error)) from None
+    outcome = board.outcome
+    changes: dict[str, Any] = {
+        "board": encode_board(board.cells),
+        "history": [*game.history, cell],
+        "move_count": game.move_count + 1,
+    }
+    if outcome is None:
+        changes["turn"] = board.turn
+    else:
+        changes.update(
+            status=Status.DRAW if outcome.is_draw else Status.WON,
+            turn=None,
+            winner=outcome.winner,
+            line=list(outcome.line) if outcome.line else None,
+        )
+    return mark, changes
 
 
 def resign(room: Room, player_id: int | None) -> Game:
@@ -232,7 +272,7 @@ def request_rematch(room: Room, player_id: int | None) -> Game:
             raise ActionRefused("game_not_over", "A rematch can be asked for once the game is over.")
         flag = "rematch_x" if mark == rules.X else "rematch_o"
         both_asked = (game.rematch_x or mark == rules.X) and (game.rematch_o or mark == rules.O)
-        with transaction.atomic():
+        with _atomic_write(room):
             if not _swap(game, **{flag: True}):
                 continue
             if not both_asked:
@@ -253,6 +293,7 @@ def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: 
         player_o=player_o,
     )
     next_game.room = room
+    _last_seen_game[room.pk] = next_game
     return next_game
 
 
@@ -277,7 +318,7 @@ def kick(room: Room, mark: rules.Mark) -> int | None:
         if kicked is None:
             return None
         stays = game.player_o if mark == rules.X else game.player_x
-        with transaction.atomic():
+        with _atomic_write(room):
             if game.status in FINISHED_STATUSES:
                 if not _swap(game, rematch_x=False, rematch_o=False):
                     continue

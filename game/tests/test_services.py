@@ -1,0 +1,61 @@
+"""The service layer against the database: what a stale copy of a game may and may not do."""
+
+from __future__ import annotations
+
+import pytest
+
+from game import services
+from game.models import Game, Move, Room
+
+pytestmark = pytest.mark.django_db
+
+
+def _seated_room() -> tuple[Room, int, int]:
+    room = services.create_room(name="svc")
+    _, alice = services.join(room, services.Identity(session_key="a" * 32), "alice")
+    _, bob = services.join(room, services.Identity(session_key="b" * 32), "bob")
+    return room, alice.id, bob.id
+
+
+def _as_another_process(room: Room, player_id: int, cell: int) -> None:
+    """Apply a move the way another worker would: without this process's copy of the game."""
+    mine = services._last_seen_game.pop(room.pk)
+    services.play_move(room, player_id, cell)
+    services._last_seen_game[room.pk] = mine  # this process still holds the old copy
+
+
+def test_a_legal_move_refused_by_a_stale_copy_is_judged_again_and_accepted() -> None:
+    room, alice, bob = _seated_room()
+    services.play_move(room, alice, 0)
+    _as_another_process(room, bob, 4)  # our copy still says it is O's turn
+    game = services.play_move(room, alice, 8)
+    assert game.move_count == 3
+    assert list(Move.objects.filter(game=game).values_list("cell", flat=True)) == [0, 4, 8]
+
+
+def test_a_move_accepted_by_a_stale_copy_is_caught_by_the_version_check() -> None:
+    room, alice, bob = _seated_room()
+    services.play_move(room, alice, 0)
+    _as_another_process(room, bob, 4)
+    # Our copy says it is O's turn and cell 4 is free: the swap must fail and the move be judged fresh.
+    with pytest.raises(services.ActionRefused) as refused:
+        services.play_move(room, bob, 4)
+    assert refused.value.code == "not_your_turn"
+    stored = Game.objects.get(room=room)
+    assert stored.move_count == 2
+    assert stored.history == [0, 4]
+
+
+def test_a_rolled_back_write_forgets_the_cached_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    room, alice, _ = _seated_room()
+    services.play_move(room, alice, 0)
+
+    def broken_create(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Move.objects, "create", broken_create)
+    with pytest.raises(RuntimeError):
+        services.play_move(room, services.current_game(room).player_o_id, 4)
+    assert room.pk not in services._last_seen_game
+    monkeypatch.undo()
+    assert Game.objects.get(room=room).move_count == 1  # nothing of the failed move was kept
