@@ -58,11 +58,18 @@ def migrate(database_url: str) -> None:
 
 class LiveServer:
     def __init__(
-        self, kind: str, database_url: str, log_path: Path, *, extra_args: tuple[str, ...] = (), **env: str
+        self,
+        kind: str,
+        database_url: str,
+        log_path: Path,
+        *,
+        extra_args: tuple[str, ...] = (),
+        port: int | None = None,
+        **env: str,
     ) -> None:
         self.kind = kind
         self.extra_args = extra_args
-        self.port = free_port()
+        self.port = port or free_port()
         self.env = server_env(database_url, **env)
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None

@@ -203,3 +203,54 @@ def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_conte
     expect(bob.locator('[data-cell="224"]')).to_have_text("X")
     ARTIFACTS.mkdir(exist_ok=True)
     bob.screenshot(path=str(ARTIFACTS / "phone-15x15.png"), full_page=True)
+
+
+def test_resign_asks_first_then_says_who_resigned_and_a_rematch_shows_who_asked(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Resign")
+    bob = new_context().new_page()
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(alice, "alice")
+    join(bob, "bob")
+    alice.click('[data-cell="4"]')
+    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    bob.click("#resign")
+    expect(bob.locator("#resign-dialog")).to_be_visible()
+    bob.click("#resign-cancel")  # changing one's mind changes nothing
+    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    bob.click("#resign")
+    bob.click("#resign-confirm")
+    for page in (alice, bob):
+        expect(page.locator("#status")).to_have_text(re.compile("bob resigned"))
+    alice.click("#rematch")
+    expect(bob.locator("#rematch-status")).to_have_text(re.compile("X wants a rematch"))
+    bob.click("#rematch")
+    # Marks swap: bob is X in game 2 and moves first.
+    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(alice.locator("#status")).to_have_text(re.compile("X is thinking"))
+
+
+def test_a_page_reconnects_by_itself_after_a_server_restart(tmp_path: Path, new_context: NewContext) -> None:
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    migrate(database_url)
+    first = LiveServer("daphne", database_url, tmp_path / "first.log").start()
+    alice = new_context().new_page()
+    code = create_room(alice, first, "Restart")
+    bob = new_context().new_page()
+    bob.goto(f"{first.url}/rooms/{code}/")
+    join(alice, "alice")
+    join(bob, "bob")
+    alice.click('[data-cell="0"]')
+    expect(bob.locator('[data-cell="0"]')).to_have_text("X")
+    first.stop()
+    expect(alice.locator("#status")).to_have_text("Reconnecting…")
+    second = LiveServer("daphne", database_url, tmp_path / "second.log", port=first.port).start()
+    try:
+        expect(bob.locator("#status")).to_have_text(re.compile("Your turn"), timeout=20_000)
+        bob.click('[data-cell="4"]')
+        expect(alice.locator('[data-cell="4"]')).to_have_text("O")
+        expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+    finally:
+        second.stop()
