@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect, sync_playwright
 
 from testing.browser import CHROMIUM_ARGS, chromium_path
 from testing.live import LiveServer, migrate
@@ -254,3 +255,42 @@ def test_a_page_reconnects_by_itself_after_a_server_restart(tmp_path: Path, new_
         expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
     finally:
         second.stop()
+
+
+def test_a_page_that_misses_a_move_asks_for_the_state_and_catches_up(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Gap")
+    bob = new_context().new_page()
+    sent_by_bob: list[dict[str, object]] = []
+
+    def lose_the_second_move(page_socket: WebSocketRoute) -> None:
+        server_socket = page_socket.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            data = json.loads(message)
+            if data.get("type") == "state" and data["game"]["moves"] == 2:
+                return  # lost on the way
+            page_socket.send(message)
+
+        def to_server(message: str | bytes) -> None:
+            sent_by_bob.append(json.loads(message))
+            server_socket.send(message)
+
+        server_socket.on_message(to_page)
+        page_socket.on_message(to_server)
+
+    bob.route_web_socket(re.compile(r"/ws/rooms/"), lose_the_second_move)
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(alice, "alice")
+    join(bob, "bob")
+    alice.click('[data-cell="0"]')
+    expect(bob.locator('[data-cell="0"]')).to_have_text("X")
+    bob.click('[data-cell="4"]')  # move 2: bob's own copy of it never arrives
+    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+    alice.click('[data-cell="8"]')  # move 3 arrives: bob's page sees 1 → 3
+    expect(bob.locator('[data-cell="8"]')).to_have_text("X")
+    expect(bob.locator('[data-cell="4"]')).to_have_text("O")
+    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    assert {"type": "sync"} in sent_by_bob
