@@ -143,7 +143,8 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         try:
             await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
             await presence().remove(room.code, self.channel_name, self.identity.session_key)
-            await self._publish(await room_state(room))
+            # This socket is closed: the others alone hear that it left.
+            await self._publish(await room_state(room), to_self=False)
         except Exception:
             logger.exception("disconnect cleanup failed", extra={"room": room.code})
 
@@ -234,7 +235,7 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             return None
         return next((mark for mark, seat in self.seats.items() if seat == player_id), None)
 
-    async def _publish(self, state: RoomState, *, lobby: bool = True) -> None:
+    async def _publish(self, state: RoomState, *, lobby: bool = True, to_self: bool = True) -> None:
         """Send a state to this socket at once, then to everyone in the room and the lobby.
 
         The state describes something already committed, so a broadcast that
@@ -242,7 +243,8 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         state when Redis is back (see local_sockets).
         """
         event = state_event(state)
-        await self._send_state(event["state"], state.seats, state.version)
+        if to_self:
+            await self._send_state(event["state"], state.seats, state.version)
         await self._group_send(room_group(state.message["room"]["code"]), event)
         if lobby:
             await self._group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})

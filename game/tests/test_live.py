@@ -201,3 +201,23 @@ async def test_every_supported_server_keeps_the_contract_with_debug_off(
             assert closed.value.rcvd.code == 4404
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_when_a_player_leaves_the_opponent_sees_them_offline_on_every_server(
+    kind: str, database: str, tmp_path: Path
+) -> None:
+    server = LiveServer(kind, database, tmp_path / f"{kind}.log").start()
+    try:
+        code = new_room(server)
+        alice = await seated(Browser(), server, code, "alice")
+        bob = await seated(Browser(), server, code, "bob")
+        assert (await alice.fresh_state())["players"]["O"]["online"] is True
+        await bob.close()
+        gone = await alice.next_state()
+        while gone["players"]["O"]["online"]:
+            gone = await alice.next_state()
+        assert gone["players"]["O"] == {"name": "bob", "online": False}
+        await alice.close()
+    finally:
+        server.stop()
