@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import DatabaseError
 
 from game import services
 from game.models import Game, Move, Room
@@ -46,16 +47,16 @@ def test_a_move_accepted_by_a_stale_copy_is_caught_by_the_version_check() -> Non
     assert stored.history == [0, 4]
 
 
-def test_a_rolled_back_write_forgets_the_cached_copy(monkeypatch: pytest.MonkeyPatch) -> None:
-    room, alice, _ = _seated_room()
+def test_a_move_whose_insert_fails_is_rolled_back_whole_and_forgets_the_cached_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    room, alice, bob = _seated_room()
     services.play_move(room, alice, 0)
-
-    def broken_create(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(Move.objects, "create", broken_create)
-    with pytest.raises(RuntimeError):
-        services.play_move(room, services.current_game(room).player_o_id, 4)
-    assert room.pk not in services._last_seen_game
+    monkeypatch.setattr(Move._meta, "db_table", "no_such_table")  # the INSERT after the UPDATE fails
+    with pytest.raises(DatabaseError):
+        services.play_move(room, bob, 4)
     monkeypatch.undo()
-    assert Game.objects.get(room=room).move_count == 1  # nothing of the failed move was kept
+    assert room.pk not in services._last_seen_game
+    stored = Game.objects.get(room=room)
+    assert (stored.move_count, stored.history) == (1, [0])  # the UPDATE was rolled back with it
+    assert services.play_move(room, bob, 4).move_count == 2
