@@ -3,6 +3,7 @@
 
     python3 run.py          # serve a playable game at http://127.0.0.1:8000/
     python3 run.py test     # install what the tests need and run them all
+    python3 run.py bench    # the benchmark (python -m bench; --quick for a short run)
 
 Both make a virtual environment in .venv with the pinned requirements (again
 only when a requirements file changed), then go on inside it. Serving starts
@@ -28,18 +29,20 @@ VENV_PYTHON = VENV / "bin" / "python"
 
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
-    if command not in ("serve", "test"):
+    if command not in ("serve", "test", "bench"):
         print(__doc__)
         return 2
     # Stopping with SIGTERM runs the same clean-up as Ctrl-C (the embedded Redis stops).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if Path(sys.prefix).resolve() != VENV.resolve():
-            _prepare_venv("requirements-dev.txt" if command == "test" else "requirements.txt")
+            _prepare_venv("requirements.txt" if command == "serve" else "requirements-dev.txt")
             return subprocess.call([str(VENV_PYTHON), __file__, *sys.argv[1:]], cwd=ROOT)
     except KeyboardInterrupt:
         return 130
     os.chdir(ROOT)
+    if command == "bench":
+        return subprocess.call([sys.executable, "-m", "bench", *sys.argv[2:]])
     return serve() if command == "serve" else test()
 
 

@@ -1,0 +1,120 @@
+"""``python -m bench``: run the scenarios, print the table and the targets, write JSON and a plot."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from . import report
+from .database import Databases
+from .runner import WARMUP_GAMES, ScenarioRun
+from .scenarios import FULL, QUICK, Plan, Scenario, default_scenarios
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run (about 2 minutes) with fewer scenarios")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        type=Scenario.parse,
+        metavar="APP/SERVER/LAYER[/WORKERS]",
+        help="run these instead of the defaults (repeatable), e.g. tictac/daphne/pubsub or naive/uvicorn/core/2",
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite", help="the database (default sqlite)")
+    parser.add_argument("--clients", type=int, help="load generator processes (default 1)")
+    parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate (browsers do)")
+    parser.add_argument("--ramp", type=_games, help="games of the ramp at 1 move/s, e.g. 50,100,250,500")
+    parser.add_argument("--peak", type=_games, help="games of the as-fast-as-possible phases, e.g. 16,64,256")
+    parser.add_argument("--seconds", type=float, help="measured seconds per ramp and peak step")
+    return parser.parse_args(argv)
+
+
+def _games(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(","))
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    plan = QUICK if args.quick else FULL
+    changes: dict[str, Any] = {"deflate": not args.no_deflate}
+    if args.clients:
+        changes["client_processes"] = args.clients
+    if args.ramp:
+        changes["ramp_games"] = args.ramp
+    if args.peak:
+        changes["peak_games"] = args.peak
+    if args.seconds:
+        changes["ramp_seconds"] = changes["peak_seconds"] = args.seconds
+    return dataclasses.replace(plan, **changes)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+    }
+
+
+def main(argv: list[str]) -> int:
+    # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so Redis and the servers are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    args = parse_args(argv)
+    plan = make_plan(args)
+    scenarios = args.scenario or default_scenarios(args.quick)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(exist_ok=True)
+    logs = RESULTS / f"{stamp}-logs"
+    logs.mkdir()
+    started = time.monotonic()
+    print(f"bench {stamp}: {len(scenarios)} scenarios, {args.db}, plan {plan}", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="tictac-bench-") as scratch:
+        databases = Databases(args.db, Path(scratch), rooms=plan.max_games + WARMUP_GAMES)
+        try:
+            for scenario in scenarios:
+                print(f"\n== {scenario}", flush=True)
+                results[str(scenario)] = ScenarioRun(scenario, plan, databases, logs, say=_say).run()
+        finally:
+            databases.close()
+    checks = report.verdicts(results)
+    document = {
+        "started": stamp,
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": machine(),
+        "database": args.db,
+        "plan": plan.to_json(),
+        "results": results,
+        "targets": checks,
+    }
+    json_path = RESULTS / f"{stamp}.json"
+    report.write_json(json_path, document)
+    report.plot(json_path.with_suffix(".png"), results)
+    print("\n" + report.summary_table(results))
+    print("\n" + report.verdict_lines(checks))
+    for warning in report.client_warnings(results):
+        print(f"warning: {warning}")
+    print(f"\nwrote {json_path} and {json_path.with_suffix('.png')} ({document['seconds']} s); logs in {logs}")
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,96 @@
+"""The ASGI server processes a benchmark talks to, and what they cost.
+
+Redis is tictac's own :class:`tictac.embedded_redis.EmbeddedRedis` and
+PostgreSQL the test suite's :class:`testing.postgres.EmbeddedPostgres`. Servers
+start the way ``testing/live.py`` starts them (same environment, same
+readiness check on ``/healthz``) but from a command per server kind and an
+ASGI application per app, which the test helper does not offer.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from testing.live import ROOT, server_env
+from tictac.processes import free_port, stop_process
+
+from .scenarios import APPS, LAYERS, SERVERS, Scenario
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Resources a set of processes had used at one moment."""
+
+    cpu_seconds: float
+    rss_bytes: int
+
+
+def usage(processes: list[psutil.Process]) -> Usage:
+    cpu = 0.0
+    rss = 0
+    for process in processes:
+        with process.oneshot():
+            times = process.cpu_times()
+            cpu += times.user + times.system
+            rss += process.memory_info().rss
+    return Usage(cpu, rss)
+
+
+class ServerProcess:
+    """One ASGI server process serving a scenario's app on a free port."""
+
+    def __init__(self, scenario: Scenario, database_url: str, redis_url: str, log_path: Path) -> None:
+        layer, settings_module = LAYERS[scenario.layer]
+        self.scenario = scenario
+        self.port = free_port()
+        self.log_path = log_path
+        self.env = server_env(
+            database_url,
+            REDIS_URL=redis_url,
+            TICTAC_CHANNEL_LAYER=layer,
+            # The limit is per socket; a benchmark player sends far faster than a person.
+            TICTAC_MESSAGES_PER_SECOND="100000",
+        )
+        self.env["DJANGO_SETTINGS_MODULE"] = settings_module
+        self.command = [part.format(port=self.port) for part in SERVERS[scenario.server]] + [APPS[scenario.app]]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ps(self) -> psutil.Process:
+        assert self.process is not None
+        return psutil.Process(self.process.pid)
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, *self.command], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.command} exited early; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.command} did not become healthy in {timeout} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        stop_process(self.process, timeout=10)
+        self.process = None

@@ -1,0 +1,246 @@
+"""One scenario, start to finish: Redis, servers, warm-up, the ramp at one move per second, the peak.
+
+Each scenario gets its own Redis and its own copy of the database, so
+nothing one leaves behind (presence keys, sessions, a long move table)
+weighs on the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from tictac.embedded_redis import EmbeddedRedis
+
+from .clientproc import ClientPool
+from .database import Databases
+from .loadgen import GameSpec, SeatTarget
+from .processes import ServerProcess, Usage, usage
+from .scenarios import Plan, Scenario
+from .stats import PhaseCounts, SetupCounts, distribution
+
+WARMUP_GAMES = 8
+Say = Callable[[str], None]
+
+
+def game_specs(scenario: Scenario, servers: list[ServerProcess], codes: list[str]) -> list[GameSpec]:
+    """Game ``i`` in room ``codes[i]``; with several workers its two players sit on different ones."""
+    specs = []
+    for index, code in enumerate(codes):
+        path = f"/rooms/{code}/" if scenario.app == "tictac" else f"/ws/naive/{code}/"
+        seats = tuple(SeatTarget("127.0.0.1", servers[(index + seat) % len(servers)].port, path) for seat in (0, 1))
+        specs.append(GameSpec(scenario.app, code, (seats[0], seats[1])))
+    return specs
+
+
+def setup_summary(counts: SetupCounts) -> dict[str, Any]:
+    return {
+        "sockets": counts.sockets,
+        "failed": counts.failed,
+        "failures": dict(counts.failures),
+        "seconds": round(counts.wall_seconds, 2),
+        "sockets_per_second": round(counts.sockets / counts.wall_seconds, 1) if counts.wall_seconds else None,
+        "http_ms": distribution(counts.http_ms),
+        "websocket_ms": distribution(counts.websocket_ms),
+        "join_ms": distribution(counts.join_ms),
+        "total_ms": distribution(counts.total_ms),
+    }
+
+
+def phase_summary(counts: PhaseCounts, servers: Usage, redis: Usage, seconds: float) -> dict[str, Any]:
+    moves = counts.accepted
+    return {
+        "moves_per_second": round(counts.moves_per_second, 1),
+        "latency_ms": distribution(counts.latencies_ms),
+        "sent": counts.sent,
+        "accepted": counts.accepted,
+        "delivered": counts.delivered,
+        "stalled": counts.stalled,
+        "lost": counts.lost,
+        "unanswered": counts.unanswered,
+        "echo_lost": counts.echo_lost,
+        "never_arrived": counts.never_arrived,
+        "skipped": counts.skipped,
+        "resyncs": counts.resyncs,
+        "errors": dict(counts.errors),
+        "closes": dict(counts.closes),
+        "client_cpu_cores": round(counts.client_cpu_seconds / seconds, 3),
+        "client_busiest_core": round(counts.client_busiest_core, 3),
+        "server_cpu_cores": round(servers.cpu_seconds / seconds, 3),
+        "server_cpu_ms_per_move": round(servers.cpu_seconds * 1000 / moves, 3) if moves else None,
+        "redis_cpu_cores": round(redis.cpu_seconds / seconds, 3),
+        "server_rss_mb": round(servers.rss_bytes / 2**20, 1),
+    }
+
+
+def wait_for_quiet(say: Say, limit_cores: float = 0.15, patience: float = 60.0) -> float:
+    """Wait (up to ``patience`` s) until the machine is nearly idle before a scenario starts.
+
+    Nothing of the benchmark runs at that moment, so whatever CPU is busy
+    belongs to someone else, and a scenario measured beside it would be
+    slower for reasons of its own. Returns the last reading, in cores.
+    """
+    cores = psutil.cpu_count() or 1
+    deadline = time.monotonic() + patience
+    while True:
+        busy = psutil.cpu_percent(interval=2.0) / 100 * cores
+        if busy <= limit_cores or time.monotonic() >= deadline:
+            break
+        say(f"    waiting for a quiet machine: {busy:.2f} cores busy")
+    return round(busy, 2)
+
+
+def _per_socket_kb(rss_mb: float, idle_rss_mb: float, sockets: int) -> float:
+    return round((rss_mb - idle_rss_mb) * 1024 / sockets, 1)
+
+
+def _busy(before: Any, after: Any) -> float:
+    """The share of the machine's CPU time (all cores) that was not idle between two readings."""
+    total = sum(after) - sum(before)
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    return round(1 - idle / total, 3) if total else 0.0
+
+
+class ScenarioRun:
+    def __init__(self, scenario: Scenario, plan: Plan, databases: Databases, logs: Path, say: Say) -> None:
+        self.scenario = scenario
+        self.plan = plan
+        self.databases = databases
+        self.logs = logs
+        self.say = say
+        self.servers: list[ServerProcess] = []
+        self.redis: EmbeddedRedis | None = None
+        self.pool: ClientPool | None = None
+        self.connected = 0
+        self.specs: list[GameSpec] = []
+
+    def run(self) -> dict[str, Any]:
+        background = wait_for_quiet(self.say)
+        try:
+            self._start()
+            return {**self._measure(), "background_cpu_cores_before": background}
+        finally:
+            self._stop()
+
+    def _start(self) -> None:
+        self.redis = EmbeddedRedis().start()
+        database_url = self.databases.fresh()
+        name = str(self.scenario).replace("/", "_")
+        for worker in range(self.scenario.workers):
+            log = self.logs / f"{name}-{worker}.log"
+            self.servers.append(ServerProcess(self.scenario, database_url, self.redis.url, log).start())
+        self.pool = ClientPool(self.plan.client_processes, self.plan.deflate)
+        codes = self.databases.room_codes
+        self.warmup_specs = game_specs(self.scenario, self.servers, codes[-WARMUP_GAMES:])
+        self.specs = game_specs(self.scenario, self.servers, codes[: self.plan.max_games])
+
+    def _stop(self) -> None:
+        # Every process is stopped even when another one's stop fails (a dead client's broken pipe).
+        with contextlib.ExitStack() as stack:
+            if self.redis is not None:
+                stack.callback(self.redis.stop)
+            for server in self.servers:
+                stack.callback(server.stop)
+            if self.pool is not None:
+                stack.callback(self.pool.stop)
+
+    def _usage(self) -> tuple[Usage, Usage]:
+        assert self.redis is not None
+        assert self.redis.process is not None
+        return usage([server.ps for server in self.servers]), usage([psutil.Process(self.redis.process.pid)])
+
+    def _measure(self) -> dict[str, Any]:
+        assert self.pool is not None
+        plan = self.plan
+        idle_rss = self._warm_up()
+        result: dict[str, Any] = {"scenario": str(self.scenario), **asdict(self.scenario)}
+        result["idle_rss_mb"] = round(idle_rss / 2**20, 1)
+        result["setup"] = []
+        result["ramp"] = []
+        for games in plan.ramp_games:
+            setup = self._connect_up_to(games)
+            result["setup"].append({"games": games, **setup})
+            step = self._play(games, interval=plan.move_interval, seconds=plan.ramp_seconds)
+            sockets = 2 * self.connected
+            step["rss_per_socket_kb"] = _per_socket_kb(step["server_rss_mb"], result["idle_rss_mb"], sockets)
+            if "rss_mb" in setup:
+                step["rss_per_socket_kb_idle"] = _per_socket_kb(setup["rss_mb"], result["idle_rss_mb"], sockets)
+            result["ramp"].append({"games": games, "sockets": sockets, **step})
+            self._report_step("ramp", games, step)
+        result["peak"] = []
+        for games in plan.peak_games:
+            result["setup"].append({"games": games, **self._connect_up_to(games)})
+            step = self._play(games, interval=0, seconds=plan.peak_seconds)
+            result["peak"].append({"games": games, **step})
+            self._report_step("peak", games, step)
+        self.pool.close_all()
+        phases = result["ramp"] + result["peak"]
+        result["peak_moves_per_second"] = max(phase["moves_per_second"] for phase in phases)
+        return result
+
+    def _warm_up(self) -> int:
+        """Play a few games and hang up, so imports, caches and pools are full; the servers' RSS then."""
+        assert self.pool is not None
+        self.pool.connect(self.warmup_specs)
+        self._play(WARMUP_GAMES, interval=0, seconds=2, warmup=0.5)
+        self.pool.close_all()
+        time.sleep(1)
+        return self._usage()[0].rss_bytes
+
+    def _connect_up_to(self, games: int) -> dict[str, Any]:
+        """Seat the players of games up to ``games``; the servers' RSS once they are all connected."""
+        assert self.pool is not None
+        if games <= self.connected:
+            return {}
+        counts = self.pool.connect(self.specs[self.connected : games])
+        self.connected = games
+        time.sleep(1)  # presence broadcasts of the last connects settle
+        summary = setup_summary(counts)
+        summary["rss_mb"] = round(self._usage()[0].rss_bytes / 2**20, 1)
+        self.say(
+            f"    connected {summary['sockets']} sockets in {summary['seconds']} s "
+            f"(p50 {summary['total_ms'].get('p50')} ms, p99 {summary['total_ms'].get('p99')} ms, "
+            f"{counts.failed} failed)"
+        )
+        return summary
+
+    def _play(self, games: int, interval: float, seconds: float, warmup: float | None = None) -> dict[str, Any]:
+        """One phase; the servers', Redis's and the machine's CPU are read at the edges of the measured window."""
+        assert self.pool is not None
+        warmup = self.plan.warmup_seconds if warmup is None else warmup
+        start_at = time.monotonic() + 0.3
+        self.pool.start_play(
+            games, interval=interval, start_at=start_at, warmup=warmup, seconds=seconds,
+            lost_after=self.plan.lost_after, stalled_after=self.plan.stalled_after,
+        )  # fmt: skip
+        time.sleep(max(0.0, start_at + warmup - time.monotonic()))
+        servers_before, redis_before = self._usage()
+        machine_before = psutil.cpu_times()
+        time.sleep(max(0.0, start_at + warmup + seconds - time.monotonic()))
+        servers_after, redis_after = self._usage()
+        machine_after = psutil.cpu_times()
+        counts = self.pool.finish_play()
+        servers = Usage(servers_after.cpu_seconds - servers_before.cpu_seconds, servers_after.rss_bytes)
+        redis = Usage(redis_after.cpu_seconds - redis_before.cpu_seconds, redis_after.rss_bytes)
+        summary = phase_summary(counts, servers, redis, seconds)
+        summary["machine_cpu_busy"] = busy = _busy(machine_before, machine_after)
+        # What the machine did besides this benchmark: other load skews a comparison.
+        ours = summary["server_cpu_cores"] + summary["redis_cpu_cores"] + summary["client_cpu_cores"]
+        summary["other_cpu_cores"] = round(max(0.0, busy * (psutil.cpu_count() or 1) - ours), 2)
+        return summary
+
+    def _report_step(self, kind: str, games: int, step: dict[str, Any]) -> None:
+        latency = step["latency_ms"]
+        self.say(
+            f"    {kind} {games:4d} games: {step['moves_per_second']:7.1f} moves/s  "
+            f"p50 {latency.get('p50', '-')} p99 {latency.get('p99', '-')} ms  "
+            f"never arrived {step['never_arrived']}  stalled {step['stalled']}  errors {sum(step['errors'].values())}  "
+            f"closes {step['closes'] or 0}  cpu: server {step['server_cpu_cores']} redis {step['redis_cpu_cores']} "
+            f"client {step['client_busiest_core']} other {step['other_cpu_cores']}"
+        )
