@@ -76,19 +76,27 @@ def join(page: Page, name: str) -> None:
     expect(page.locator("#join-form")).to_be_hidden()
 
 
+def two_players(
+    server: LiveServer, new_context: NewContext, room_name: str, size: int = 3, win_length: int = 3, width: int = 1280
+) -> tuple[Page, Page, str]:
+    """alice makes a room and sits as X, bob opens its link and sits as O: the game is on."""
+    alice = new_context(width).new_page()
+    code = create_room(alice, server, room_name, size, win_length)
+    bob = new_context(width).new_page()
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(alice, "alice")
+    join(bob, "bob")
+    return alice, bob, code
+
+
 def board_of(page: Page, size: int) -> list[str]:
     return [page.locator(f'[data-cell="{cell}"]').inner_text().strip() for cell in range(size * size)]
 
 
 def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new_context: NewContext) -> None:
-    alice = new_context().new_page()
-    code = create_room(alice, server, "Final")
-    bob = new_context().new_page()
+    alice, bob, code = two_players(server, new_context, "Final")
     carol = new_context().new_page()
-    bob.goto(f"{server.url}/rooms/{code}/")
     carol.goto(f"{server.url}/rooms/{code}/")
-    join(alice, "alice")
-    join(bob, "bob")
     expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
     expect(bob.locator("#status")).to_have_text(re.compile("X is thinking"))
     for mover, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
@@ -104,12 +112,7 @@ def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new
 
 
 def test_a_reload_mid_game_comes_back_to_the_same_board(server: LiveServer, new_context: NewContext) -> None:
-    alice = new_context().new_page()
-    code = create_room(alice, server, "Reload")
-    bob = new_context().new_page()
-    bob.goto(f"{server.url}/rooms/{code}/")
-    join(alice, "alice")
-    join(bob, "bob")
+    alice, bob, _ = two_players(server, new_context, "Reload")
     alice.click('[data-cell="4"]')
     expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
     bob.click('[data-cell="0"]')
@@ -187,12 +190,7 @@ def test_the_lobby_shows_a_room_appear_and_fill_without_a_reload(server: LiveSer
 
 
 def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_context: NewContext) -> None:
-    alice = new_context(375, 740).new_page()
-    code = create_room(alice, server, "Big", size=15, win_length=5)
-    bob = new_context(375, 740).new_page()
-    bob.goto(f"{server.url}/rooms/{code}/")
-    join(alice, "alice")
-    join(bob, "bob")
+    alice, bob, _ = two_players(server, new_context, "Big", size=15, win_length=5, width=375)
     expect(alice.locator("[data-cell]")).to_have_count(225)
     assert alice.evaluate("document.documentElement.scrollWidth") <= 375
     last = alice.locator('[data-cell="224"]')
@@ -209,12 +207,7 @@ def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_conte
 def test_resign_asks_first_then_says_who_resigned_and_a_rematch_shows_who_asked(
     server: LiveServer, new_context: NewContext
 ) -> None:
-    alice = new_context().new_page()
-    code = create_room(alice, server, "Resign")
-    bob = new_context().new_page()
-    bob.goto(f"{server.url}/rooms/{code}/")
-    join(alice, "alice")
-    join(bob, "bob")
+    alice, bob, _ = two_players(server, new_context, "Resign")
     alice.click('[data-cell="4"]')
     expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
     bob.click("#resign")
