@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from testing.live import ROOT, server_env
+from testing.live import server_env, start_healthy
 from tictac.processes import free_port, stop_process
 
 from .scenarios import APPS, LAYERS, SERVERS, Scenario
@@ -73,23 +70,8 @@ class ServerProcess:
         return psutil.Process(self.process.pid)
 
     def start(self, timeout: float = 30) -> ServerProcess:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, *self.command], cwd=ROOT, env=self.env, stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command} exited early; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.command} did not become healthy in {timeout} s; see {self.log_path}")
+        self.process = start_healthy([sys.executable, *self.command], self.env, self.url, self.log_path, timeout)
+        return self
 
     def stop(self) -> None:
         stop_process(self.process, timeout=10)

@@ -56,6 +56,27 @@ def migrate(database_url: str) -> None:
     )
 
 
+def start_healthy(
+    command: list[str], env: dict[str, str], url: str, log_path: Path, timeout: float = 30
+) -> subprocess.Popen[bytes]:
+    """Start a server process and wait until its /healthz answers 200 (or fail, stopping it)."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command} exited early; see {log_path}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return process
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)  # readiness polling, not a test assertion
+    stop_process(process, timeout=10)
+    raise RuntimeError(f"{command} did not become healthy in {timeout} s; see {log_path}")
+
+
 class LiveServer:
     def __init__(
         self,
@@ -86,21 +107,8 @@ class LiveServer:
         args = [part.format(port=self.port) for part in COMMANDS[self.kind]]
         # Server flags go before the application path (daphne) or anywhere (uvicorn).
         args[-1:-1] = self.extra_args
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited early; see {self.log_path}:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)  # readiness polling, not a test assertion
-        self.stop()
-        raise RuntimeError(f"{self.kind} did not become healthy in {timeout} s; see {self.log_path}")
+        self.process = start_healthy([sys.executable, *args], self.env, self.url, self.log_path, timeout)
+        return self
 
     def stop(self) -> None:
         stop_process(self.process, timeout=10)
