@@ -90,6 +90,14 @@ def _atomic_write(room: Room) -> Iterator[None]:
         raise
 
 
+def _cached_or_current(room: Room) -> tuple[Game, bool]:
+    """This process's copy of the room's game if it has one, else a fresh read; and whether it is fresh."""
+    game = _last_seen_game.get(room.pk)
+    if game is not None:
+        return game, False
+    return current_game(room), True
+
+
 def current_game(room: Room) -> Game:
     """The room's latest game, with both seats' players loaded; the first is made on demand."""
     game = _latest_game(room)
@@ -249,24 +257,21 @@ def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player
 
 def play_move(room: Room, player_id: int | None, cell: int) -> Game:
     """Judge and apply ``player_id``'s move to ``cell``: persisted before this returns."""
-    game = _last_seen_game.get(room.pk)
-    fresh = game is None
+    game, fresh = _cached_or_current(room)
     while True:
-        if game is None:
-            game = current_game(room)
         try:
             mark, changes = _judge_move(room, game, player_id, cell)
         except ActionRefused:
             if fresh:
                 raise
-            game, fresh = None, True  # the refusal may come from a stale copy: judge again
+            game, fresh = current_game(room), True  # the refusal may come from a stale copy: judge again
             continue
         with _atomic_write(room):
             swapped = _store_move(game, changes, cell, mark, player_id)
         if swapped:
             _last_seen_game[room.pk] = game
             return game
-        game, fresh = None, True  # someone else changed the game first: judge again
+        game, fresh = current_game(room), True  # someone else changed the game first: judge again
 
 
 def _judge_move(room: Room, game: Game, player_id: int | None, cell: int) -> tuple[rules.Mark, dict[str, Any]]:
@@ -306,22 +311,32 @@ def resign(room: Room, player_id: int | None) -> Game:
 
 def request_rematch(room: Room, player_id: int | None) -> Game:
     """Record a rematch request; when both players have asked, start the next game."""
+    game, fresh = _cached_or_current(room)
     while True:
-        game = current_game(room)
-        mark = _seat_or_refuse(game, player_id)
-        if game.status not in FINISHED_STATUSES:
-            if game.status == Status.WAITING:
-                raise ActionRefused("game_not_started", "The game has not started yet.")
-            raise ActionRefused("game_not_over", "A rematch can be asked for once the game is over.")
+        try:
+            mark = _seat_or_refuse(game, player_id)
+            _refuse_unless_finished(game)
+        except ActionRefused:
+            if fresh:
+                raise
+            game, fresh = current_game(room), True  # the refusal may come from a stale copy
+            continue
         flag = "rematch_x" if mark == rules.X else "rematch_o"
         both_asked = (game.rematch_x or mark == rules.X) and (game.rematch_o or mark == rules.O)
         with _atomic_write(room):
-            if not _swap(game, **{flag: True}):
-                continue
-            if not both_asked:
-                return game
-            # Marks swap, so whoever played O moves first in the new game.
-            return _start_next_game(room, game, player_x=game.player_o, player_o=game.player_x)
+            if _swap(game, **{flag: True}):
+                if not both_asked:
+                    return game
+                # Marks swap, so whoever played O moves first in the new game.
+                return _start_next_game(room, game, player_x=game.player_o, player_o=game.player_x)
+        game, fresh = current_game(room), True  # someone else changed the game first
+
+
+def _refuse_unless_finished(game: Game) -> None:
+    if game.status == Status.WAITING:
+        raise ActionRefused("game_not_started", "The game has not started yet.")
+    if game.status not in FINISHED_STATUSES:
+        raise ActionRefused("game_not_over", "A rematch can be asked for once the game is over.")
 
 
 def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: Player | None) -> Game:

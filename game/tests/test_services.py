@@ -60,3 +60,17 @@ def test_a_move_whose_insert_fails_is_rolled_back_whole_and_forgets_the_cached_c
     stored = Game.objects.get(room=room)
     assert (stored.move_count, stored.history) == (1, [0])  # the UPDATE was rolled back with it
     assert services.play_move(room, bob, 4).move_count == 2
+
+
+def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game() -> None:
+    room, alice, bob = _seated_room()
+    for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
+        services.play_move(room, player, cell)
+    mine = services._last_seen_game[room.pk]
+    services._last_seen_game.pop(room.pk)
+    services.request_rematch(room, alice)  # asked on another worker
+    services._last_seen_game[room.pk] = mine  # our copy has not seen it
+    next_game = services.request_rematch(room, bob)
+    assert next_game.number == 2
+    assert (next_game.player_x_id, next_game.player_o_id) == (bob, alice)
+    assert Game.objects.filter(room=room).count() == 2
