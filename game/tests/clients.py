@@ -59,6 +59,13 @@ class ProtocolClient:
             if all(message["game"][key] == value for key, value in expected_game.items()):
                 return message
 
+    async def until_offline(self, mark: str) -> dict[str, Any]:
+        """Read states until one shows ``mark``'s player offline, and return it."""
+        state = await self.next_state()
+        while state["players"][mark] is None or state["players"][mark]["online"]:
+            state = await self.next_state()
+        return state
+
     async def next_message(self, kind: str) -> dict[str, Any]:
         while True:
             message = await self.receive()

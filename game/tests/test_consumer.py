@@ -393,10 +393,8 @@ async def test_presence_follows_sockets_and_tabs(
     still_online = await alice.fresh_state()
     assert still_online["players"]["O"]["online"] is True  # bob's other tab is open
     await bob_tab.close()
-    offline = await alice.next_state()
-    while offline["players"]["O"]["online"]:
-        offline = await alice.next_state()
-    assert offline["players"]["O"]["online"] is False
+    offline = await alice.until_offline("O")
+    assert offline["players"]["O"] == {"name": "bob", "online": False}
     await watcher_one.close()
     assert (await alice.fresh_state())["spectators"] == 1
 

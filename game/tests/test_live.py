@@ -84,10 +84,8 @@ async def test_a_game_with_one_player_on_each_process_works_like_one_on_a_single
     api = json.loads(first.get(f"/api/rooms/{code}/").read())
     assert api["game"]["board"] == state["game"]["board"]
     await alice.close()
-    offline = await bob.next_state()
-    while offline["players"]["X"]["online"]:
-        offline = await bob.next_state()
-    assert offline["players"]["X"]["online"] is False
+    offline = await bob.until_offline("X")
+    assert offline["players"]["X"] == {"name": "alice", "online": False}
     await bob.close()
 
 
@@ -214,9 +212,7 @@ async def test_when_a_player_leaves_the_opponent_sees_them_offline_on_every_serv
         bob = await seated(Browser(), server, code, "bob")
         assert (await alice.fresh_state())["players"]["O"]["online"] is True
         await bob.close()
-        gone = await alice.next_state()
-        while gone["players"]["O"]["online"]:
-            gone = await alice.next_state()
+        gone = await alice.until_offline("O")
         assert gone["players"]["O"] == {"name": "bob", "online": False}
         await alice.close()
     finally:
