@@ -25,7 +25,14 @@ from django.conf import settings
 from . import protocol, services
 from .lobby import LOBBY_GROUP, alobby_rooms
 from .local_sockets import local_sockets
-from .metrics import BROADCASTS_FAILED, MESSAGE_SECONDS, MESSAGES_REFUSED, MOVES_ACCEPTED, OPEN_SOCKETS
+from .metrics import (
+    BROADCASTS_FAILED,
+    MESSAGE_SECONDS,
+    MESSAGES_REFUSED,
+    MOVES_ACCEPTED,
+    OPEN_SOCKETS,
+    SOCKETS_HUNG_UP,
+)
 from .models import FINISHED_STATUSES, Room
 from .presence import SocketCounts, presence
 from .ratelimit import TokenBucket
@@ -39,6 +46,7 @@ CLOSE_ROOM_CLOSED = 4410
 CLOSE_KICKED = 4409
 CLOSE_TOO_MANY_SOCKETS = 4429
 CLOSE_TOO_BIG = 1009
+CLOSE_TOO_FAR_BEHIND = 1013
 CLOSE_INTERNAL_ERROR = 1011
 
 
@@ -98,6 +106,8 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     last_version: Version | None = None
     seats: dict[str, int | None]
     heartbeat: asyncio.Task[None] | None = None
+    # When the send in progress started, if one is (see local_sockets).
+    send_waiting_since: float | None = None
 
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
@@ -131,7 +141,49 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         local_sockets.add(room.code, self)
         await self._publish(state)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # A socket out of its room (refused, or hung up) sends nothing more;
+        # it only waits for its disconnect.
+        if self.room is None and message["type"] not in ("websocket.connect", "websocket.disconnect"):
+            return
+        await super().dispatch(message)
+
     async def disconnect(self, code: int) -> None:
+        await self._leave()
+
+    async def hang_up_backlogged(self, pending: int) -> None:
+        """Its client reads too slowly for its room: free its place, then close with 1013.
+
+        Called while this consumer is stuck in a send, with its backlog over the limit.
+
+        The close frame goes straight to the server, not through this
+        consumer's own queue, which is what is stuck.
+        """
+        if self.room is None:
+            return
+        SOCKETS_HUNG_UP.labels("too_far_behind").inc()
+        logger.warning(
+            "socket too far behind: hung up",
+            extra={
+                "room": self._room_code(),
+                "session": self._session_hash(),
+                "pending": pending,
+                "code": CLOSE_TOO_FAR_BEHIND,
+            },
+        )
+        await self._leave()
+        await self.base_send({"type": "websocket.close", "code": CLOSE_TOO_FAR_BEHIND})
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        # Under a server with backpressure this waits while the client is not reading.
+        self.send_waiting_since = time.monotonic()
+        try:
+            await super().send(text_data, bytes_data, close)
+        finally:
+            self.send_waiting_since = None
+
+    async def _leave(self) -> None:
+        """Take this socket out of its room and tell the others it left."""
         room = self.room
         if room is None:
             return
@@ -168,7 +220,7 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             self._log_refusal(refusal.code, kind)
             await self._send_error(refusal.code, refusal.message)
         except Exception:
-            logger.exception("message failed", extra={"room": self.room.code, "session": self._session_hash()})
+            logger.exception("message failed", extra={"room": self._room_code(), "session": self._session_hash()})
             self._log_refusal("unavailable", kind)
             await self._send_error("unavailable", "The server could not do that just now; try again.")
         MESSAGE_SECONDS.labels(kind).observe(time.perf_counter() - started)
@@ -178,14 +230,18 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         key = self.identity.session_key
         return hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
 
+    def _room_code(self) -> str:
+        """The room this socket asked for (it may have left it since)."""
+        code: str = self.scope["url_route"]["kwargs"]["code"]
+        return code
+
     def _log_refusal(self, code: str, kind: str) -> None:
         MESSAGES_REFUSED.labels(code).inc()
-        room_code = self.room.code if self.room else self.scope["url_route"]["kwargs"]["code"]
         logger.info(
             "refused %s: %s",
             kind,
             code,
-            extra={"room": room_code, "session": self._session_hash(), "code": code, "message_type": kind},
+            extra={"room": self._room_code(), "session": self._session_hash(), "code": code, "message_type": kind},
         )
 
     async def _handle(self, message: protocol.ClientMessage) -> None:

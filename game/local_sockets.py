@@ -1,4 +1,12 @@
-"""This process's room sockets, and what they are told when Redis comes back.
+"""This process's room sockets: who falls behind, and what they are told when Redis comes back.
+
+A socket whose client reads slower than its room talks (under a server with
+backpressure, such as uvicorn, its sends wait) has room messages pile up in
+its channel. Once more than ``MAX_PENDING_MESSAGES`` wait while it has been
+waiting on its client for a whole check, it is hung up with 1013 so it
+cannot hold memory without bound or miss messages silently; the page
+reconnects and gets a fresh state. A backlog alone is not enough: a burst of
+handshakes queues hundreds of states for every healthy socket for a moment.
 
 While Redis is away a committed move still reaches the mover (it is sent to
 its own socket directly) but nobody else: the group broadcast fails. So each
@@ -14,10 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.conf import settings
 
 from .presence import presence
 from .state import room_state
@@ -34,6 +46,7 @@ class LocalSockets:
     def __init__(self) -> None:
         self._by_room: dict[str, set[RoomConsumer]] = defaultdict(set)
         self._watcher: asyncio.Task[None] | None = None
+        self._hang_ups: set[asyncio.Task[None]] = set()
 
     def add(self, room_code: str, socket: RoomConsumer) -> None:
         self._by_room[room_code].add(socket)
@@ -55,12 +68,29 @@ class LocalSockets:
         healthy = True
         while self._by_room:
             await asyncio.sleep(CHECK_EVERY_SECONDS)
+            self.hang_up_the_backlogged()
             answered = await presence().ping()
             if answered and not healthy:
                 await _until_subscriptions_deliver()
                 logger.info("redis is back: resyncing %d sockets", len(self))
                 await self.resync()
             healthy = answered
+
+    def hang_up_the_backlogged(self) -> None:
+        """Hang up every socket stuck in a send with more than ``MAX_PENDING_MESSAGES`` behind it."""
+        limit = settings.TICTAC["MAX_PENDING_MESSAGES"]
+        stalled_since = time.monotonic() - CHECK_EVERY_SECONDS
+        for sockets in list(self._by_room.values()):
+            for socket in list(sockets):
+                waiting_since = socket.send_waiting_since
+                if waiting_since is None or waiting_since > stalled_since:
+                    continue
+                pending = pending_messages(socket.channel_layer, socket.channel_name)
+                if pending > limit:
+                    # Its own task: the close frame may wait behind what the client has not read.
+                    task = asyncio.create_task(socket.hang_up_backlogged(pending))
+                    self._hang_ups.add(task)
+                    task.add_done_callback(self._hang_ups.discard)
 
     async def resync(self) -> None:
         """Put every local socket back in presence and send each room's state."""
@@ -77,6 +107,24 @@ class LocalSockets:
                 await asyncio.gather(*(socket.push_state(state) for socket in live))
             except Exception:
                 logger.exception("resync failed", extra={"room": room_code})
+
+
+def pending_messages(layer: Any, channel: str) -> int:
+    """How many messages wait in this process for ``channel`` to take them.
+
+    Channels has no public call for this, so it reads each layer's own queue
+    per channel: unbounded for the Redis layers (their local buffer), bounded
+    by its capacity for the in-memory one.
+    """
+    if isinstance(layer, RedisPubSubChannelLayer):
+        queue = layer._get_layer().channels.get(channel)
+    elif isinstance(layer, RedisChannelLayer):
+        queue = layer.receive_buffer.get(channel)
+    elif isinstance(layer, InMemoryChannelLayer):
+        queue = layer.channels.get(channel)
+    else:
+        return 0
+    return queue.qsize() if queue is not None else 0
 
 
 async def _until_subscriptions_deliver(attempts: int = 30) -> None:

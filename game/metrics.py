@@ -24,6 +24,7 @@ MESSAGE_SECONDS = Histogram(
     ["type"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+SOCKETS_HUNG_UP = Counter("tictac_sockets_hung_up", "Sockets the server closed, by reason", ["reason"])
 BROADCASTS_FAILED = Counter("tictac_broadcasts_failed", "Group sends that failed (Redis unreachable)")
 
 

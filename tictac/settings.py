@@ -238,4 +238,7 @@ TICTAC = {
     # Open sockets allowed per room and per session (over all processes); more are closed with 4429.
     "MAX_SOCKETS_PER_ROOM": env.int("TICTAC_MAX_SOCKETS_PER_ROOM", default=1000),
     "MAX_SOCKETS_PER_SESSION": env.int("TICTAC_MAX_SOCKETS_PER_SESSION", default=20),
+    # Room messages that may wait for one socket (a client reading too slowly) before it is
+    # closed with 1013; Channels' own default channel capacity.
+    "MAX_PENDING_MESSAGES": env.int("TICTAC_MAX_PENDING_MESSAGES", default=100),
 }

@@ -297,3 +297,76 @@ async def test_a_stuck_client_that_never_reads_cannot_block_the_room(
         await bob.close()
     finally:
         server.stop()
+
+
+def _close_code_after_reading_everything(connection: socket.socket) -> int:
+    """Read server frames (unmasked) until a close frame and return its code."""
+    buffered = b""
+
+    def take(count: int) -> bytes:
+        nonlocal buffered
+        while len(buffered) < count:
+            chunk = connection.recv(65536)
+            assert chunk, "the connection ended without a close frame"
+            buffered += chunk
+        taken, buffered = buffered[:count], buffered[count:]
+        return taken
+
+    while True:
+        first, second = take(2)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(take(2), "big")
+        elif length == 127:
+            length = int.from_bytes(take(8), "big")
+        payload = take(length)
+        if first & 0x0F == 0x8:  # a close frame: its code is the first two bytes
+            return int.from_bytes(payload[:2], "big")
+
+
+async def test_a_client_too_far_behind_its_room_is_hung_up_with_1013(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    """Under uvicorn a send waits for a client that reads nothing, so room messages pile up
+    in that socket's channel; past the limit the server hangs it up with a clear code."""
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    migrate(database_url)
+    server = LiveServer(
+        "uvicorn",
+        database_url,
+        tmp_path / "uvicorn.log",
+        extra_args=("--ws", "websockets-sansio", "--ws-per-message-deflate", "false"),
+        REDIS_URL=redis_server.url,
+        TICTAC_MESSAGES_PER_SECOND="100000",  # alice chats as fast as the server answers
+        TICTAC_MAX_PENDING_MESSAGES="20",
+    )
+    server.start()
+    try:
+        code = new_room(server)
+        stuck = _silent_websocket(server, code, receive_buffer=1024)  # reads nothing for now
+        alice = await seated(Browser(), server, code, "alice")
+        bob = await seated(Browser(), server, code, "bob")
+        assert (await alice.fresh_state())["spectators"] == 1
+        # Alice chats (her players read along) until the room is told the stuck spectator
+        # left: that takes more than the kernel and uvicorn buffer for a socket, and then
+        # its send waiting a whole watchdog check.
+        chatter = "x" * 500
+        deadline = time.monotonic() + 30
+        while alice.state is None or alice.state["spectators"] != 0:
+            assert time.monotonic() < deadline, "the stuck socket was never hung up"
+            await alice.send({"type": "chat", "text": chatter})
+            await alice.next_message("chat")
+            await bob.next_message("chat")
+        await alice.send({"type": "move", "cell": 4})
+        assert (await bob.next_state(moves=1))["game"]["board"][4] == "X"
+        with server.get("/metrics") as response:
+            metrics = response.read().decode()
+        assert 'tictac_sockets_hung_up_total{reason="too_far_behind"} 1.0' in metrics
+        # Once the client reads again it finds, after what was in flight, the reason it was let go.
+        assert _close_code_after_reading_everything(stuck) == 1013
+        stuck.close()
+        await alice.close()
+        await bob.close()
+    finally:
+        server.stop()
+    assert "Traceback" not in (tmp_path / "uvicorn.log").read_text()
