@@ -15,9 +15,11 @@ database thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -26,6 +28,7 @@ from django.db.models import F, Field
 from django.utils import timezone
 
 from . import rules
+from .group_commit import Action, GroupCommit
 from .models import FINISHED_STATUSES, Game, Move, Player, Room, Status, encode_board
 from .protocol import DEFAULT_NAME
 
@@ -81,13 +84,52 @@ _last_seen_game: dict[int, Game] = {}
 
 @contextmanager
 def _atomic_write(room: Room) -> Iterator[None]:
-    """transaction.atomic(), forgetting the room's cached game if it rolls back."""
+    """transaction.atomic(), forgetting the room's cached game if it rolls back.
+
+    Inside a batch (see :func:`together`) it joins the batch's transaction
+    without a savepoint: any error there fails the whole batch anyway.
+    """
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not getattr(_batch, "running", False)):
             yield
     except BaseException:
         _last_seen_game.pop(room.pk, None)
         raise
+
+
+_batch = threading.local()
+
+
+def together(actions: Sequence[Action[Game]]) -> list[Game | Exception]:
+    """Run several actions (from different sockets) in one transaction, with one commit.
+
+    A refusal is returned in its action's place. If the transaction fails (a
+    database error), each action is run again alone, so one bad write cannot
+    take the others with it and an error reaches only its own caller.
+    """
+    results: list[Game | Exception] = []
+    try:
+        with transaction.atomic():
+            _batch.running = True
+            try:
+                for action in actions:
+                    try:
+                        results.append(action())
+                    except ActionRefused as refusal:
+                        results.append(refusal)
+            finally:
+                _batch.running = False
+    except Exception:
+        _last_seen_game.clear()  # any copy touched in the batch may hold rolled-back changes
+        return [_alone(action) for action in actions]
+    return results
+
+
+def _alone(action: Action[Game]) -> Game | Exception:
+    try:
+        return action()
+    except Exception as error:
+        return error
 
 
 def _cached_or_current(room: Room) -> tuple[Game, bool]:
@@ -407,6 +449,15 @@ aget_room = database_sync_to_async(get_room)
 aidentify = database_sync_to_async(identify)
 acurrent_game = database_sync_to_async(current_game)
 ajoin = database_sync_to_async(join)
-aplay_move = database_sync_to_async(play_move)
 aresign = database_sync_to_async(resign)
-arequest_rematch = database_sync_to_async(request_rematch)
+
+# Moves and rematch requests, the actions every game repeats, are grouped.
+_frequent_actions: GroupCommit[Game] = GroupCommit(database_sync_to_async(together))
+
+
+async def aplay_move(room: Room, player_id: int | None, cell: int) -> Game:
+    return await _frequent_actions.run(partial(play_move, room, player_id, cell))
+
+
+async def arequest_rematch(room: Room, player_id: int | None) -> Game:
+    return await _frequent_actions.run(partial(request_rematch, room, player_id))

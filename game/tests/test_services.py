@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
 
 from game import services
 from game.models import Game, Move, Room
@@ -74,3 +76,36 @@ def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game() -> No
     assert next_game.number == 2
     assert (next_game.player_x_id, next_game.player_o_id) == (bob, alice)
     assert Game.objects.filter(room=room).count() == 2
+
+
+def test_moves_of_several_games_run_together_commit_together_and_a_refusal_stays_in_its_place() -> None:
+    first, alice, bob = _seated_room()
+    second, carol, _ = _seated_room()
+    results = services.together(
+        [
+            partial(services.play_move, first, alice, 0),
+            partial(services.play_move, second, carol, 4),
+            partial(services.play_move, first, alice, 1),  # not alice's turn any more
+            partial(services.play_move, first, bob, 8),  # judged against the batch's own first move
+        ]
+    )
+    assert isinstance(results[2], services.ActionRefused)
+    assert results[2].code == "not_your_turn"
+    assert [Game.objects.get(room=room).history for room in (first, second)] == [[0, 8], [4]]
+    assert results[3] == Game.objects.get(room=first)
+
+
+def test_when_one_action_of_a_batch_fails_the_others_are_still_stored_and_only_it_gets_the_error() -> None:
+    first, alice, _ = _seated_room()
+    second, carol, _ = _seated_room()
+    # A row in the way makes the second game's Move INSERT fail after its UPDATE.
+    Move.objects.create(game=Game.objects.get(room=second), number=1, cell=8, mark="X")
+
+    results = services.together(
+        [partial(services.play_move, first, alice, 0), partial(services.play_move, second, carol, 4)]
+    )
+    assert isinstance(results[0], Game)
+    assert isinstance(results[1], IntegrityError)
+    assert Game.objects.get(room=first).history == [0]
+    assert Game.objects.get(room=second).history == []  # its UPDATE went with its transaction
+    assert second.pk not in services._last_seen_game  # and so did the cached copy of it
