@@ -8,7 +8,6 @@ writes.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -105,7 +104,6 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     identity: services.Identity
     last_version: Version | None = None
     seats: dict[str, int | None]
-    heartbeat: asyncio.Task[None] | None = None
     # When the send in progress started, if one is (see local_sockets).
     send_waiting_since: float | None = None
 
@@ -137,7 +135,6 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             await self.close(code=CLOSE_INTERNAL_ERROR)
             return
         OPEN_SOCKETS.inc()
-        self.heartbeat = asyncio.create_task(self._keep_presence())
         local_sockets.add(room.code, self)
         await self._publish(state)
 
@@ -190,8 +187,6 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         self.room = None
         OPEN_SOCKETS.dec()
         local_sockets.discard(room.code, self)
-        if self.heartbeat is not None:
-            self.heartbeat.cancel()
         try:
             await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
             await presence().remove(room.code, self.channel_name, self.identity.session_key)
@@ -336,18 +331,6 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def _send_error(self, code: str, message: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "code": code, "message": message}))
-
-    async def _keep_presence(self) -> None:
-        interval = settings.TICTAC["PRESENCE_TTL_SECONDS"] / 3
-        while True:
-            await asyncio.sleep(interval)
-            room = self.room
-            if room is None:
-                return
-            try:
-                await presence().refresh(room.code, self.channel_name, self.identity.session_key)
-            except Exception:
-                logger.warning("presence refresh failed", extra={"room": room.code}, exc_info=True)
 
     # --- Group messages -----------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""This process's room sockets: who falls behind, and what they are told when Redis comes back.
+"""This process's room sockets: their presence heartbeat, who falls behind, and
+what they are told when Redis comes back.
+
+One task per process (not one per socket) keeps every local socket present
+in Redis, with one pipeline per 500 sockets every third of the presence TTL.
 
 A socket whose client reads slower than its room talks (under a server with
 backpressure, such as uvicorn, its sends wait) has room messages pile up in
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY_SECONDS = 1.0
+# Sockets refreshed per Redis pipeline: big enough to be cheap, small enough not to hold Redis up.
+REFRESH_BATCH = 500
 
 
 class LocalSockets:
@@ -66,15 +72,34 @@ class LocalSockets:
 
     async def _watch(self) -> None:
         healthy = True
+        refresh_every = settings.TICTAC["PRESENCE_TTL_SECONDS"] / 3
+        refreshed_at = time.monotonic()
         while self._by_room:
             await asyncio.sleep(CHECK_EVERY_SECONDS)
             self.hang_up_the_backlogged()
+            if time.monotonic() - refreshed_at >= refresh_every:
+                refreshed_at = time.monotonic()
+                await self.keep_present()
             answered = await presence().ping()
             if answered and not healthy:
                 await _until_subscriptions_deliver()
                 logger.info("redis is back: resyncing %d sockets", len(self))
                 await self.resync()
             healthy = answered
+
+    async def keep_present(self) -> None:
+        """Refresh every local socket's presence: one heartbeat for the process, not a task per socket."""
+        sockets = [
+            (room_code, socket.channel_name, socket.identity.session_key)
+            for room_code, room_sockets in self._by_room.items()
+            for socket in room_sockets
+        ]
+        for start in range(0, len(sockets), REFRESH_BATCH):
+            try:
+                await presence().refresh(sockets[start : start + REFRESH_BATCH])
+            except Exception:
+                logger.warning("presence refresh failed", exc_info=True)
+                return
 
     def hang_up_the_backlogged(self) -> None:
         """Hang up every socket stuck in a send with more than ``MAX_PENDING_MESSAGES`` behind it."""
@@ -99,8 +124,9 @@ class LocalSockets:
             if not live:
                 continue
             try:
-                for socket in live:
-                    await presence().add(room_code, socket.channel_name, socket.identity.session_key)
+                await presence().refresh(
+                    [(room_code, socket.channel_name, socket.identity.session_key) for socket in live]
+                )
                 room = live[0].room
                 assert room is not None
                 state = await room_state(room)

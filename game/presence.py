@@ -1,9 +1,9 @@
 """Who is looking at a room right now, across every server process.
 
 Each open socket is an entry in a Redis sorted set per room, scored by the
-time it expires. A socket refreshes its entry while it lives and removes it
-when it closes; the expiry cleans up after a process that died without
-closing its sockets. Each snapshot carries Redis's clock at the moment it
+time it expires. Its process refreshes the entry while it lives (see
+local_sockets) and the socket removes it when it closes; the expiry cleans
+up after a process that died without closing its sockets. Each snapshot carries Redis's clock at the moment it
 was read, one clock for every process, so a state built from an older look
 at presence can be told apart from a newer one (even after Redis restarts,
 which a counter would not survive).
@@ -113,7 +113,18 @@ class RedisPresence:
             replies = await pipe.execute()
         return SocketCounts(in_room=int(replies[2]), of_session=int(replies[6]))
 
-    refresh = add
+    async def refresh(self, sockets: list[tuple[str, str, str | None]]) -> None:
+        """Keep ``(room code, connection id, session key)`` sockets present for another TTL, in one pipeline."""
+        expires = time.time() + self.ttl_seconds
+        async with self._client().pipeline(transaction=False) as pipe:
+            for room_code, connection_id, session_key in sockets:
+                room_key = _KEY_PREFIX + room_code
+                session_key_set = _SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id)
+                pipe.zadd(room_key, {_member(connection_id, session_key): expires})
+                pipe.zadd(session_key_set, {connection_id: expires})
+                pipe.expire(room_key, self.ttl_seconds * 4)
+                pipe.expire(session_key_set, self.ttl_seconds * 4)
+            await pipe.execute()
 
     async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
         async with self._client().pipeline(transaction=True) as pipe:
@@ -178,7 +189,9 @@ class MemoryPresence:
         )
         return SocketCounts(in_room=len(self._rooms[room_code]), of_session=of_session if session_key else 1)
 
-    refresh = add
+    async def refresh(self, sockets: list[tuple[str, str, str | None]]) -> None:
+        for room_code, connection_id, session_key in sockets:
+            await self.add(room_code, connection_id, session_key)
 
     async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
         self._rooms.get(room_code, {}).pop(connection_id, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -214,6 +215,33 @@ async def test_when_a_player_leaves_the_opponent_sees_them_offline_on_every_serv
         await bob.close()
         gone = await alice.until_offline("O")
         assert gone["players"]["O"] == {"name": "bob", "online": False}
+        await alice.close()
+    finally:
+        server.stop()
+
+
+async def test_players_stay_online_past_the_presence_ttl_while_their_sockets_are_open(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    migrate(database_url)
+    # A 2 s TTL: only the process's heartbeat keeps the entries from expiring.
+    server = LiveServer(
+        "uvicorn",
+        database_url,
+        tmp_path / "uvicorn.log",
+        TICTAC_PRESENCE_TTL_SECONDS="2",
+        TICTAC_MESSAGES_PER_SECOND="1000",  # alice asks for fresh states as fast as they come
+    ).start()
+    try:
+        code = new_room(server)
+        alice = await seated(Browser(), server, code, "alice")
+        bob = await seated(Browser(), server, code, "bob")
+        watched_until = time.monotonic() + 3 * 2
+        while time.monotonic() < watched_until:
+            players = (await alice.fresh_state())["players"]
+            assert players["X"]["online"] is True
+            assert players["O"]["online"] is True
+        await bob.close()
+        assert (await alice.until_offline("O"))["players"]["O"]["online"] is False
         await alice.close()
     finally:
         server.stop()
