@@ -24,7 +24,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import Field
 from django.utils import timezone
 
 from . import rules
@@ -200,54 +200,61 @@ def quick_play(identity: Identity) -> Room:
 
 def _swap(game: Game, **changes: Any) -> bool:
     """Write ``changes`` if nobody changed the game since it was read; bump its version."""
-    updated = Game.objects.filter(pk=game.pk, version=game.version).update(
-        version=F("version") + 1, updated_at=timezone.now(), **changes
-    )
-    if not updated:
-        return False
-    for field, value in changes.items():
-        setattr(game, field, value)
-    game.version += 1
-    return True
+    with connection.cursor() as cursor:
+        return _swap_with(cursor, game, changes)
 
 
 def _store_move(game: Game, changes: dict[str, Any], cell: int, mark: str, player_id: int | None) -> bool:
-    """``_swap(game, **changes)`` and the Move's INSERT, as two plain SQL statements.
-
-    The hot path of the server: the ORM compiled both statements anew for
-    every move, a fifth of a move's CPU (docs/performance.md). Values are
-    still prepared by the model fields, so both backends get what they expect.
-    """
-    quote = connection.ops.quote_name
-    now = timezone.now()
-    game_fields = [_concrete_field(Game, name) for name in (*changes, "updated_at")]
-    game_values = {**changes, "updated_at": now}
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in game_fields)
-    version = quote("version")
-    move_values = {"game": game.pk, "number": changes["move_count"], "cell": cell, "mark": mark}
-    move_values |= {"player": player_id, "created_at": now}
-    move_fields = [_concrete_field(Move, name) for name in move_values]
+    """``_swap(game, **changes)`` and the Move's INSERT."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(Game._meta.db_table)} SET {assignments}, {version} = {version} + 1"
-            f" WHERE {quote('id')} = %s AND {version} = %s",
-            [
-                *(field.get_db_prep_save(game_values[field.name], connection) for field in game_fields),
-                game.pk,
-                game.version,
-            ],
-        )
-        if cursor.rowcount != 1:
+        if not _swap_with(cursor, game, changes):
             return False
+        move_values = {"game": game.pk, "number": changes["move_count"], "cell": cell, "mark": mark}
+        move_values |= {"player": player_id, "created_at": game.updated_at}
+        move_fields = [_concrete_field(Move, name) for name in move_values]
+        quote = connection.ops.quote_name
         cursor.execute(
             f"INSERT INTO {quote(Move._meta.db_table)} ({', '.join(quote(field.column) for field in move_fields)})"
             f" VALUES ({', '.join(['%s'] * len(move_fields))})",
             [field.get_db_prep_save(move_values[field.name], connection) for field in move_fields],
         )
-    for name, value in game_values.items():
+    return True
+
+
+def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
+    """The compare-and-swap UPDATE, written as plain SQL.
+
+    It is on the path of every move and rematch: the ORM compiled it anew
+    each time, a fifth of a move's CPU (docs/performance.md). Values are
+    still prepared by the model fields (a related object becomes its key),
+    so every backend gets what it expects.
+    """
+    quote = connection.ops.quote_name
+    values = {**changes, "updated_at": timezone.now()}
+    fields = [_concrete_field(Game, name) for name in values]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    version = quote("version")
+    cursor.execute(
+        f"UPDATE {quote(Game._meta.db_table)} SET {assignments}, {version} = {version} + 1"
+        f" WHERE {quote('id')} = %s AND {version} = %s",
+        [
+            *(field.get_db_prep_save(_as_column_value(values[field.name], field), connection) for field in fields),
+            game.pk,
+            game.version,
+        ],
+    )
+    if cursor.rowcount != 1:
+        return False
+    for name, value in values.items():
         setattr(game, name, value)
     game.version += 1
     return True
+
+
+def _as_column_value(value: Any, field: Field[Any, Any]) -> Any:
+    """A model instance stands for its key in a foreign-key column."""
+    prepare = getattr(value, "prepare_database_save", None)
+    return prepare(field) if prepare is not None else value
 
 
 def _concrete_field(model: type[Game] | type[Move], name: str) -> Field[Any, Any]:
