@@ -109,7 +109,13 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
-        room = await services.aget_room(code)
+        try:
+            room = await services.aget_room(code)
+        except Exception:
+            logger.exception("connect failed", extra={"room": code})
+            await self.accept()
+            await self.close(code=CLOSE_INTERNAL_ERROR)
+            return
         await self.accept()
         if room is None:
             await self.close(code=CLOSE_UNKNOWN_ROOM)

@@ -10,8 +10,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import OperationalError
 
-from game import host_actions
+from game import host_actions, services
 from game.models import Room
 from tictac.asgi import application
 
@@ -265,6 +266,21 @@ async def test_when_the_room_does_not_exist_then_the_socket_is_closed_with_4404(
     closed = await communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close"
     assert closed["code"] == 4404
+
+
+async def test_when_the_database_cannot_be_reached_on_connect_then_the_socket_is_closed_with_1011(
+    transactional_db: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def unreachable(code: str) -> None:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(services, "aget_room", unreachable)
+    communicator = WebsocketCommunicator(application, "/ws/rooms/anyroom/", headers=[(b"origin", b"http://localhost")])
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 1011}
+    assert "connect failed" in caplog.text
 
 
 # --- Identity ------------------------------------------------------------------
