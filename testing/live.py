@@ -56,6 +56,13 @@ def migrate(database_url: str) -> None:
     )
 
 
+def migrated_sqlite(directory: Path) -> str:
+    """The URL of a new, migrated SQLite database in ``directory``."""
+    database_url = f"sqlite:///{directory / 'db.sqlite3'}"
+    migrate(database_url)
+    return database_url
+
+
 def start_healthy(
     command: list[str], env: dict[str, str], url: str, log_path: Path, timeout: float = 30
 ) -> subprocess.Popen[bytes]:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect, sync_playwright
 
 from testing.browser import CHROMIUM_ARGS, chromium_path
-from testing.live import LiveServer, migrate
+from testing.live import LiveServer, migrated_sqlite
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +24,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     directory = tmp_path_factory.mktemp("browser")
-    database_url = f"sqlite:///{directory / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(directory)
     live = LiveServer("daphne", database_url, directory / "daphne.log").start()
     yield live
     live.stop()
@@ -227,8 +226,7 @@ def test_resign_asks_first_then_says_who_resigned_and_a_rematch_shows_who_asked(
 
 
 def test_a_page_reconnects_by_itself_after_a_server_restart(tmp_path: Path, new_context: NewContext) -> None:
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(tmp_path)
     first = LiveServer("daphne", database_url, tmp_path / "first.log").start()
     alice = new_context().new_page()
     code = create_room(alice, first, "Restart")

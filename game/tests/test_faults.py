@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from testing.live import Browser, LiveServer, migrate
+from testing.live import Browser, LiveServer, migrated_sqlite
 from tictac.embedded_redis import EmbeddedRedis
 
 from .clients import LiveSocket
@@ -53,8 +53,7 @@ def redis_server() -> Iterator[EmbeddedRedis]:
 
 @pytest.fixture
 def servers(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[list[LiveServer]]:
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(tmp_path)
     started = [
         LiveServer("daphne", database_url, tmp_path / f"daphne-{n}.log", REDIS_URL=redis_server.url).start()
         for n in range(2)
@@ -106,8 +105,7 @@ async def test_when_redis_restarts_mid_game_then_nothing_is_lost_and_every_page_
 async def test_when_a_worker_is_stopped_with_sigterm_then_its_sockets_get_a_close_frame(
     kind: str, redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(tmp_path)
     server = LiveServer(kind, database_url, tmp_path / f"{kind}.log", REDIS_URL=redis_server.url).start()
     try:
         code = new_room(server)
@@ -237,8 +235,7 @@ def _silent_websocket(server: LiveServer, code: str, receive_buffer: int | None 
 def test_a_socket_that_never_answers_pings_is_closed_by_the_server(
     kind: str, flags: tuple[str, ...], redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(tmp_path)
     # Short intervals for the test; the defaults (daphne 20 s + 30 s, uvicorn 20 s + 20 s) behave alike.
     server = LiveServer(kind, database_url, tmp_path / f"{kind}.log", extra_args=flags, REDIS_URL=redis_server.url)
     server.start()
@@ -262,8 +259,7 @@ def test_a_socket_that_never_answers_pings_is_closed_by_the_server(
 async def test_a_stuck_client_that_never_reads_cannot_block_the_room(
     redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(tmp_path)
     flags = ("--ping-interval", "1", "--ping-timeout", "3")
     server = LiveServer(
         "daphne",
@@ -329,8 +325,7 @@ async def test_a_client_too_far_behind_its_room_is_hung_up_with_1013(
 ) -> None:
     """Under uvicorn a send waits for a client that reads nothing, so room messages pile up
     in that socket's channel; past the limit the server hangs it up with a clear code."""
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(tmp_path)
     server = LiveServer(
         "uvicorn",
         database_url,

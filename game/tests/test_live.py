@@ -16,7 +16,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from game.rules import Board
-from testing.live import Browser, LiveServer, migrate, query
+from testing.live import Browser, LiveServer, migrate, migrated_sqlite, query
 
 from .clients import LiveSocket
 
@@ -221,8 +221,7 @@ async def test_when_a_player_leaves_the_opponent_sees_them_offline_on_every_serv
 
 
 async def test_players_stay_online_past_the_presence_ttl_while_their_sockets_are_open(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(database_url)
+    database_url = migrated_sqlite(tmp_path)
     # A 2 s TTL: only the process's heartbeat keeps the entries from expiring.
     server = LiveServer(
         "uvicorn",
