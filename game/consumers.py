@@ -341,7 +341,15 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     # --- Group messages -----------------------------------------------------
 
     async def room_state(self, event: dict[str, Any]) -> None:
-        await self._send_state(event["state"], event["seats"], tuple(event["version"]))
+        version: Version = tuple(event["version"])
+        last = self.last_version
+        if last is not None and version[:2] < last[:2] and version[2] > last[2] and self.room is not None:
+            # Someone came or went while a newer move was published with the
+            # presence read before it: this state is too old to show, and the
+            # one shown misses the change. Show the room as it is now.
+            await self.push_state(await room_state(self.room))
+            return
+        await self._send_state(event["state"], event["seats"], version)
 
     async def room_chat(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["message"])

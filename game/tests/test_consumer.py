@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import OperationalError
 
 from game import host_actions, services
 from game.models import Room
+from game.state import room_group
 from tictac.asgi import application
 
 from .clients import Socket, new_session_key
@@ -545,3 +549,34 @@ async def _closed_with_communicator(communicator: WebsocketCommunicator) -> int:
         output = await communicator.receive_output(timeout=5)
         if output["type"] == "websocket.close":
             return int(output["code"])
+
+
+async def test_a_presence_change_that_loses_the_race_to_a_newer_move_still_reaches_the_room(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    """A socket leaves while a move is being published with presence read before it left:
+    its leaving state (older game, newer presence) arrives after the move's. The sockets
+    must not keep showing the old presence; they show the room as it is."""
+    alice, bob = players
+    await alice.send({"type": "move", "cell": 0})
+    after_move = await bob.next_state(moves=1)
+    await alice.next_state(moves=1)
+    game = await database_sync_to_async(lambda: room.games.get())()
+    before_move = {key: value for key, value in after_move.items() if key != "you"}
+    before_move["game"] = {**after_move["game"], "moves": 0, "board": [None] * 9, "history": [], "last_move": None}
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(
+        room_group(room.code),
+        {
+            "type": "room.state",
+            "state": json.dumps(before_move),
+            "seats": {"X": game.player_x_id, "O": game.player_o_id},
+            # The game before the move, with presence read after every other state.
+            "version": [game.number, game.version - 1, (time.time_ns() // 1000) * 2],
+        },
+    )
+    for socket in (alice, bob):
+        shown = await socket.next_state()
+        assert shown["game"]["moves"] == 1
+        assert shown["game"]["board"][0] == "X"
