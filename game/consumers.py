@@ -109,21 +109,16 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
+        # Accepted first, so that every refusal below reaches the page as a close code.
+        await self.accept()
         try:
             room = await services.aget_room(code)
-        except Exception:
-            logger.exception("connect failed", extra={"room": code})
-            await self.accept()
-            await self.close(code=CLOSE_INTERNAL_ERROR)
-            return
-        await self.accept()
-        if room is None:
-            await self.close(code=CLOSE_UNKNOWN_ROOM)
-            return
-        if not room.is_open:
-            await self.close(code=CLOSE_ROOM_CLOSED)
-            return
-        try:
+            if room is None:
+                await self.close(code=CLOSE_UNKNOWN_ROOM)
+                return
+            if not room.is_open:
+                await self.close(code=CLOSE_ROOM_CLOSED)
+                return
             self.identity = await services.aidentify(self.scope["session"])
             self.seats = {}
             self.rate_limits = rate_limits_for(self.identity.session_key)
@@ -157,10 +152,9 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     async def hang_up_backlogged(self, pending: int) -> None:
         """Its client reads too slowly for its room: free its place, then close with 1013.
 
-        Called while this consumer is stuck in a send, with its backlog over the limit.
-
-        The close frame goes straight to the server, not through this
-        consumer's own queue, which is what is stuck.
+        Called (by local_sockets) while this consumer is stuck in a send with
+        its backlog over the limit, so the close frame goes straight to the
+        server rather than through this consumer's own queue.
         """
         if self.room is None:
             return

@@ -90,7 +90,7 @@ class LocalSockets:
     async def keep_present(self) -> None:
         """Refresh every local socket's presence: one heartbeat for the process, not a task per socket."""
         sockets = [
-            (room_code, socket.channel_name, socket.identity.session_key)
+            _presence_entry(room_code, socket)
             for room_code, room_sockets in self._by_room.items()
             for socket in room_sockets
         ]
@@ -124,15 +124,18 @@ class LocalSockets:
             if not live:
                 continue
             try:
-                await presence().refresh(
-                    [(room_code, socket.channel_name, socket.identity.session_key) for socket in live]
-                )
+                await presence().refresh([_presence_entry(room_code, socket) for socket in live])
                 room = live[0].room
                 assert room is not None
                 state = await room_state(room)
                 await asyncio.gather(*(socket.push_state(state) for socket in live))
             except Exception:
                 logger.exception("resync failed", extra={"room": room_code})
+
+
+def _presence_entry(room_code: str, socket: RoomConsumer) -> tuple[str, str, str | None]:
+    """What presence knows a socket by: its room, its channel and its session."""
+    return room_code, socket.channel_name, socket.identity.session_key
 
 
 def pending_messages(layer: Any, channel: str) -> int:

@@ -3,10 +3,11 @@
 Each open socket is an entry in a Redis sorted set per room, scored by the
 time it expires. Its process refreshes the entry while it lives (see
 local_sockets) and the socket removes it when it closes; the expiry cleans
-up after a process that died without closing its sockets. Each snapshot carries Redis's clock at the moment it
-was read, one clock for every process, so a state built from an older look
-at presence can be told apart from a newer one (even after Redis restarts,
-which a counter would not survive).
+up after a process that died without closing its sockets. Each snapshot
+carries Redis's clock at the moment it was read, one clock for every
+process, so a state built from an older look at presence can be told apart
+from a newer one (even after Redis restarts, which a counter would not
+survive).
 
 With the in-memory channel layer (one process, explicitly asked for) the
 same bookkeeping lives in a dict.
@@ -190,8 +191,9 @@ class MemoryPresence:
         return SocketCounts(in_room=len(self._rooms[room_code]), of_session=of_session if session_key else 1)
 
     async def refresh(self, sockets: list[tuple[str, str, str | None]]) -> None:
+        # Nothing expires here; only a resync needs entries put back.
         for room_code, connection_id, session_key in sockets:
-            await self.add(room_code, connection_id, session_key)
+            self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session_key)
 
     async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
         self._rooms.get(room_code, {}).pop(connection_id, None)
