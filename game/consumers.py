@@ -35,7 +35,15 @@ from .metrics import (
 from .models import FINISHED_STATUSES, Room
 from .presence import SocketCounts, presence
 from .ratelimit import TokenBucket
-from .state import RoomState, Version, add_you, room_group, room_state, state_event
+from .state import (
+    RoomState,
+    Version,
+    add_you,
+    forget_presence_older_than,
+    room_group,
+    room_state,
+    state_event,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +254,8 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             case protocol.Move(cell=cell):
                 game = await services.aplay_move(room, self.identity.player_id, cell)
                 MOVES_ACCEPTED.inc()
-                await self._publish(await room_state(room, game), lobby=game.status in FINISHED_STATUSES)
+                state = await room_state(room, game, reuse_presence=True)
+                await self._publish(state, lobby=game.status in FINISHED_STATUSES)
             case protocol.Join(name=name):
                 game, player = await services.ajoin(room, self.identity, name)
                 self.identity = replace(self.identity, player_id=player.id, player_name=player.name)
@@ -258,7 +267,7 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
                 await self._publish(await room_state(room, await services.aresign(room, self.identity.player_id)))
             case protocol.Rematch():
                 game = await services.arequest_rematch(room, self.identity.player_id)
-                await self._publish(await room_state(room, game))
+                await self._publish(await room_state(room, game, reuse_presence=True))
             case protocol.Chat(text=text):
                 await self.channel_layer.group_send(
                     room_group(room.code), {"type": "room.chat", "message": self._chat_message(text)}
@@ -336,6 +345,7 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def room_state(self, event: dict[str, Any]) -> None:
         version: Version = tuple(event["version"])
+        forget_presence_older_than(self._room_code(), version[2])
         last = self.last_version
         if last is not None and version[:2] < last[:2] and version[2] > last[2] and self.room is not None:
             # Someone came or went while a newer move was published with the

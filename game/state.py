@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,19 +113,49 @@ def room_state_blocking(room: Room) -> RoomState:
     return build(room, game, presence().snapshots_blocking([room.code])[room.code])
 
 
-async def room_state(room: Room, game: Game | None = None) -> RoomState:
+async def room_state(room: Room, game: Game | None = None, *, reuse_presence: bool = False) -> RoomState:
     """The room's state now. Reads the game before presence, so that of two
     states built concurrently the one with the newer game also has the newer
-    presence."""
+    presence.
+
+    ``reuse_presence`` is for a move or a rematch request, which change
+    nothing about who is connected: the state may then reuse this process's
+    last reading of the room's presence (see :func:`_reusable_presence`).
+    """
     if game is None:
         game = await acurrent_game(room)
-    return build(room, game, await _presence_or_last_known(room.code))
+    seen = _reusable_presence(room.code) if reuse_presence else None
+    if seen is None:
+        seen = await _presence_or_last_known(room.code)
+    return build(room, game, seen)
 
 
-# The last presence seen per room, for when Redis cannot be read: a move that
-# was committed must still be told, with slightly old online dots.
-_last_known: dict[str, PresenceSnapshot] = {}
+# The newest presence read per room, and when (this process's monotonic clock).
+# It is the fallback when Redis cannot be read: a move that was committed must
+# still be told, with slightly old online dots. And a move's state reuses it,
+# which spares a Redis round trip on every move.
+_last_known: dict[str, tuple[PresenceSnapshot, float]] = {}
 _NOBODY = PresenceSnapshot(frozenset(), 0, 0)
+
+# How long a move's state may reuse a reading. Every presence change publishes
+# a state of its own, and receiving one makes this process drop its older
+# reading (forget_presence_older_than), so the bound is only for the change
+# nobody announces: entries that expire after their process died.
+PRESENCE_REUSE_SECONDS = 5.0
+
+
+def _reusable_presence(room_code: str) -> PresenceSnapshot | None:
+    known = _last_known.get(room_code)
+    if known is None or time.monotonic() - known[1] > PRESENCE_REUSE_SECONDS:
+        return None
+    return known[0]
+
+
+def forget_presence_older_than(room_code: str, read_at_us: int) -> None:
+    """A state with a newer presence reading reached this process: its own reading is out of date."""
+    known = _last_known.get(room_code)
+    if known is not None and known[0].read_at_us < read_at_us:
+        del _last_known[room_code]
 
 
 async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
@@ -132,8 +163,12 @@ async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
         seen = await presence().snapshot(room_code)
     except (RedisError, OSError):
         logger.warning("presence unreadable; using the last known", extra={"room": room_code})
-        return _last_known.get(room_code, _NOBODY)
+        known = _last_known.get(room_code)
+        return known[0] if known is not None else _NOBODY
     if len(_last_known) > 10_000:
         _last_known.clear()
-    _last_known[room_code] = seen
+    known = _last_known.get(room_code)
+    # Of two readings racing here, the newer is kept.
+    if known is None or known[0].read_at_us <= seen.read_at_us:
+        _last_known[room_code] = (seen, time.monotonic())
     return seen

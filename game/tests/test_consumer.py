@@ -15,8 +15,9 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import OperationalError
 
-from game import host_actions, services
+from game import host_actions, services, state
 from game.models import Room
+from game.presence import presence
 from game.state import room_group
 from tictac.asgi import application
 
@@ -580,3 +581,47 @@ async def test_a_presence_change_that_loses_the_race_to_a_newer_move_still_reach
         shown = await socket.next_state()
         assert shown["game"]["moves"] == 1
         assert shown["game"]["board"][0] == "X"
+
+
+# --- A move's presence ------------------------------------------------------------
+# A move does not change who is connected, so its state reuses the room's last
+# presence reading instead of reading Redis again. Someone arriving unannounced
+# (as an entry that appears in Redis with no state published) shows that.
+
+
+async def _unannounced_spectator(room: Room) -> None:
+    await presence().add(room.code, "socket-on-no-process", await new_session_key())
+
+
+async def test_a_moves_state_reuses_the_rooms_last_presence_reading(room: Room, players: tuple[Socket, Socket]) -> None:
+    alice, bob = players
+    await _unannounced_spectator(room)
+    await alice.send({"type": "move", "cell": 0})
+    assert (await bob.next_state(moves=1))["spectators"] == 0
+
+
+async def test_a_presence_reading_older_than_the_reuse_limit_is_read_again(
+    room: Room, players: tuple[Socket, Socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = players
+    await _unannounced_spectator(room)
+    monkeypatch.setattr(state, "PRESENCE_REUSE_SECONDS", 0.0)
+    await alice.send({"type": "move", "cell": 0})
+    assert (await bob.next_state(moves=1))["spectators"] == 1
+
+
+async def test_a_state_with_newer_presence_from_another_process_ends_the_reuse(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    """Another process announces a change: the next move here must not show the room as it was before it."""
+    alice, bob = players
+    await _unannounced_spectator(room)
+    game = await services.acurrent_game(room)
+    # Built and published as another process would, without this process's reading.
+    announced = state.build(room, game, await presence().snapshot(room.code))
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(room_group(room.code), state.state_event(announced))
+    assert (await bob.next_state())["spectators"] == 1
+    await alice.send({"type": "move", "cell": 0})
+    assert (await bob.next_state(moves=1))["spectators"] == 1
