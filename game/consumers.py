@@ -15,11 +15,13 @@ import time
 import weakref
 from dataclasses import replace
 from datetime import UTC, datetime
+from importlib import import_module
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 
 from . import protocol, services
 from .lobby import LOBBY_GROUP, alobby_rooms
@@ -81,6 +83,17 @@ def too_many_sockets(counts: SocketCounts) -> bool:
     return counts.in_room > limits["MAX_SOCKETS_PER_ROOM"] or counts.of_session > limits["MAX_SOCKETS_PER_SESSION"]
 
 
+def session_from_cookies(cookies: dict[str, str]) -> SessionBase:
+    """The session a socket's cookie names, read once when it connects and not kept.
+
+    A socket never changes its session, so Channels' SessionMiddleware is
+    not used: it keeps a session object for the socket's whole life and
+    checks it for changes on every frame sent (docs/performance.md).
+    """
+    session_store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
+    return session_store(cookies.get(settings.SESSION_COOKIE_NAME))
+
+
 def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
     """A frame's size in bytes, as the client sent it."""
     if bytes_data is not None:
@@ -127,7 +140,7 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             if not room.is_open:
                 await self.close(code=CLOSE_ROOM_CLOSED)
                 return
-            self.identity = await services.aidentify(self.scope["session"])
+            self.identity = await services.aidentify(session_from_cookies(self.scope["cookies"]))
             self.seats = {}
             self.rate_limits = rate_limits_for(self.identity.session_key)
             counts = await presence().add(room.code, self.channel_name, self.identity.session_key)
