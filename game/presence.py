@@ -50,6 +50,11 @@ class PresenceSnapshot:
         return len(self.sessions - seated_sessions) + self.anonymous
 
 
+def _session_sockets_key(connection_id: str, session_key: str | None) -> str:
+    """The key of a session's sockets (a socket without a session is a session of its own)."""
+    return _SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id)
+
+
 def _member(connection_id: str, session_key: str | None) -> str:
     return f"{session_key or _ANONYMOUS}|{connection_id}"
 
@@ -104,7 +109,7 @@ class RedisPresence:
         now = time.time()
         expires = now + self.ttl_seconds
         room_key = _KEY_PREFIX + room_code
-        session_key_set = _SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id)
+        session_key_set = _session_sockets_key(connection_id, session_key)
         async with self._client().pipeline(transaction=True) as pipe:
             for key, member in ((room_key, _member(connection_id, session_key)), (session_key_set, connection_id)):
                 pipe.zadd(key, {member: expires})
@@ -120,7 +125,7 @@ class RedisPresence:
         async with self._client().pipeline(transaction=False) as pipe:
             for room_code, connection_id, session_key in sockets:
                 room_key = _KEY_PREFIX + room_code
-                session_key_set = _SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id)
+                session_key_set = _session_sockets_key(connection_id, session_key)
                 pipe.zadd(room_key, {_member(connection_id, session_key): expires})
                 pipe.zadd(session_key_set, {connection_id: expires})
                 pipe.expire(room_key, self.ttl_seconds * 4)
@@ -130,7 +135,7 @@ class RedisPresence:
     async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
         async with self._client().pipeline(transaction=True) as pipe:
             pipe.zrem(_KEY_PREFIX + room_code, _member(connection_id, session_key))
-            pipe.zrem(_SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id), connection_id)
+            pipe.zrem(_session_sockets_key(connection_id, session_key), connection_id)
             await pipe.execute()
 
     async def snapshot(self, room_code: str) -> PresenceSnapshot:
