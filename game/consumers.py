@@ -129,7 +129,7 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     send_waiting_since: float | None = None
 
     async def connect(self) -> None:
-        code = self.scope["url_route"]["kwargs"]["code"]
+        code = self._room_code()
         # Accepted first, so that every refusal below reaches the page as a close code.
         await self.accept()
         try:
