@@ -6,6 +6,11 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
 EXPOSE 8000
+# Two malloc heaps instead of glibc's default of up to eight per core: the
+# database thread and libuv's resolver threads each kept a heap of freed
+# memory, 7 KB per socket at 1,000 sockets, for no measurable speed
+# (docs/performance.md, "Fourth round").
+ENV MALLOC_ARENA_MAX=2
 # uvicorn as docs/performance.md chose it: uvloop, httptools, the sans-I/O
 # websockets, and no permessage-deflate (about 100 KB per socket).
 CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", \

@@ -19,7 +19,7 @@ import psutil
 from testing.live import server_env, start_healthy
 from tictac.processes import free_port, stop_process
 
-from .scenarios import APPS, LAYERS, SERVERS, Scenario
+from .scenarios import APPS, LAYERS, SERVER_ENV, SERVERS, Scenario
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class ServerProcess:
             TICTAC_MESSAGES_PER_SECOND="100000",
         )
         self.env["DJANGO_SETTINGS_MODULE"] = settings_module
+        self.env.update(SERVER_ENV.get(scenario.server, {}))
         self.command = [part.format(port=self.port) for part in SERVERS[scenario.server]] + [APPS[scenario.app]]
         self.process: subprocess.Popen[bytes] | None = None
 
