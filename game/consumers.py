@@ -41,7 +41,7 @@ from .state import (
     RoomState,
     Version,
     add_you,
-    forget_presence_older_than,
+    note_received,
     room_group,
     room_state,
     state_event,
@@ -358,7 +358,8 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
 
     async def room_state(self, event: dict[str, Any]) -> None:
         version: Version = tuple(event["version"])
-        forget_presence_older_than(self._room_code(), version[2])
+        if self.room is not None:
+            note_received(self.room, event)
         last = self.last_version
         if last is not None and version[:2] < last[:2] and version[2] > last[2] and self.room is not None:
             # Someone came or went while a newer move was published with the

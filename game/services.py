@@ -15,8 +15,9 @@ database thread.
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -133,11 +134,71 @@ def _alone(action: Action[Game]) -> Game | Exception:
 
 
 def _cached_or_current(room: Room) -> tuple[Game, bool]:
-    """This process's copy of the room's game if it has one, else a fresh read; and whether it is fresh."""
-    game = _last_seen_game.get(room.pk)
-    if game is not None:
-        return game, False
-    return current_game(room), True
+    """A copy of this process's game for the room if it has one, else a fresh read; and whether it is fresh.
+
+    The copy is the action's own: the cached game may be one a caller is
+    still reading on the event loop (building its state), which a change
+    made here must not reach.
+    """
+    cached = _last_seen_game.get(room.pk)
+    if cached is None:
+        return current_game(room), True
+    return _brought_up_to_date(copy.copy(cached)), False
+
+
+@dataclass(frozen=True)
+class PublishedGame:
+    """The newest state of a room's game that reached this process through the room's group."""
+
+    number: int
+    version: int
+    seats: dict[str, int | None]
+    fields: Callable[[], dict[str, Any]]
+    """The Game fields the state describes, read when first needed (see state.game_fields)."""
+
+
+# Per room, written on the event loop and read on the database thread; an
+# entry is only ever replaced whole.
+_published_games: dict[int, PublishedGame] = {}
+
+
+def note_published_game(room_pk: int, published: PublishedGame) -> None:
+    """Keep the newest published state of a room's game, to bring this process's copy up to date.
+
+    With a game's players on two workers, each move is made on the worker
+    that did not make the last one: without this, every move found its
+    worker's copy a move behind, lost its compare-and-swap and read the game
+    again.
+    """
+    known = _published_games.get(room_pk)
+    if known is not None and (known.number, known.version) >= (published.number, published.version):
+        return
+    if len(_published_games) > 10_000:
+        _published_games.clear()
+    _published_games[room_pk] = published
+
+
+def _brought_up_to_date(game: Game) -> Game:
+    """``game`` with the fields of a newer published state of the same game, if there is one.
+
+    A state is published only after its change has committed, and it carries
+    every field that a change to the same game with the same players makes, so
+    the result is the stored row at the published version. Anything else (a
+    new game, a seat taken or freed) is left to the version check, which
+    fails and makes the action read the game again.
+    """
+    published = _published_games.get(game.room_id)
+    if (
+        published is None
+        or published.number != game.number
+        or published.version <= game.version
+        or published.seats != {rules.X: game.player_x_id, rules.O: game.player_o_id}
+    ):
+        return game
+    for name, value in published.fields().items():
+        setattr(game, name, value)
+    game.version = published.version
+    return game
 
 
 def current_game(room: Room) -> Game:
@@ -248,6 +309,8 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     for name, value in values.items():
         setattr(game, name, value)
     game.version += 1
+    # The game as written is this process's copy now (dropped again if the transaction rolls back).
+    _last_seen_game[game.room_id] = game
     return True
 
 
@@ -318,7 +381,6 @@ def play_move(room: Room, player_id: int | None, cell: int) -> Game:
         with _atomic_write(room):
             swapped = _store_move(game, changes, cell, mark, player_id)
         if swapped:
-            _last_seen_game[room.pk] = game
             return game
         game, fresh = current_game(room), True  # someone else changed the game first: judge again
 

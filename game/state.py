@@ -10,13 +10,14 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from .models import FINISHED_STATUSES, Game, Room
+from .models import FINISHED_STATUSES, Game, Room, encode_board
 from .presence import PresenceSnapshot, presence
-from .services import acurrent_game, current_game
+from .services import PublishedGame, acurrent_game, current_game, note_published_game
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,30 @@ def add_you(encoded_state: str, mark: str | None) -> str:
     """The encoded state with this socket's ``you`` appended, without encoding it again."""
     you = '{"mark":null}' if mark is None else f'{{"mark":"{mark}"}}'
     return f'{encoded_state[:-1]},"you":{you}}}'
+
+
+def game_fields(encoded_state: str) -> dict[str, Any]:
+    """The Game fields an encoded state describes: what a move, resign or rematch request changes."""
+    game = json.loads(encoded_state)["game"]
+    return {
+        "board": encode_board(tuple(game["board"])),
+        "history": game["history"],
+        "move_count": game["moves"],
+        "turn": game["turn"],
+        "status": game["status"],
+        "winner": game["winner"],
+        "line": game["line"],
+        "rematch_x": "X" in game["rematch"],
+        "rematch_o": "O" in game["rematch"],
+    }
+
+
+def note_received(room: Room, event: dict[str, Any]) -> None:
+    """What this process learns from a state that reached it through the room's group."""
+    number, game_version, read_at_us = event["version"]
+    forget_presence_older_than(room.code, read_at_us)
+    published = PublishedGame(number, game_version, event["seats"], partial(game_fields, event["state"]))
+    note_published_game(room.pk, published)
 
 
 def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from game import host_actions, services, state
-from game.models import Room
+from game.models import Game, Room
 from game.presence import presence
 from game.state import room_group
 from tictac.asgi import application
@@ -625,3 +625,41 @@ async def test_a_state_with_newer_presence_from_another_process_ends_the_reuse(
     assert (await bob.next_state())["spectators"] == 1
     await alice.send({"type": "move", "cell": 0})
     assert (await bob.next_state(moves=1))["spectators"] == 1
+
+
+# --- A game moved on by another process -----------------------------------------
+
+
+async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_the_game(
+    room: Room, players: tuple[Socket, Socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a game's players on two workers, each move follows one made elsewhere: the state
+    that brought that move is enough to judge the next one, without reading the game again."""
+    alice, bob = players
+    await alice.send({"type": "move", "cell": 0})
+    await bob.next_state(moves=1)
+    await alice.next_state(moves=1)
+
+    def move_elsewhere() -> state.RoomState:
+        mine = services._last_seen_game.pop(room.pk)
+        theirs = services.play_move(room, mine.player_o_id, 4)  # bob's move, on another worker
+        services._last_seen_game[room.pk] = mine  # this process did not see that move
+        return state.build(room, theirs, presence().snapshots_blocking([room.code])[room.code])
+
+    published = await database_sync_to_async(move_elsewhere)()
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(room_group(room.code), state.state_event(published))
+    await alice.next_state(moves=2)
+
+    reads: list[Room] = []
+    read_game = services.current_game
+
+    def counted_read(room: Room) -> Game:
+        reads.append(room)
+        return read_game(room)
+
+    monkeypatch.setattr(services, "current_game", counted_read)
+    await alice.send({"type": "move", "cell": 8})
+    assert (await bob.next_state(moves=3))["game"]["history"] == [0, 4, 8]
+    assert reads == []

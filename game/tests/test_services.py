@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import pytest
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from game import services
 from game.models import Game, Move, Room
+from game.presence import PresenceSnapshot
+from game.state import build, game_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +113,96 @@ def test_when_one_action_of_a_batch_fails_the_others_are_still_stored_and_only_i
     assert Game.objects.get(room=first).history == [0]
     assert Game.objects.get(room=second).history == []  # its UPDATE went with its transaction
     assert second.pk not in services._last_seen_game  # and so did the cached copy of it
+
+
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """The kinds of statement run, without the test's savepoints."""
+    kinds = (query["sql"].split()[0] for query in queries.captured_queries)
+    return [kind for kind in kinds if kind in ("SELECT", "UPDATE", "INSERT", "DELETE")]
+
+
+def _published_as_seen(room: Room, game: Game) -> services.PublishedGame:
+    """The record a state of ``game`` leaves in a process that receives it through the group."""
+    state = build(room, game, PresenceSnapshot(frozenset(), 0, 0))
+    number, version, _ = state.version
+    return services.PublishedGame(number, version, state.seats, partial(game_fields, state.encode()))
+
+
+def _as_another_process_publishing(room: Room, player_id: int, cell: int) -> None:
+    """A move made on another worker, whose state then reaches this process."""
+    mine = services._last_seen_game.pop(room.pk)
+    theirs = services.play_move(room, player_id, cell)
+    services._last_seen_game[room.pk] = mine
+    services.note_published_game(room.pk, _published_as_seen(room, theirs))
+
+
+def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date() -> None:
+    room, alice, bob = _seated_room()
+    services.play_move(room, alice, 0)
+    _as_another_process_publishing(room, bob, 4)
+    with CaptureQueriesContext(connection) as queries:
+        game = services.play_move(room, alice, 8)
+    # Only the compare-and-swap and the INSERT: the copy was current, so nothing was read again.
+    assert _statements(queries) == ["UPDATE", "INSERT"]
+    stored = Game.objects.get(room=room)
+    assert (stored.version, stored.history, stored.board) == (game.version, [0, 4, 8], game.board)
+
+
+def test_a_published_state_of_other_seats_is_not_taken_and_the_move_reads_the_game_again() -> None:
+    room, alice, bob = _seated_room()
+    services.play_move(room, alice, 0)
+    _as_another_process_publishing(room, bob, 4)
+    published = services._published_games[room.pk]
+    services._published_games[room.pk] = replace(published, seats={"X": alice, "O": None})
+    with CaptureQueriesContext(connection) as queries:
+        game = services.play_move(room, alice, 8)
+    # The stale copy says it is O's turn: the refusal sends the move to a fresh read.
+    assert _statements(queries) == ["SELECT", "UPDATE", "INSERT"]
+    assert game.history == [0, 4, 8]
+
+
+def test_an_older_published_state_does_not_replace_a_newer_one() -> None:
+    room, alice, bob = _seated_room()
+    first = services.play_move(room, alice, 0)
+    second = services.play_move(room, bob, 4)
+    services.note_published_game(room.pk, _published_as_seen(room, second))
+    services.note_published_game(room.pk, _published_as_seen(room, first))
+    assert services._published_games[room.pk].version == second.version
+
+
+def test_a_game_handed_to_a_caller_is_not_changed_by_the_next_action() -> None:
+    # The event loop builds a state from the game an action returned while
+    # the database thread may already be applying the next one.
+    room, alice, bob = _seated_room()
+    first = services.play_move(room, alice, 0)
+    seen = (first.version, first.board, list(first.history))
+    services.play_move(room, bob, 4)
+    assert (first.version, first.board, list(first.history)) == seen
+
+
+def test_a_state_carries_every_field_a_change_to_the_same_game_and_players_can_make() -> None:
+    # What another process's state may overwrite in this process's copy: if a
+    # field were missing, the copy would pass the version check with it stale.
+    room, alice, bob = _seated_room()
+    for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
+        game = services.play_move(room, player, cell)
+    game = services.request_rematch(room, bob)
+    fields = game_fields(build(room, game, PresenceSnapshot(frozenset(), 0, 0)).encode())
+    # The game's identity, its seats (compared apart), its version and its timestamps are not fields to copy.
+    not_copied = {"id", "room", "number", "player_x", "player_o", "version", "created_at", "updated_at"}
+    assert set(fields) == {field.name for field in Game._meta.concrete_fields} - not_copied
+    assert fields == {name: getattr(game, name) for name in fields}
+    assert (fields["status"], fields["rematch_x"], fields["rematch_o"]) == ("won", False, True)
+
+
+def test_every_change_written_here_keeps_this_process_copy_current() -> None:
+    room, alice, bob = _seated_room()
+    for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
+        services.play_move(room, player, cell)
+    services.current_game(room)  # a fresh read: the copy the first request starts from
+    services.request_rematch(room, alice)
+    with CaptureQueriesContext(connection) as queries:
+        next_game = services.request_rematch(room, bob)
+    # The second request is judged against the copy the first one left: no read of the game.
+    assert _statements(queries) == ["UPDATE", "INSERT"]
+    assert next_game.number == 2
