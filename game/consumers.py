@@ -101,24 +101,39 @@ def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
     return len((text_data or "").encode())
 
 
-class DirectDispatchMixin:
-    """Dispatch each message straight to its handler.
-
-    Channels' ``AsyncConsumer.dispatch`` first awaits ``aclose_old_connections``
-    for every message, a hop to the process's single database thread: every
-    state fanned out to every socket queued behind the moves being stored.
-    Our handlers reach the database only through ``database_sync_to_async``,
-    which closes old connections itself, so the extra hop is dropped.
-    """
+class SocketConsumer(AsyncWebsocketConsumer):
+    """What the room and lobby consumers share: how they dispatch, and how they send."""
 
     async def dispatch(self, message: dict[str, Any]) -> None:
+        """Dispatch each message straight to its handler.
+
+        Channels' ``AsyncConsumer.dispatch`` first awaits ``aclose_old_connections``
+        for every message, a hop to the process's single database thread: every
+        state fanned out to every socket queued behind the moves being stored.
+        Our handlers reach the database only through ``database_sync_to_async``,
+        which closes old connections itself, so the extra hop is dropped.
+        """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """Send a frame; one to a client that has already gone is dropped.
 
-class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
+        ASGI servers raise an ``OSError`` for a send after the client went away
+        (uvicorn's ``ClientDisconnected``); daphne drops it silently. Either
+        way the disconnect message follows and does the cleaning up, and what
+        was being done when the send failed (a move's broadcast to the room)
+        must still be finished.
+        """
+        try:
+            await super().send(text_data, bytes_data, close)
+        except OSError:
+            logger.debug("send after the client went away", extra={"channel": self.channel_name})
+
+
+class RoomConsumer(SocketConsumer):
     """One socket in a room, at ``ws/rooms/<code>/``."""
 
     room: Room | None = None
@@ -388,7 +403,7 @@ class RoomConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         await self.close(code=CLOSE_KICKED)
 
 
-class LobbyConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
+class LobbyConsumer(SocketConsumer):
     """The lobby's live list of open rooms, at ``ws/lobby/``."""
 
     async def connect(self) -> None:

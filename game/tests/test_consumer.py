@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from game import host_actions, services, state
+from game.local_sockets import local_sockets
 from game.models import Game, Room
 from game.presence import presence
 from game.state import room_group
@@ -663,3 +664,30 @@ async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_
     await alice.send({"type": "move", "cell": 8})
     assert (await bob.next_state(moves=3))["game"]["history"] == [0, 4, 8]
     assert reads == []
+
+
+# --- A client that goes while it is being answered ------------------------------
+
+
+async def test_a_move_whose_player_goes_before_its_answer_still_reaches_the_room(
+    room: Room, players: tuple[Socket, Socket], caplog: pytest.LogCaptureFixture
+) -> None:
+    """uvicorn raises an OSError for a send to a client that has gone (the ASGI spec asks for
+    one). The move is stored by then: the opponent must still be shown it, and nothing is
+    logged as a failure, since the disconnect that follows is the normal way out."""
+    alice, bob = players
+    alices_consumer = next(
+        socket for socket in local_sockets._by_room[room.code] if socket.identity.player_name == "alice"
+    )
+    send_to_server = alices_consumer.base_send
+
+    async def gone(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            raise ConnectionResetError("the client went away")
+        await send_to_server(message)
+
+    alices_consumer.base_send = gone
+    with caplog.at_level(logging.DEBUG, logger="game.consumers"):
+        await alice.send({"type": "move", "cell": 4})
+        assert (await bob.next_state(moves=1))["game"]["board"][4] == "X"
+    assert [record.message for record in caplog.records if record.levelno >= logging.WARNING] == []
