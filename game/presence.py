@@ -92,6 +92,7 @@ class RedisPresence:
                 socket_connect_timeout=2,
                 max_connections=100,
                 timeout=10,
+                driver_info=settings.REDIS_DRIVER_INFO,
             )
             client = redis.Redis(connection_pool=pool)
             self._clients[loop] = client
@@ -160,7 +161,11 @@ class RedisPresence:
     def _blocking_client(self) -> redis_sync.Redis:
         if self._sync_client is None:
             self._sync_client = redis_sync.Redis.from_url(
-                self.url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+                self.url,
+                decode_responses=True,
+                socket_timeout=2,
+                socket_connect_timeout=2,
+                driver_info=settings.REDIS_DRIVER_INFO,
             )
         return self._sync_client
 

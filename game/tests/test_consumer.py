@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -9,9 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+import redis.utils
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import OperationalError
 
@@ -691,3 +694,27 @@ async def test_a_move_whose_player_goes_before_its_answer_still_reaches_the_room
         await alice.send({"type": "move", "cell": 4})
         assert (await bob.next_state(moves=1))["game"]["board"][4] == "X"
     assert [record.message for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+# --- Redis connections ------------------------------------------------------------
+
+
+async def test_new_redis_connections_do_not_read_package_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """redis-py looks its own version up in site-packages for every connection it opens
+    unless it is given one; on the event loop that stalled every socket for 10-40 ms."""
+    lookups: list[str] = []
+
+    def version_lookup() -> str:
+        lookups.append("redis")
+        return "0"
+
+    monkeypatch.setattr(redis.utils, "get_lib_version", version_lookup)
+    layer = RedisPubSubChannelLayer(hosts=settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"])
+    await layer.group_send("nobody-listens", {"type": "room.chat", "message": "{}"})
+    await layer.flush()
+    store = presence()
+    store._clients.clear()  # a new pool, so new connections
+    assert await store.ping()
+    store._sync_client = None
+    await asyncio.to_thread(store.ping_blocking)
+    assert lookups == []
