@@ -105,6 +105,18 @@ def _tune_database(database: dict[str, Any]) -> None:
     # and opening one (with SQLite's PRAGMAs) cost more than the move itself.
     database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)
     database["CONN_HEALTH_CHECKS"] = True
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI, Django runs each HTTP request's sync code in a thread of
+        # its own, so a kept connection lasted one request: every page load
+        # opened a PostgreSQL connection, left for the garbage collector to
+        # close. Django's pool (psycopg_pool) keeps connections across
+        # threads instead; with it CONN_MAX_AGE must be 0.
+        database["CONN_MAX_AGE"] = 0
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env.int("DJANGO_DB_POOL_SIZE", default=10),
+            "timeout": 10,
+        }
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # Several processes write one file: WAL lets readers run beside the
         # writer, IMMEDIATE takes the write lock at BEGIN (so two writers queue

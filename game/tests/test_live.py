@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from game.rules import Board
 from testing.live import Browser, LiveServer, migrate, migrated_sqlite, query
+from testing.postgres import EmbeddedPostgres
 
 from .clients import LiveSocket
 
@@ -244,3 +245,22 @@ async def test_players_stay_online_past_the_presence_ttl_while_their_sockets_are
         await alice.close()
     finally:
         server.stop()
+
+
+def test_page_loads_on_postgresql_share_pooled_connections(postgres_server: EmbeddedPostgres, tmp_path: Path) -> None:
+    """Under ASGI, Django runs each request's sync code in a thread of its own, so a kept
+    connection lasted one request: every page load opened a PostgreSQL session."""
+    url = postgres_server.create_database()
+    migrate(url)
+    sessions_opened = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    server = LiveServer("uvicorn", url, tmp_path / "uvicorn.log").start()
+    try:
+        before = query(url, sessions_opened)[0][0]
+        browser = Browser()
+        for _ in range(20):
+            browser.visit(server, "/")  # the lobby reads its rooms from the database
+        opened = query(url, sessions_opened)[0][0] - before
+    finally:
+        server.stop()
+    # One is the session that reads the counter; the pool may have opened one more.
+    assert opened <= 2
