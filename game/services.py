@@ -80,6 +80,10 @@ def identify(session: Any) -> Identity:
 # which is safe: an acceptance is confirmed by the version compare-and-swap,
 # and a refusal is judged again against a fresh read before it is given. A
 # copy that may hold rolled-back changes is dropped (see _atomic_write).
+# Nobody changes a game once it is here: a read caches a copy of what it
+# returns, an action changes a copy of the cached game, and a game goes in
+# only once its change is written (_swap_with). Actions run on more than one
+# thread (the consumers' database thread, each HTTP request's own).
 _last_seen_game: dict[int, Game] = {}
 
 
@@ -219,7 +223,7 @@ def _latest_game(room: Room) -> Game | None:
     game = Game.objects.select_related("player_x", "player_o").filter(room=room).order_by("-number").first()
     if game is not None:
         game.room = room
-        _last_seen_game[room.pk] = game
+        _last_seen_game[room.pk] = copy.copy(game)  # the caller may go on to change its own
     return game
 
 

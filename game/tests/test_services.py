@@ -206,3 +206,12 @@ def test_every_change_written_here_keeps_this_process_copy_current() -> None:
     # The second request is judged against the copy the first one left: no read of the game.
     assert _statements(queries) == ["UPDATE", "INSERT"]
     assert next_game.number == 2
+
+
+def test_a_game_read_for_a_change_is_not_the_process_copy_until_the_change_is_written() -> None:
+    # A host's kick (an HTTP request's thread) changes the game it read while
+    # the consumers' database thread may be copying the process's copy.
+    room, _, _ = _seated_room()
+    game = services.current_game(room)
+    game.status = "waiting"  # a change in progress, not written yet
+    assert services._last_seen_game[room.pk].status == "playing"
