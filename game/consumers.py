@@ -132,6 +132,18 @@ class SocketConsumer(AsyncWebsocketConsumer):
         except OSError:
             logger.debug("send after the client went away", extra={"channel": self.channel_name})
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close from the server's end; a client that has already gone needs no close.
+
+        Raised out of a handler, the error would end the consumer before it
+        reads the disconnect message that is waiting for it, and its socket
+        would never leave its room: its presence would be refreshed for ever.
+        """
+        try:
+            await super().close(code, reason)
+        except OSError:
+            logger.debug("close after the client went away", extra={"channel": self.channel_name})
+
 
 class RoomConsumer(SocketConsumer):
     """One socket in a room, at ``ws/rooms/<code>/``."""

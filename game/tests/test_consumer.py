@@ -718,3 +718,23 @@ async def test_new_redis_connections_do_not_read_package_metadata(monkeypatch: p
     store._sync_client = None
     await asyncio.to_thread(store.ping_blocking)
     assert lookups == []
+
+
+async def test_a_socket_closed_by_the_server_after_its_client_went_still_leaves_its_room(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    """A close to a client that has gone raises too; the consumer must still read the
+    disconnect behind it, or the player would stay online in the room for good."""
+    alice, bob = players
+    alices_consumer = next(
+        socket for socket in local_sockets._by_room[room.code] if socket.identity.player_name == "alice"
+    )
+
+    async def gone(message: dict[str, Any]) -> None:
+        raise ConnectionResetError("the client went away")
+
+    alices_consumer.base_send = gone
+    await alice.send_text("x" * (settings.TICTAC["MAX_FRAME_BYTES"] + 1))  # answered with a close
+    await alice.communicator.send_input({"type": "websocket.disconnect", "code": 1006})
+    offline = await bob.until_offline("X")
+    assert offline["players"]["X"] == {"name": "alice", "online": False}
