@@ -174,8 +174,12 @@ def note_published_game(room_pk: int, published: PublishedGame) -> None:
     worker's copy a move behind, lost its compare-and-swap and read the game
     again.
     """
+    newest = (published.number, published.version)
+    mine = _last_seen_game.get(room_pk)
+    if mine is not None and (mine.number, mine.version) >= newest:
+        return  # this process's copy has it already: most often the change was made here
     known = _published_games.get(room_pk)
-    if known is not None and (known.number, known.version) >= (published.number, published.version):
+    if known is not None and (known.number, known.version) >= newest:
         return
     if len(_published_games) > 10_000:
         _published_games.clear()

@@ -6,13 +6,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from channels.db import database_sync_to_async
 
-from game import services
+from game import services, state
 from game.models import Room
 from testing.postgres import EmbeddedPostgres, find_bin_dir
 
 from .clients import Socket, new_session_key
 
 make_room = database_sync_to_async(services.create_room)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_caches() -> None:
+    """Each test starts as a new process would: nothing cached about rooms an
+    earlier test made (their ids come round again once its database is gone)."""
+    services._last_seen_game.clear()
+    services._published_games.clear()
+    state._last_known.clear()
 
 
 @pytest.fixture

@@ -165,6 +165,7 @@ def test_an_older_published_state_does_not_replace_a_newer_one() -> None:
     room, alice, bob = _seated_room()
     first = services.play_move(room, alice, 0)
     second = services.play_move(room, bob, 4)
+    services._last_seen_game.pop(room.pk)  # as on a worker that made neither move
     services.note_published_game(room.pk, _published_as_seen(room, second))
     services.note_published_game(room.pk, _published_as_seen(room, first))
     assert services._published_games[room.pk].version == second.version
@@ -215,3 +216,12 @@ def test_a_game_read_for_a_change_is_not_the_process_copy_until_the_change_is_wr
     game = services.current_game(room)
     game.status = "waiting"  # a change in progress, not written yet
     assert services._last_seen_game[room.pk].status == "playing"
+
+
+def test_a_state_this_process_already_has_is_not_kept() -> None:
+    # With one worker every state is the process's own: keeping them would
+    # only hold a copy of each room's last state for nothing.
+    room, alice, _ = _seated_room()
+    mine = services.play_move(room, alice, 0)
+    services.note_published_game(room.pk, _published_as_seen(room, mine))
+    assert room.pk not in services._published_games
