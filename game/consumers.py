@@ -384,15 +384,16 @@ class RoomConsumer(SocketConsumer):
     # --- Group messages -----------------------------------------------------
 
     async def room_state(self, event: dict[str, Any]) -> None:
+        room = self.room
+        assert room is not None  # dispatch passes group messages only to a socket in its room
         version: Version = tuple(event["version"])
-        if self.room is not None:
-            note_received(self.room, event)
+        note_received(room, event)
         last = self.last_version
-        if last is not None and version[:2] < last[:2] and version[2] > last[2] and self.room is not None:
+        if last is not None and version[:2] < last[:2] and version[2] > last[2]:
             # Someone came or went while a newer move was published with the
             # presence read before it: this state is too old to show, and the
             # one shown misses the change. Show the room as it is now.
-            await self.push_state(await room_state(self.room))
+            await self.push_state(await room_state(room))
             return
         await self._send_state(event["state"], event["seats"], version)
 

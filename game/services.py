@@ -157,8 +157,9 @@ class PublishedGame:
     number: int
     version: int
     seats: dict[str, int | None]
-    fields: Callable[[], dict[str, Any]]
-    """The Game fields the state describes, read when first needed (see state.game_fields)."""
+    encoded: str
+    read_fields: Callable[[str], dict[str, Any]]
+    """Reads the Game fields out of ``encoded`` (state.game_fields), when they are first needed."""
 
 
 # Per room, written on the event loop and read on the database thread; an
@@ -166,24 +167,31 @@ class PublishedGame:
 _published_games: dict[int, PublishedGame] = {}
 
 
-def note_published_game(room_pk: int, published: PublishedGame) -> None:
+def note_published_game(
+    room_pk: int,
+    number: int,
+    version: int,
+    seats: dict[str, int | None],
+    encoded: str,
+    read_fields: Callable[[str], dict[str, Any]],
+) -> None:
     """Keep the newest published state of a room's game, to bring this process's copy up to date.
 
     With a game's players on two workers, each move is made on the worker
     that did not make the last one: without this, every move found its
     worker's copy a move behind, lost its compare-and-swap and read the game
-    again.
+    again. Every socket of the room in this process hands over the same
+    state, so what is known already is turned away before anything is made.
     """
-    newest = (published.number, published.version)
     mine = _last_seen_game.get(room_pk)
-    if mine is not None and (mine.number, mine.version) >= newest:
+    if mine is not None and (mine.number, mine.version) >= (number, version):
         return  # this process's copy has it already: most often the change was made here
     known = _published_games.get(room_pk)
-    if known is not None and (known.number, known.version) >= newest:
+    if known is not None and (known.number, known.version) >= (number, version):
         return
     if len(_published_games) > 10_000:
         _published_games.clear()
-    _published_games[room_pk] = published
+    _published_games[room_pk] = PublishedGame(number, version, seats, encoded, read_fields)
 
 
 def _brought_up_to_date(game: Game) -> Game:
@@ -203,7 +211,7 @@ def _brought_up_to_date(game: Game) -> Game:
         or published.seats != {rules.X: game.player_x_id, rules.O: game.player_o_id}
     ):
         return game
-    for name, value in published.fields().items():
+    for name, value in published.read_fields(published.encoded).items():
         setattr(game, name, value)
     game.version = published.version
     return game

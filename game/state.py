@@ -10,14 +10,13 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from .models import FINISHED_STATUSES, Game, Room, encode_board
 from .presence import PresenceSnapshot, presence
-from .services import PublishedGame, acurrent_game, current_game, note_published_game
+from .services import acurrent_game, current_game, note_published_game
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +86,7 @@ def note_received(room: Room, event: dict[str, Any]) -> None:
     """What this process learns from a state that reached it through the room's group."""
     number, game_version, read_at_us = event["version"]
     forget_presence_older_than(room.code, read_at_us)
-    published = PublishedGame(number, game_version, event["seats"], partial(game_fields, event["state"]))
-    note_published_game(room.pk, published)
+    note_published_game(room.pk, number, game_version, event["seats"], event["state"], game_fields)
 
 
 def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:

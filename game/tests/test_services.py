@@ -121,11 +121,11 @@ def _statements(queries: CaptureQueriesContext) -> list[str]:
     return [kind for kind in kinds if kind in ("SELECT", "UPDATE", "INSERT", "DELETE")]
 
 
-def _published_as_seen(room: Room, game: Game) -> services.PublishedGame:
-    """The record a state of ``game`` leaves in a process that receives it through the group."""
+def _received(room: Room, game: Game) -> None:
+    """Hand this process a state of ``game`` as the room's group would bring it."""
     state = build(room, game, PresenceSnapshot(frozenset(), 0, 0))
     number, version, _ = state.version
-    return services.PublishedGame(number, version, state.seats, partial(game_fields, state.encode()))
+    services.note_published_game(room.pk, number, version, state.seats, state.encode(), game_fields)
 
 
 def _as_another_process_publishing(room: Room, player_id: int, cell: int) -> None:
@@ -133,7 +133,7 @@ def _as_another_process_publishing(room: Room, player_id: int, cell: int) -> Non
     mine = services._last_seen_game.pop(room.pk)
     theirs = services.play_move(room, player_id, cell)
     services._last_seen_game[room.pk] = mine
-    services.note_published_game(room.pk, _published_as_seen(room, theirs))
+    _received(room, theirs)
 
 
 def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date() -> None:
@@ -166,8 +166,8 @@ def test_an_older_published_state_does_not_replace_a_newer_one() -> None:
     first = services.play_move(room, alice, 0)
     second = services.play_move(room, bob, 4)
     services._last_seen_game.pop(room.pk)  # as on a worker that made neither move
-    services.note_published_game(room.pk, _published_as_seen(room, second))
-    services.note_published_game(room.pk, _published_as_seen(room, first))
+    _received(room, second)
+    _received(room, first)
     assert services._published_games[room.pk].version == second.version
 
 
@@ -223,5 +223,5 @@ def test_a_state_this_process_already_has_is_not_kept() -> None:
     # only hold a copy of each room's last state for nothing.
     room, alice, _ = _seated_room()
     mine = services.play_move(room, alice, 0)
-    services.note_published_game(room.pk, _published_as_seen(room, mine))
+    _received(room, mine)
     assert room.pk not in services._published_games
