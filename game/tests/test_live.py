@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -264,3 +265,19 @@ def test_page_loads_on_postgresql_share_pooled_connections(postgres_server: Embe
         server.stop()
     # One is the session that reads the counter; the pool may have opened one more.
     assert opened <= 2
+
+
+def test_page_loads_on_sqlite_leave_no_connection_open(tmp_path: Path) -> None:
+    """Each page's request runs in a thread of its own; a SQLite connection it kept open
+    (for CONN_MAX_AGE) would hold its file and page cache until a full garbage collection."""
+    database_url = migrated_sqlite(tmp_path)
+    database_file = database_url.removeprefix("sqlite:///")
+    server = LiveServer("uvicorn", database_url, tmp_path / "uvicorn.log").start()
+    try:
+        browser = Browser()
+        for _ in range(20):
+            browser.visit(server, "/")  # the lobby reads its rooms from the database
+        open_files = [file.path for file in psutil.Process(server.process.pid).open_files()]
+    finally:
+        server.stop()
+    assert open_files.count(database_file) <= 1  # at most the sockets' database thread's connection
