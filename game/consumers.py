@@ -41,6 +41,7 @@ from .state import (
     RoomState,
     Version,
     add_you,
+    forget,
     note_received,
     room_group,
     room_state,
@@ -242,6 +243,8 @@ class RoomConsumer(SocketConsumer):
             await self._publish(await room_state(room), to_self=False)
         except Exception:
             logger.exception("disconnect cleanup failed", extra={"room": room.code})
+        if not local_sockets.serves(room.code):
+            forget(room)  # else every room this process ever served stays in its caches
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.room is None:

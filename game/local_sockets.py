@@ -67,6 +67,10 @@ class LocalSockets:
             if not sockets:
                 del self._by_room[room_code]
 
+    def serves(self, room_code: str) -> bool:
+        """Whether this process has a socket in the room."""
+        return room_code in self._by_room
+
     def __len__(self) -> int:
         return sum(len(sockets) for sockets in self._by_room.values())
 

@@ -86,6 +86,29 @@ def identify(session: Any) -> Identity:
 # thread (the consumers' database thread, each HTTP request's own).
 _last_seen_game: dict[int, Game] = {}
 
+# The per-room caches of a process (games here, presence readings in
+# state.py) hold the rooms it has sockets in; a room is forgotten when its
+# last local socket leaves (forget_room). Rooms only read over HTTP are not,
+# so past this many a cache starts again from empty rather than grow with
+# every room the process has ever served.
+ROOMS_REMEMBERED = 10_000
+
+
+def _remember(room_pk: int, game: Game) -> None:
+    if len(_last_seen_game) >= ROOMS_REMEMBERED:
+        _last_seen_game.clear()
+    _last_seen_game[room_pk] = game
+
+
+def forget_room(room: Room) -> None:
+    """This process has no socket in the room any more: drop what it cached about the room's game.
+
+    Only a cost if the room comes back (a read instead of a copy): the
+    version check, not the cache, is what keeps a move right.
+    """
+    _last_seen_game.pop(room.pk, None)
+    _published_games.pop(room.pk, None)
+
 
 @contextmanager
 def _atomic_write(room: Room) -> Iterator[None]:
@@ -189,7 +212,7 @@ def note_published_game(
     known = _published_games.get(room_pk)
     if known is not None and (known.number, known.version) >= (number, version):
         return
-    if len(_published_games) > 10_000:
+    if len(_published_games) >= ROOMS_REMEMBERED:
         _published_games.clear()
     _published_games[room_pk] = PublishedGame(number, version, seats, encoded, read_fields)
 
@@ -235,7 +258,7 @@ def _latest_game(room: Room) -> Game | None:
     game = Game.objects.select_related("player_x", "player_o").filter(room=room).order_by("-number").first()
     if game is not None:
         game.room = room
-        _last_seen_game[room.pk] = copy.copy(game)  # the caller may go on to change its own
+        _remember(room.pk, copy.copy(game))  # the caller may go on to change its own
     return game
 
 
@@ -326,7 +349,7 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
         setattr(game, name, value)
     game.version += 1
     # The game as written is this process's copy now (dropped again if the transaction rolls back).
-    _last_seen_game[game.room_id] = game
+    _remember(game.room_id, game)
     return True
 
 
@@ -478,7 +501,7 @@ def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: 
         player_o=player_o,
     )
     next_game.room = room
-    _last_seen_game[room.pk] = next_game
+    _remember(room.pk, next_game)
     return next_game
 
 

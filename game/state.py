@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from .models import FINISHED_STATUSES, Game, Room, encode_board
 from .presence import PresenceSnapshot, presence
-from .services import acurrent_game, current_game, note_published_game
+from .services import ROOMS_REMEMBERED, acurrent_game, current_game, forget_room, note_published_game
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +181,12 @@ def forget_presence_older_than(room_code: str, read_at_us: int) -> None:
         del _last_known[room_code]
 
 
+def forget(room: Room) -> None:
+    """This process's last socket in the room has left: drop what it cached about the room."""
+    forget_room(room)
+    _last_known.pop(room.code, None)
+
+
 async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
     try:
         seen = await presence().snapshot(room_code)
@@ -188,7 +194,7 @@ async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
         logger.warning("presence unreadable; using the last known", extra={"room": room_code})
         known = _last_known.get(room_code)
         return known[0] if known is not None else _NOBODY
-    if len(_last_known) > 10_000:
+    if len(_last_known) >= ROOMS_REMEMBERED:
         _last_known.clear()
     known = _last_known.get(room_code)
     # Of two readings racing here, the newer is kept.

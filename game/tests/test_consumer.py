@@ -634,6 +634,31 @@ async def test_a_state_with_newer_presence_from_another_process_ends_the_reuse(
 # --- A game moved on by another process -----------------------------------------
 
 
+async def test_a_process_forgets_a_room_when_its_last_socket_there_leaves(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    """What a process caches about a room (its game, the last state published, its presence)
+    is for its sockets there: kept while one is left, dropped with the last."""
+    alice, bob = players
+    await alice.send({"type": "move", "cell": 0})
+    await bob.next_state(moves=1)
+
+    def cached() -> list[bool]:
+        return [
+            room.pk in services._last_seen_game,
+            room.pk in services._published_games,
+            room.code in state._last_known,
+        ]
+
+    # As a state from another process would have left it (an old one: nothing reads it here).
+    services._published_games[room.pk] = services.PublishedGame(1, 0, {}, "{}", state.game_fields)
+    await bob.close()
+    await alice.until_offline("O")
+    assert cached() == [True, True, True]
+    await alice.close()
+    assert cached() == [False, False, False]
+
+
 async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_the_game(
     room: Room, players: tuple[Socket, Socket], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -225,3 +225,13 @@ def test_a_state_this_process_already_has_is_not_kept() -> None:
     mine = services.play_move(room, alice, 0)
     _received(room, mine)
     assert room.pk not in services._published_games
+
+
+def test_a_process_caches_the_games_of_at_most_rooms_remembered_rooms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rooms only ever read over HTTP are not forgotten by a socket leaving; the bound keeps them in check."""
+    monkeypatch.setattr(services, "ROOMS_REMEMBERED", 3)
+    rooms = [services.create_room(name=f"room {number}") for number in range(7)]
+    for room in rooms:
+        services.current_game(room)
+        assert len(services._last_seen_game) <= 3
+    assert rooms[-1].pk in services._last_seen_game  # the newest read is always kept
