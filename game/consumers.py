@@ -22,6 +22,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.http.cookie import parse_cookie
 
 from . import protocol, services
 from .lobby import LOBBY_GROUP, alobby_rooms
@@ -84,15 +85,18 @@ def too_many_sockets(counts: SocketCounts) -> bool:
     return counts.in_room > limits["MAX_SOCKETS_PER_ROOM"] or counts.of_session > limits["MAX_SOCKETS_PER_SESSION"]
 
 
-def session_from_cookies(cookies: dict[str, str]) -> SessionBase:
+def session_from_headers(headers: list[tuple[bytes, bytes]]) -> SessionBase:
     """The session a socket's cookie names, read once when it connects and not kept.
 
     A socket never changes its session, so Channels' SessionMiddleware is
     not used: it keeps a session object for the socket's whole life and
-    checks it for changes on every frame sent (docs/performance.md).
+    checks it for changes on every frame sent. Nor is its CookieMiddleware:
+    it keeps every cookie, in a copy of the scope, for as long (docs/performance.md).
     """
+    cookie_header = next((value for name, value in headers if name == b"cookie"), b"")
+    session_key = parse_cookie(cookie_header.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
     session_store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
-    return session_store(cookies.get(settings.SESSION_COOKIE_NAME))
+    return session_store(session_key)
 
 
 def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
@@ -168,7 +172,7 @@ class RoomConsumer(SocketConsumer):
             if not room.is_open:
                 await self.close(code=CLOSE_ROOM_CLOSED)
                 return
-            self.identity = await services.aidentify(session_from_cookies(self.scope["cookies"]))
+            self.identity = await services.aidentify(session_from_headers(self.scope["headers"]))
             self.seats = {}
             self.rate_limits = rate_limits_for(self.identity.session_key)
             counts = await presence().add(room.code, self.channel_name, self.identity.session_key)

@@ -14,7 +14,6 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from channels.sessions import CookieMiddleware  # noqa: E402
 
 from game.routing import websocket_urlpatterns  # noqa: E402
 from tictac import daphne_compat  # noqa: E402
@@ -24,10 +23,10 @@ daphne_compat.install()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Cookies only: a socket reads its session once, when it connects
-        # (consumers.session_from_cookies). Channels' session and auth
-        # middleware would keep a session and a user object, and wrap every
-        # send, for the socket's whole life.
-        "websocket": AllowedHostsOriginValidator(CookieMiddleware(URLRouter(websocket_urlpatterns))),
+        # A socket reads its session from the cookie header once, when it
+        # connects (consumers.session_from_headers). Channels' cookie, session
+        # and auth middleware would keep the cookies, a session and a user
+        # object, and wrap every send, for the socket's whole life.
+        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
