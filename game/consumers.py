@@ -93,8 +93,10 @@ def session_from_headers(headers: list[tuple[bytes, bytes]]) -> SessionBase:
     checks it for changes on every frame sent. Nor is its CookieMiddleware:
     it keeps every cookie, in a copy of the scope, for as long (docs/performance.md).
     """
-    cookie_header = next((value for name, value in headers if name == b"cookie"), b"")
-    session_key = parse_cookie(cookie_header.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
+    # A client may split its cookies over several headers (HTTP/2 does, and a
+    # proxy may pass them on so); they are one list joined with "; ".
+    cookies = b"; ".join(value for name, value in headers if name == b"cookie")
+    session_key = parse_cookie(cookies.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
     session_store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
     return session_store(session_key)
 

@@ -25,7 +25,7 @@ from game.presence import presence
 from game.state import room_group
 from tictac.asgi import application
 
-from .clients import Socket, new_session_key
+from .clients import ORIGIN, Socket, new_session_key
 from .conftest import make_room
 
 OpenSocket = Callable[..., Awaitable[Socket]]
@@ -210,6 +210,23 @@ async def test_when_a_session_cookie_is_forged_then_it_counts_as_no_session(
 ) -> None:
     forged = await open_socket(room.code, "x" * 32)
     await assert_refused(forged, {"type": "join", "name": "eve"}, "no_session", [])
+
+
+async def test_a_session_cookie_in_a_second_cookie_header_still_seats_its_tab(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    """HTTP/2 lets a client split its cookies over several Cookie headers."""
+    alice, _ = players
+    headers = [
+        (b"origin", ORIGIN),
+        (b"cookie", b"csrftoken=abc"),
+        (b"cookie", f"sessionid={alice.session_key}".encode()),
+    ]
+    tab = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=headers)
+    connected, _ = await tab.connect()
+    assert connected
+    assert json.loads(await tab.receive_from())["you"] == {"mark": "X"}
+    await tab.disconnect()
 
 
 async def test_when_a_socket_floods_then_it_is_rate_limited_and_nothing_changes(
