@@ -13,10 +13,11 @@ def close_request_connections(**kwargs: Any) -> None:
     the sockets' one database thread) is never used again once its request
     is over. Left open, it waits for a full garbage collection to be closed
     (Django's connection objects form reference cycles), and each such
-    SQLite connection holds its page cache: a thousand page loads grew the
-    server by about 30 MB. ``request_finished`` runs on the request's own
-    thread, so these are exactly its connections. One inside a transaction
-    (a test's ``TestCase`` wraps its requests in one) is left alone.
+    SQLite connection holds its page cache: 1,000 page loads left the server
+    35 MB bigger, against 9 MB once closed. ``request_finished`` runs on the
+    request's own thread, so these are exactly its connections. One inside a
+    transaction (a test's ``TestCase`` wraps its requests in one) is left
+    alone.
     """
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
