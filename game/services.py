@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.db import IntegrityError, connection, transaction
@@ -51,6 +51,26 @@ class Identity:
     user_id: int | None = None
     player_id: int | None = None
     player_name: str | None = None
+
+
+# The per-room caches of a process (games here, presence readings in
+# state.py) hold the rooms it has sockets in; a room is forgotten when its
+# last local socket leaves (forget_room). Rooms only read over HTTP are not,
+# so past this many a cache starts again from empty rather than grow with
+# every room the process has ever served.
+ROOMS_REMEMBERED = 10_000
+
+RoomKey = TypeVar("RoomKey")
+Cached = TypeVar("Cached")
+
+
+class RoomCache(dict[RoomKey, Cached]):
+    """One of this process's per-room caches, held to ROOMS_REMEMBERED rooms."""
+
+    def keep(self, room: RoomKey, value: Cached) -> None:
+        if room not in self and len(self) >= ROOMS_REMEMBERED:
+            self.clear()
+        self[room] = value
 
 
 # --- Reading ----------------------------------------------------------------
@@ -84,20 +104,7 @@ def identify(session: Any) -> Identity:
 # returns, an action changes a copy of the cached game, and a game goes in
 # only once its change is written (_swap_with). Actions run on more than one
 # thread (the consumers' database thread, each HTTP request's own).
-_last_seen_game: dict[int, Game] = {}
-
-# The per-room caches of a process (games here, presence readings in
-# state.py) hold the rooms it has sockets in; a room is forgotten when its
-# last local socket leaves (forget_room). Rooms only read over HTTP are not,
-# so past this many a cache starts again from empty rather than grow with
-# every room the process has ever served.
-ROOMS_REMEMBERED = 10_000
-
-
-def _remember(room_pk: int, game: Game) -> None:
-    if len(_last_seen_game) >= ROOMS_REMEMBERED:
-        _last_seen_game.clear()
-    _last_seen_game[room_pk] = game
+_last_seen_game: RoomCache[int, Game] = RoomCache()
 
 
 def forget_room(room: Room) -> None:
@@ -187,7 +194,7 @@ class PublishedGame:
 
 # Per room, written on the event loop and read on the database thread; an
 # entry is only ever replaced whole.
-_published_games: dict[int, PublishedGame] = {}
+_published_games: RoomCache[int, PublishedGame] = RoomCache()
 
 
 def note_published_game(
@@ -212,9 +219,7 @@ def note_published_game(
     known = _published_games.get(room_pk)
     if known is not None and (known.number, known.version) >= (number, version):
         return
-    if len(_published_games) >= ROOMS_REMEMBERED:
-        _published_games.clear()
-    _published_games[room_pk] = PublishedGame(number, version, seats, encoded, read_fields)
+    _published_games.keep(room_pk, PublishedGame(number, version, seats, encoded, read_fields))
 
 
 def _brought_up_to_date(game: Game) -> Game:
@@ -258,7 +263,7 @@ def _latest_game(room: Room) -> Game | None:
     game = Game.objects.select_related("player_x", "player_o").filter(room=room).order_by("-number").first()
     if game is not None:
         game.room = room
-        _remember(room.pk, copy.copy(game))  # the caller may go on to change its own
+        _last_seen_game.keep(room.pk, copy.copy(game))  # the caller may go on to change its own
     return game
 
 
@@ -349,7 +354,7 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
         setattr(game, name, value)
     game.version += 1
     # The game as written is this process's copy now (dropped again if the transaction rolls back).
-    _remember(game.room_id, game)
+    _last_seen_game.keep(game.room_id, game)
     return True
 
 
@@ -501,7 +506,7 @@ def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: 
         player_o=player_o,
     )
     next_game.room = room
-    _remember(room.pk, next_game)
+    _last_seen_game.keep(room.pk, next_game)
     return next_game
 
 

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from .models import FINISHED_STATUSES, Game, Room, encode_board
 from .presence import PresenceSnapshot, presence
-from .services import ROOMS_REMEMBERED, acurrent_game, current_game, forget_room, note_published_game
+from .services import RoomCache, acurrent_game, current_game, forget_room, note_published_game
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ async def room_state(room: Room, game: Game | None = None, *, reuse_presence: bo
 # It is the fallback when Redis cannot be read: a move that was committed must
 # still be told, with slightly old online dots. And a move's state reuses it,
 # which spares a Redis round trip on every move.
-_last_known: dict[str, tuple[PresenceSnapshot, float]] = {}
+_last_known: RoomCache[str, tuple[PresenceSnapshot, float]] = RoomCache()
 _NOBODY = PresenceSnapshot(frozenset(), 0, 0)
 
 # How long a move's state may reuse a reading. Every presence change publishes
@@ -194,10 +194,8 @@ async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
         logger.warning("presence unreadable; using the last known", extra={"room": room_code})
         known = _last_known.get(room_code)
         return known[0] if known is not None else _NOBODY
-    if len(_last_known) >= ROOMS_REMEMBERED:
-        _last_known.clear()
     known = _last_known.get(room_code)
     # Of two readings racing here, the newer is kept.
     if known is None or known[0].read_at_us <= seen.read_at_us:
-        _last_known[room_code] = (seen, time.monotonic())
+        _last_known.keep(room_code, (seen, time.monotonic()))
     return seen
