@@ -14,7 +14,6 @@ import logging
 import time
 import weakref
 from dataclasses import replace
-from datetime import UTC, datetime
 from importlib import import_module
 from typing import Any
 
@@ -25,10 +24,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.http.cookie import parse_cookie
 
 from . import protocol, services
+from .broadcast import publish
 from .lobby import LOBBY_GROUP, alobby_rooms
 from .local_sockets import local_sockets
 from .metrics import (
-    BROADCASTS_FAILED,
     MESSAGE_SECONDS,
     MESSAGES_REFUSED,
     MOVES_ACCEPTED,
@@ -38,6 +37,7 @@ from .metrics import (
 from .models import FINISHED_STATUSES, Room
 from .presence import SocketCounts, presence
 from .ratelimit import TokenBucket
+from .referee import referee
 from .state import (
     RoomState,
     Version,
@@ -46,7 +46,6 @@ from .state import (
     note_received,
     room_group,
     room_state,
-    state_event,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,6 +100,16 @@ def session_from_headers(headers: list[tuple[bytes, bytes]]) -> SessionBase:
     return session_store(session_key)
 
 
+def countdowns_out_of_step(state: dict[str, Any]) -> bool:
+    """Whether a game in play shows a seated player here but counting down, or gone without a countdown."""
+    game = state["game"]
+    if game["status"] != "playing":
+        return False
+    return any(
+        seat is not None and seat["online"] == (mark in game["absent"]) for mark, seat in state["players"].items()
+    )
+
+
 def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
     """A frame's size in bytes, as the client sent it."""
     if bytes_data is not None:
@@ -136,7 +145,11 @@ class SocketConsumer(AsyncWebsocketConsumer):
         """
         try:
             await super().send(text_data, bytes_data, close)
-        except OSError:
+        except Exception:
+            # uvicorn raises OSError (ClientDisconnected), or RuntimeError for a
+            # send after the close it already sent; daphne raises autobahn's
+            # Disconnected. Any of them escaping would end the consumer before
+            # it leaves its room, leaving a ghost present for ever.
             logger.debug("send after the client went away", extra={"channel": self.channel_name})
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
@@ -148,7 +161,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         """
         try:
             await super().close(code, reason)
-        except OSError:
+        except Exception:
             logger.debug("close after the client went away", extra={"channel": self.channel_name})
 
 
@@ -185,14 +198,23 @@ class RoomConsumer(SocketConsumer):
                 return
             await self.channel_layer.group_add(room_group(room.code), self.channel_name)
             self.room = room
-            state = await room_state(room)
+            state = await self._with_countdowns_in_step(room, await room_state(room))
         except Exception:
             logger.exception("connect failed", extra={"room": code})
             await self.close(code=CLOSE_INTERNAL_ERROR)
             return
         OPEN_SOCKETS.inc()
         local_sockets.add(room.code, self)
+        referee.ensure_running(local_sockets.room_codes)
         await self._publish(state)
+
+    async def _with_countdowns_in_step(self, room: Room, state: RoomState) -> RoomState:
+        """``state``, or a newer one if a seated player came or went and their absence countdown had to follow."""
+        if not countdowns_out_of_step(state.message):
+            return state
+        seen = await presence().snapshot(room.code)
+        game = await services.anote_presence(room, seen.sessions)
+        return state if game is None else await room_state(room, game)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # A socket out of its room (refused, or hung up) sends nothing more;
@@ -246,7 +268,8 @@ class RoomConsumer(SocketConsumer):
             await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
             await presence().remove(room.code, self.channel_name, self.identity.session_key)
             # This socket is closed: the others alone hear that it left.
-            await self._publish(await room_state(room), to_self=False)
+            state = await self._with_countdowns_in_step(room, await room_state(room))
+            await self._publish(state, to_self=False)
         except Exception:
             logger.exception("disconnect cleanup failed", extra={"room": room.code})
         if not local_sockets.serves(room.code):
@@ -299,9 +322,14 @@ class RoomConsumer(SocketConsumer):
     async def _handle(self, message: protocol.ClientMessage) -> None:
         room = self.room
         assert room is not None
+        player_id = self.identity.player_id
         match message:
-            case protocol.Move(cell=cell):
-                game = await services.aplay_move(room, self.identity.player_id, cell)
+            case protocol.Move(cell=cell, id=move_id):
+                try:
+                    game = await services.aplay_move(room, player_id, cell, move_id)
+                except services.AlreadyPlayed:
+                    await self.push_state(await room_state(room))
+                    return
                 MOVES_ACCEPTED.inc()
                 state = await room_state(room, game, reuse_presence=True)
                 await self._publish(state, lobby=game.status in FINISHED_STATUSES)
@@ -318,25 +346,31 @@ class RoomConsumer(SocketConsumer):
                 game = await services.arequest_rematch(room, self.identity.player_id)
                 await self._publish(await room_state(room, game, reuse_presence=True))
             case protocol.Chat(text=text):
+                if self.identity.session_key is None:
+                    raise services.ActionRefused("no_session", "Open the room page first: chatting needs a session.")
+                line = await services.asave_chat(room, self.identity.player_name or "Spectator", self._mark(), text)
                 await self.channel_layer.group_send(
-                    room_group(room.code), {"type": "room.chat", "message": self._chat_message(text)}
+                    room_group(room.code), {"type": "room.chat", "message": json.dumps(line)}
                 )
+            case protocol.Claim(result=result):
+                # The opponent's worker may have died without a goodbye: presence
+                # knows they are gone before any countdown does, so ask it first.
+                seen = await presence().snapshot(room.code)
+                if (noticed := await services.anote_presence(room, seen.sessions)) is not None:
+                    await self._publish(await room_state(room, noticed))
+                await self._publish(await room_state(room, await services.aclaim(room, player_id, result)))
+            case protocol.OfferDraw():
+                await self._publish(await room_state(room, await services.aoffer_draw(room, player_id)))
+            case protocol.Takeback():
+                await self._publish(await room_state(room, await services.arequest_takeback(room, player_id)))
+            case protocol.Answer(accept=accept):
+                game = await services.aanswer_offer(room, player_id, accept=accept)
+                await self._publish(await room_state(room, game), lobby=game.status in FINISHED_STATUSES)
             case protocol.Sync():
                 state = await room_state(room)
                 await self._send_state(state.encode(), state.seats, state.version, force=True)
             case protocol.Ping():
                 await self.send(text_data='{"type":"pong"}')
-
-    def _chat_message(self, text: str) -> str:
-        return json.dumps(
-            {
-                "type": "chat",
-                "name": self.identity.player_name or "Spectator",
-                "mark": self._mark(),
-                "text": text,
-                "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-        )
 
     def _mark(self) -> str | None:
         player_id = self.identity.player_id
@@ -351,25 +385,9 @@ class RoomConsumer(SocketConsumer):
         fails (Redis away) is not this socket's error: the others get the
         state when Redis is back (see local_sockets).
         """
-        event = state_event(state)
         if to_self:
-            await self._send_state(event["state"], state.seats, state.version)
-        await self._group_send(room_group(state.message["room"]["code"]), event)
-        if lobby:
-            await self._group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
-
-    async def _group_send(self, group: str, message: dict[str, Any]) -> bool:
-        # The first publish after Redis restarts meets a connection the server
-        # closed; the pool replaces it, so one more try goes through.
-        for attempt in (1, 2):
-            try:
-                await self.channel_layer.group_send(group, message)
-                return True
-            except Exception:
-                if attempt == 2:
-                    BROADCASTS_FAILED.inc()
-                    logger.warning("broadcast failed", extra={"group": group}, exc_info=True)
-        return False
+            await self._send_state(state.encode(), state.seats, state.version)
+        await publish(state, lobby=lobby, layer=self.channel_layer)
 
     async def push_state(self, state: RoomState) -> None:
         """Send ``state`` to this socket (used to resync after a Redis outage)."""

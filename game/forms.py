@@ -2,11 +2,24 @@ from typing import Any
 
 from django import forms
 
-from . import rules
+from . import clocks, rules
+from .models import MAX_ABSENCE_SECONDS, MIN_ABSENCE_SECONDS
+from .protocol import NAME_MAX_LENGTH, ProtocolError, clean_name
+
+TIME_CONTROL_LABELS = {
+    "none": "No clock",
+    "move:15": "15 s per move",
+    "move:30": "30 s per move",
+    "move:60": "1 min per move",
+    "budget:60+2": "1 min + 2 s",
+    "budget:180+2": "3 min + 2 s",
+    "budget:300+0": "5 min",
+}
+assert set(TIME_CONTROL_LABELS) == set(clocks.PRESETS)
 
 
 class RoomForm(forms.Form):
-    """The lobby's "create a room" form; size and win length default to 3."""
+    """The lobby's "create a room" form; size and win length default to 3, and the creator takes seat X."""
 
     name = forms.CharField(max_length=64, required=False, strip=True)
     size = forms.IntegerField(
@@ -19,13 +32,32 @@ class RoomForm(forms.Form):
         required=False,
         initial=3,
     )
+    player_name = forms.CharField(label="Your name", max_length=NAME_MAX_LENGTH, required=False, strip=True)
+    time_control = forms.ChoiceField(
+        label="Time control", choices=list(TIME_CONTROL_LABELS.items()), required=False, initial="none"
+    )
+    absence_seconds = forms.IntegerField(
+        label="Away limit (seconds)",
+        min_value=MIN_ABSENCE_SECONDS,
+        max_value=MAX_ABSENCE_SECONDS,
+        required=False,
+        initial=30,
+    )
+
+    def clean_player_name(self) -> str:
+        name: str = self.cleaned_data.get("player_name") or ""
+        if not name:
+            return ""
+        try:
+            return clean_name(name)
+        except ProtocolError as error:
+            raise forms.ValidationError(error.message) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if "size" in data and data["size"] is None:
-            data["size"] = 3
-        if "win_length" in data and data["win_length"] is None:
-            data["win_length"] = 3
+        for field, default in (("size", 3), ("win_length", 3), ("time_control", "none"), ("absence_seconds", 30)):
+            if field in data and data[field] in (None, ""):
+                data[field] = default
         size, win_length = data.get("size"), data.get("win_length")
         if size is not None and win_length is not None and win_length > size:
             self.add_error("win_length", f"Must be from {rules.MIN_WIN_LENGTH} to the board size ({size}).")

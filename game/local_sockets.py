@@ -67,6 +67,10 @@ class LocalSockets:
             if not sockets:
                 del self._by_room[room_code]
 
+    def room_codes(self) -> list[str]:
+        """The rooms this process has sockets in."""
+        return list(self._by_room)
+
     def serves(self, room_code: str) -> bool:
         """Whether this process has a socket in the room."""
         return room_code in self._by_room

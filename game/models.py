@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,10 +18,19 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
-from . import rules
+from . import clocks, rules
 
 ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
+MIN_ABSENCE_SECONDS = 10
+MAX_ABSENCE_SECONDS = 600
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def validate_time_control(value: str) -> None:
+    try:
+        clocks.TimeControl.parse(value)
+    except ValueError as error:
+        raise ValidationError(f"{error}. Use none, move:15 or budget:60+2.") from None
 
 
 def new_room_code() -> str:
@@ -45,7 +55,7 @@ class Room(models.Model):
         unique=True,
         default=new_room_code,
         validators=[RegexValidator(rf"^{ROOM_CODE_PATTERN}\Z")],
-        help_text="The room's address: /rooms/<code>/. 4 to 32 letters, digits, _ or -.",
+        help_text="The room's address, /rooms/&lt;code&gt;/: 4 to 32 letters, digits, _ or -.",
     )
     name = models.CharField(max_length=64, blank=True)
     size = models.PositiveSmallIntegerField(
@@ -60,6 +70,18 @@ class Room(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="hosted_rooms"
     )
     is_open = models.BooleanField("open", default=True, help_text="Closed rooms leave the lobby and refuse players.")
+    time_control = models.CharField(
+        max_length=16,
+        default="none",
+        validators=[validate_time_control],
+        help_text="none; move:15 (15 seconds a move); budget:60+2 (a minute each, 2 seconds back a move).",
+    )
+    absence_seconds = models.PositiveSmallIntegerField(
+        "away limit",
+        default=30,
+        validators=[MinValueValidator(MIN_ABSENCE_SECONDS), MaxValueValidator(MAX_ABSENCE_SECONDS)],
+        help_text="Seconds a player may be away before the other may claim the game.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RoomQuerySet.as_manager()
@@ -86,6 +108,10 @@ class Room(models.Model):
         if self.size is not None and self.win_length is not None and self.win_length > self.size:
             raise ValidationError({"win_length": f"Must be at most the board size ({self.size})."})
 
+    @property
+    def clock_control(self) -> clocks.TimeControl:
+        return clocks.TimeControl.parse(self.time_control)
+
 
 class Player(models.Model):
     """A person, known by their browser session (and, if they logged in, their user)."""
@@ -105,9 +131,29 @@ class Status(models.TextChoices):
     WON = "won"
     DRAW = "draw"
     RESIGNED = "resigned"
+    TIMEOUT = "timeout"
+    ABANDONED = "abandoned"
+    ABORTED = "aborted"
 
 
-FINISHED_STATUSES = (Status.WON, Status.DRAW, Status.RESIGNED)
+FINISHED_STATUSES = (Status.WON, Status.DRAW, Status.RESIGNED, Status.TIMEOUT, Status.ABANDONED, Status.ABORTED)
+DECIDED_STATUSES = (Status.WON, Status.RESIGNED, Status.TIMEOUT, Status.ABANDONED)
+
+
+class EndReason(models.TextChoices):
+    LINE = "line"
+    FULL_BOARD = "full_board"
+    RESIGNED = "resigned"
+    TIMEOUT = "timeout"
+    AGREED = "agreed"
+    CLAIMED_WIN = "claimed_win"
+    CLAIMED_DRAW = "claimed_draw"
+    ABORTED = "aborted"
+
+
+class OfferKind(models.TextChoices):
+    DRAW = "draw"
+    TAKEBACK = "takeback"
 
 
 class Game(models.Model):
@@ -117,7 +163,8 @@ class Game(models.Model):
     number = models.PositiveIntegerField(default=1)
     # One character per cell, row-major: "X", "O" or "." for empty.
     board = models.CharField(max_length=rules.MAX_SIZE**2)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.WAITING)
+    reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
     # NULL, not "", for "nobody": it is the protocol's null and the check constraints read it.
     turn = models.CharField(max_length=1, choices=MarkChoices.choices, null=True, blank=True)  # noqa: DJ001
     winner = models.CharField(max_length=1, choices=MarkChoices.choices, null=True, blank=True)  # noqa: DJ001
@@ -135,6 +182,23 @@ class Game(models.Model):
     version = models.PositiveIntegerField(default=0)
     rematch_x = models.BooleanField(default=False)
     rematch_o = models.BooleanField(default=False)
+    # The clocks (rooms with a time control): each player's remaining time when
+    # the running turn began, and when that was. ``deadline`` is when the
+    # running player's time runs out: the referee looks for games past it.
+    clock_x_ms = models.IntegerField(null=True, blank=True)
+    clock_o_ms = models.IntegerField(null=True, blank=True)
+    turn_started_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When each seated player's last socket went while the game was being
+    # played; None while they are here.
+    x_left_at = models.DateTimeField(null=True, blank=True)
+    o_left_at = models.DateTimeField(null=True, blank=True)
+    # The pending offer: a draw, or a takeback of the offerer's last move.
+    offer_kind = models.CharField(max_length=8, choices=OfferKind.choices, blank=True)
+    offer_by = models.CharField(max_length=1, choices=MarkChoices.choices, blank=True)
+    # The score between this game's two players in the room's earlier games:
+    # {"wins": {"<player id>": n}, "draws": n}; carried into a rematch.
+    series = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -144,7 +208,7 @@ class Game(models.Model):
             models.UniqueConstraint(fields=["room", "number"], name="game_number_unique_in_room"),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="game_status_valid"),
             models.CheckConstraint(
-                condition=Q(winner__isnull=True) | Q(status__in=[Status.WON, Status.RESIGNED]),
+                condition=Q(winner__isnull=True) | Q(status__in=DECIDED_STATUSES),
                 name="game_winner_only_when_decided",
             ),
             models.CheckConstraint(
@@ -159,6 +223,16 @@ class Game(models.Model):
     @property
     def cells(self) -> tuple[str, ...]:
         return tuple("" if char == "." else char for char in self.board)
+
+    @property
+    def mark_to_move(self) -> rules.Mark | None:
+        return rules.X if self.turn == rules.X else rules.O if self.turn == rules.O else None
+
+    def player(self, mark: rules.Mark) -> Player | None:
+        return self.player_x if mark == rules.X else self.player_o
+
+    def left_at(self, mark: rules.Mark) -> datetime | None:
+        return self.x_left_at if mark == rules.X else self.o_left_at
 
     def seat_of(self, player_id: int | None) -> rules.Mark | None:
         """Which mark ``player_id`` plays in this game, if any."""
@@ -183,6 +257,8 @@ class Move(models.Model):
     cell = models.PositiveSmallIntegerField()
     mark = models.CharField(max_length=1, choices=MarkChoices.choices)
     player = models.ForeignKey(Player, null=True, on_delete=models.SET_NULL, related_name="moves")
+    # The client's own id for the move (protocol: ``move`` with ``id``): a resend is not played twice.
+    client_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -196,3 +272,19 @@ class Move(models.Model):
 
     def __str__(self) -> str:
         return f"{self.game} move {self.number}: {self.mark} at {self.cell}"
+
+
+class ChatMessage(models.Model):
+    """A line of a room's chat, kept so the last ones come with the page."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="chat_messages")
+    name = models.CharField(max_length=32)
+    mark = models.CharField(max_length=1, choices=MarkChoices.choices, blank=True)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "-id"], name="chat_room_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.text[:40]}"

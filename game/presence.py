@@ -26,6 +26,10 @@ import redis.asyncio as redis
 from django.conf import settings
 
 _KEY_PREFIX = "tictac:presence:"
+# Every room's last moment with someone present, in epoch seconds: what the lobby ranks by.
+_ACTIVITY_KEY = "tictac:room-activity"
+# Activity older than this is dropped from the set now and then (the lobby looks back 10 minutes).
+_ACTIVITY_KEPT_SECONDS = 24 * 60 * 60
 _SESSION_PREFIX = "tictac:session-sockets:"
 _ANONYMOUS = "-"
 
@@ -117,13 +121,18 @@ class RedisPresence:
                 pipe.zremrangebyscore(key, "-inf", now)
                 pipe.zcard(key)
                 pipe.expire(key, self.ttl_seconds * 4)
+            pipe.zadd(_ACTIVITY_KEY, {room_code: now})
             replies = await pipe.execute()
         return SocketCounts(in_room=int(replies[2]), of_session=int(replies[6]))
 
     async def refresh(self, sockets: list[tuple[str, str, str | None]]) -> None:
         """Keep ``(room code, connection id, session key)`` sockets present for another TTL, in one pipeline."""
-        expires = time.time() + self.ttl_seconds
+        now = time.time()
+        expires = now + self.ttl_seconds
         async with self._client().pipeline(transaction=False) as pipe:
+            if sockets:
+                pipe.zadd(_ACTIVITY_KEY, dict.fromkeys({room_code for room_code, _, _ in sockets}, now))
+                pipe.zremrangebyscore(_ACTIVITY_KEY, "-inf", now - _ACTIVITY_KEPT_SECONDS)
             for room_code, connection_id, session_key in sockets:
                 room_key = _KEY_PREFIX + room_code
                 session_key_set = _session_sockets_key(connection_id, session_key)
@@ -137,7 +146,16 @@ class RedisPresence:
         async with self._client().pipeline(transaction=True) as pipe:
             pipe.zrem(_KEY_PREFIX + room_code, _member(connection_id, session_key))
             pipe.zrem(_session_sockets_key(connection_id, session_key), connection_id)
+            pipe.zadd(_ACTIVITY_KEY, {room_code: time.time()})
             await pipe.execute()
+
+    def active_rooms_blocking(self, since: float, limit: int) -> dict[str, float]:
+        """The rooms someone was present in at ``since`` (epoch seconds) or later, most recent first, at most
+        ``limit``: each with that last moment."""
+        replies: list[tuple[str, float]] = self._blocking_client().zrevrangebyscore(  # type: ignore[assignment]
+            _ACTIVITY_KEY, "+inf", since, start=0, num=limit, withscores=True
+        )
+        return {str(code): float(score) for code, score in replies}
 
     async def snapshot(self, room_code: str) -> PresenceSnapshot:
         return (await self.snapshots([room_code]))[room_code]
@@ -190,9 +208,11 @@ class MemoryPresence:
 
     def __init__(self) -> None:
         self._rooms: dict[str, dict[str, str]] = {}
+        self._activity: dict[str, float] = {}
 
     async def add(self, room_code: str, connection_id: str, session_key: str | None) -> SocketCounts:
         self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session_key)
+        self._activity[room_code] = time.time()
         of_session = sum(
             member.split("|", 1)[0] == (session_key or _ANONYMOUS)
             for members in self._rooms.values()
@@ -204,9 +224,15 @@ class MemoryPresence:
         # Nothing expires here; only a resync needs entries put back.
         for room_code, connection_id, session_key in sockets:
             self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session_key)
+            self._activity[room_code] = time.time()
 
     async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
         self._rooms.get(room_code, {}).pop(connection_id, None)
+        self._activity[room_code] = time.time()
+
+    def active_rooms_blocking(self, since: float, limit: int) -> dict[str, float]:
+        recent = sorted(((at, code) for code, at in self._activity.items() if at >= since), reverse=True)
+        return {code: at for at, code in recent[:limit]}
 
     async def snapshot(self, room_code: str) -> PresenceSnapshot:
         return self.snapshots_blocking([room_code])[room_code]

@@ -44,6 +44,8 @@ class Join:
 @dataclass(frozen=True)
 class Move:
     cell: int
+    id: str | None = None
+    """The client's own id for the move: a resend with the same id is not played twice."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,31 @@ class Sync:
     pass
 
 
-ClientMessage = Join | Move | Chat | Resign | Rematch | Ping | Sync
+@dataclass(frozen=True)
+class Claim:
+    result: str
+    """``win`` or ``draw``; any other string is the service's ``bad_result``."""
+
+
+@dataclass(frozen=True)
+class OfferDraw:
+    pass
+
+
+@dataclass(frozen=True)
+class Takeback:
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    """``accept`` or ``decline``: the answer to the opponent's pending offer."""
+
+    accept: bool
+
+
+ClientMessage = Join | Move | Chat | Resign | Rematch | Ping | Sync | Claim | OfferDraw | Takeback | Answer
+MOVE_ID_MAX_LENGTH: Final = 64
 
 
 def parse(text: str) -> ClientMessage:
@@ -84,7 +110,7 @@ def parse(text: str) -> ClientMessage:
         raise ProtocolError("bad_message", "A message must be a JSON object.")
     kind = data.get("type")
     if kind == "move":
-        return Move(_whole_number(data, "cell"))
+        return Move(_whole_number(data, "cell"), _move_id(data))
     if kind == "join":
         return Join(_name(data))
     if kind == "chat":
@@ -97,6 +123,14 @@ def parse(text: str) -> ClientMessage:
         return Ping()
     if kind == "sync":
         return Sync()
+    if kind == "claim":
+        return Claim(_text(data, "result"))
+    if kind == "offer_draw":
+        return OfferDraw()
+    if kind == "takeback":
+        return Takeback()
+    if kind in ("accept", "decline"):
+        return Answer(accept=kind == "accept")
     if not isinstance(kind, str):
         raise ProtocolError("bad_message", "A message needs a string 'type'.")
     raise ProtocolError("bad_message", f"Unknown message type {kind[:40]!r}.")
@@ -108,6 +142,15 @@ def _whole_number(data: dict[str, Any], field: str) -> int:
     if type(value) is not int:
         raise ProtocolError("bad_message", f"'{field}' must be a whole number.")
     return value
+
+
+def _move_id(data: dict[str, Any]) -> str | None:
+    if data.get("id") is None:
+        return None
+    move_id = _text(data, "id")
+    if not 1 <= len(move_id) <= MOVE_ID_MAX_LENGTH or _has_control_characters(move_id):
+        raise ProtocolError("bad_message", f"A move's 'id' is 1 to {MOVE_ID_MAX_LENGTH} printable characters.")
+    return move_id
 
 
 def _text(data: dict[str, Any], field: str) -> str:
@@ -132,7 +175,12 @@ def _has_control_characters(text: str, allowed: str = "") -> bool:
 def _name(data: dict[str, Any]) -> str | None:
     if data.get("name") is None:
         return None
-    name = _text(data, "name").strip()
+    return clean_name(_text(data, "name"))
+
+
+def clean_name(text: str) -> str:
+    """A player's name as the protocol accepts it (trimmed), or ProtocolError."""
+    name = text.strip()
     if len(name) > NAME_MAX_LENGTH:
         raise ProtocolError("too_long", f"A name is at most {NAME_MAX_LENGTH} characters.")
     if not name or _has_control_characters(name):

@@ -20,17 +20,30 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
+from django.db.models import Field, Q
 from django.utils import timezone
 
-from . import rules
+from . import clocks, rules
 from .group_commit import Action, GroupCommit
-from .models import FINISHED_STATUSES, Game, Move, Player, Room, Status, encode_board
+from .models import (
+    DECIDED_STATUSES,
+    FINISHED_STATUSES,
+    ChatMessage,
+    EndReason,
+    Game,
+    Move,
+    OfferKind,
+    Player,
+    Room,
+    Status,
+    encode_board,
+)
 from .protocol import DEFAULT_NAME
 
 
@@ -41,6 +54,26 @@ class ActionRefused(Exception):  # noqa: N818 - a refusal is an answer, not an e
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class AlreadyPlayed(ActionRefused):
+    """A move resent with the id of a move that was already played: answered with the current state, not an error."""
+
+    def __init__(self) -> None:
+        super().__init__("already_played", "That move was played already.")
+
+
+def now() -> datetime:
+    """The server's time: every clock and countdown is read from it (tests move it by hand)."""
+    return timezone.now()
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -274,29 +307,74 @@ def board_of(room: Room, game: Game) -> rules.Board:
 # --- Rooms ------------------------------------------------------------------
 
 
-def create_room(name: str = "", size: int = 3, win_length: int = 3, host_id: int | None = None) -> Room:
+def create_room(
+    name: str = "",
+    size: int = 3,
+    win_length: int = 3,
+    host_id: int | None = None,
+    time_control: str = "none",
+    absence_seconds: int = 30,
+) -> Room:
     rules.check_dimensions(size, win_length)
-    room = Room.objects.create(name=name, size=size, win_length=win_length, host_id=host_id)
+    clocks.TimeControl.parse(time_control)
+    room = Room.objects.create(
+        name=name,
+        size=size,
+        win_length=win_length,
+        host_id=host_id,
+        time_control=time_control,
+        absence_seconds=absence_seconds,
+    )
     current_game(room)
     return room
 
 
-def quick_play(identity: Identity) -> Room:
-    """Seat this session in the oldest open room waiting for a player, or in a new room."""
-    waiting = (
-        Game.objects.filter(status=Status.WAITING, room__is_open=True)
-        .exclude(player_x__session_key=identity.session_key)
+QUICK_PLAY_NAME = "Quick play"
+# How many waiting rooms quick play looks at for a present opponent.
+QUICK_PLAY_CANDIDATES = 20
+
+PresentSessions = Callable[[list[str]], dict[str, frozenset[str]]]
+"""Given room codes, the sessions with a socket in each room now (presence)."""
+
+
+def quick_play(identity: Identity, name: str | None, present_sessions: PresentSessions) -> Room:
+    """Seat this session against a player who is waiting and here now, or in a new room to wait for one.
+
+    A session that already sits in a quick-play game still waiting or being
+    played goes back to it: one quick-play seat per session, so nobody is
+    ever matched against a seat its holder left for another room.
+    """
+    assert identity.session_key is not None
+    mine = (
+        Game.objects.filter(status__in=(Status.WAITING, Status.PLAYING), room__is_open=True, room__name=QUICK_PLAY_NAME)
+        .filter(Q(player_x__session_key=identity.session_key) | Q(player_o__session_key=identity.session_key))
         .select_related("room")
-        .order_by("room__created_at")
+        .order_by("-room__created_at")
+        .first()
     )
-    for game in waiting[:5]:
+    if mine is not None:
+        join(mine.room, identity, name)  # a new name shows at once
+        return mine.room
+    waiting = list(
+        Game.objects.filter(status=Status.WAITING, room__is_open=True, room__size=3, room__time_control="none")
+        .filter(Q(player_x__isnull=False, player_o__isnull=True) | Q(player_x__isnull=True, player_o__isnull=False))
+        .exclude(player_x__session_key=identity.session_key)
+        .exclude(player_o__session_key=identity.session_key)
+        .select_related("room", "player_x", "player_o")
+        .order_by("-updated_at")[:QUICK_PLAY_CANDIDATES]
+    )
+    here = present_sessions([game.room.code for game in waiting]) if waiting else {}
+    for game in waiting:
+        seated = game.player_x or game.player_o
+        if seated is None or seated.session_key not in here.get(game.room.code, frozenset()):
+            continue  # never pair with an empty or absent seat
         try:
-            join(game.room, identity, identity.player_name)
+            join(game.room, identity, name)
         except ActionRefused:
             continue  # filled while we looked
         return game.room
-    room = create_room(name="Quick play")
-    join(room, identity, identity.player_name)
+    room = create_room(name=QUICK_PLAY_NAME)
+    join(room, identity, name)
     return room
 
 
@@ -309,13 +387,15 @@ def _swap(game: Game, **changes: Any) -> bool:
         return _swap_with(cursor, game, changes)
 
 
-def _store_move(game: Game, changes: dict[str, Any], cell: int, mark: str, player_id: int | None) -> bool:
+def _store_move(
+    game: Game, changes: dict[str, Any], cell: int, mark: str, player_id: int | None, client_id: str
+) -> bool:
     """``_swap(game, **changes)`` and the Move's INSERT."""
     with connection.cursor() as cursor:
         if not _swap_with(cursor, game, changes):
             return False
         move_values = {"game": game.pk, "number": changes["move_count"], "cell": cell, "mark": mark}
-        move_values |= {"player": player_id, "created_at": game.updated_at}
+        move_values |= {"player": player_id, "client_id": client_id, "created_at": game.updated_at}
         move_fields = [_concrete_field(Move, name) for name in move_values]
         quote = connection.ops.quote_name
         cursor.execute(
@@ -407,32 +487,57 @@ def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player
             raise ActionRefused("room_full", "Both seats are taken: you can watch.")
         if other_seat is not None:
             changes.update(status=Status.PLAYING, turn=board_of(room, game).turn)
+            if game.move_count == 0:
+                changes.update(_clock_fields(_starting_clocks(room)))
+            elif (paused := _clocks(game)) is not None:
+                # A game that waited for a seat to be filled again goes on from its board and clocks.
+                changes.update(_clock_fields(paused.restarted(board_of(room, game).turn, epoch_ms(now()))))
         if _swap(game, **changes):
             return game, player
 
 
-def play_move(room: Room, player_id: int | None, cell: int) -> Game:
-    """Judge and apply ``player_id``'s move to ``cell``: persisted before this returns."""
+def play_move(room: Room, player_id: int | None, cell: int, client_id: str | None = None) -> Game:
+    """Judge and apply ``player_id``'s move to ``cell``: persisted before this returns.
+
+    A move whose ``client_id`` this player's move already carried raises
+    AlreadyPlayed instead of being judged as a new one (a page resending
+    after a reconnect).
+    """
     game, fresh = _cached_or_current(room)
     while True:
         try:
             mark, changes = _judge_move(room, game, player_id, cell)
         except ActionRefused:
-            if fresh:
-                raise
-            game, fresh = current_game(room), True  # the refusal may come from a stale copy: judge again
-            continue
+            if not fresh:
+                game, fresh = current_game(room), True  # the refusal may come from a stale copy: judge again
+                continue
+            if client_id and _already_played(game, player_id, client_id):
+                raise AlreadyPlayed() from None
+            raise
         with _atomic_write(room):
-            swapped = _store_move(game, changes, cell, mark, player_id)
+            swapped = _store_move(game, changes, cell, mark, player_id, client_id or "")
         if swapped:
             return game
         game, fresh = current_game(room), True  # someone else changed the game first: judge again
+
+
+def _already_played(game: Game, player_id: int | None, client_id: str) -> bool:
+    """Whether ``player_id`` played a move with ``client_id`` in this game or the one before."""
+    if player_id is None:
+        return False
+    return Move.objects.filter(
+        game__room_id=game.room_id, game__number__gte=game.number - 1, player_id=player_id, client_id=client_id
+    ).exists()
 
 
 def _judge_move(room: Room, game: Game, player_id: int | None, cell: int) -> tuple[rules.Mark, dict[str, Any]]:
     """The mark that moves and the changes the move makes, or ActionRefused."""
     mark = _seat_or_refuse(game, player_id)
     _refuse_unless_playing(game)
+    moved_at = epoch_ms(now())
+    game_clocks = _clocks(game)
+    if game_clocks is not None and game_clocks.has_flagged(moved_at):
+        raise ActionRefused("game_over", "Your time ran out.")
     try:
         board = board_of(room, game).play(cell, mark)
     except rules.RuleError as error:
@@ -443,14 +548,20 @@ def _judge_move(room: Room, game: Game, player_id: int | None, cell: int) -> tup
         "history": [*game.history, cell],
         "move_count": game.move_count + 1,
     }
+    if game.offer_kind:
+        changes.update(_NO_OFFER)  # a move lapses any offer
     if outcome is None:
         changes["turn"] = board.turn
+        if game_clocks is not None:
+            changes.update(_clock_fields(game_clocks.after_move(room.clock_control, moved_at)))
     else:
         changes.update(
             status=Status.DRAW if outcome.is_draw else Status.WON,
+            reason=EndReason.FULL_BOARD if outcome.is_draw else EndReason.LINE,
             turn=None,
             winner=outcome.winner,
             line=list(outcome.line) if outcome.line else None,
+            **_ended(game, moved_at),
         )
     return mark, changes
 
@@ -460,8 +571,226 @@ def resign(room: Room, player_id: int | None) -> Game:
         game = current_game(room)
         mark = _seat_or_refuse(game, player_id)
         _refuse_unless_playing(game)
-        if _swap(game, status=Status.RESIGNED, turn=None, winner=rules.other(mark)):
+        result = {"status": Status.RESIGNED, "reason": EndReason.RESIGNED, "winner": rules.other(mark)}
+        if _swap(game, turn=None, **result, **_ended(game, epoch_ms(now()))):
             return game
+
+
+# --- Clocks, absence, offers ----------------------------------------------------
+
+_NO_OFFER: dict[str, Any] = {"offer_kind": "", "offer_by": ""}
+
+
+def _starting_clocks(room: Room) -> clocks.Clocks | None:
+    control = room.clock_control
+    return clocks.Clocks.start(control, epoch_ms(now())) if control.is_on else None
+
+
+def _clocks(game: Game) -> clocks.Clocks | None:
+    """The game's clocks, or None when its room has no time control."""
+    if game.clock_x_ms is None or game.clock_o_ms is None:
+        return None
+    since = game.turn_started_at
+    running = game.mark_to_move if game.status == Status.PLAYING and since is not None else None
+    return clocks.Clocks(game.clock_x_ms, game.clock_o_ms, running, epoch_ms(since) if since and running else None)
+
+
+def _clock_fields(game_clocks: clocks.Clocks | None) -> dict[str, Any]:
+    """The Game fields that store ``game_clocks``."""
+    if game_clocks is None:
+        return {}
+    deadline = game_clocks.deadline_ms
+    since = game_clocks.since_ms
+    return {
+        "clock_x_ms": game_clocks.x_ms,
+        "clock_o_ms": game_clocks.o_ms,
+        "turn_started_at": from_epoch_ms(since) if since is not None else None,
+        "deadline": from_epoch_ms(deadline) if deadline is not None else None,
+    }
+
+
+def _ended(game: Game, at_ms: int) -> dict[str, Any]:
+    """What every ending changes besides its result: the clocks stop, the offer and the countdowns go."""
+    changes: dict[str, Any] = {"x_left_at": None, "o_left_at": None}
+    if game.offer_kind:
+        changes.update(_NO_OFFER)
+    game_clocks = _clocks(game)
+    if game_clocks is not None:
+        changes.update(_clock_fields(game_clocks.stopped(at_ms)))
+    return changes
+
+
+def claim_at(room: Room, game: Game, mark: rules.Mark) -> datetime | None:
+    """When the opponent of ``mark``'s absent player may claim; None while ``mark`` is here."""
+    left = game.left_at(mark)
+    return None if left is None else left + timedelta(seconds=room.absence_seconds)
+
+
+def claim(room: Room, player_id: int | None, result: str) -> Game:
+    """The opponent has been away past the room's limit: end the game as a win or a draw for the claimant."""
+    while True:
+        game = current_game(room)
+        mark = _seat_or_refuse(game, player_id)
+        _refuse_unless_playing(game)
+        if result not in ("win", "draw"):
+            raise ActionRefused("bad_result", "A claim's result is 'win' or 'draw'.")
+        claimable = claim_at(room, game, rules.other(mark))
+        if claimable is None:
+            raise ActionRefused("not_absent", "Your opponent is here.")
+        at = now()
+        if at < claimable:
+            seconds = int((claimable - at).total_seconds()) + 1
+            raise ActionRefused("too_early", f"You can claim in {seconds} s.")
+        if game.move_count < 2:
+            changes = _ABORTED
+        elif result == "win":
+            changes = {"status": Status.ABANDONED, "reason": EndReason.CLAIMED_WIN, "winner": mark}
+        else:
+            changes = {"status": Status.DRAW, "reason": EndReason.CLAIMED_DRAW}
+        if _swap(game, turn=None, **_ended(game, epoch_ms(at)), **changes):
+            return game
+
+
+_ABORTED: dict[str, Any] = {"status": Status.ABORTED, "reason": EndReason.ABORTED, "winner": None}
+
+
+def note_presence(room: Room, present_sessions: frozenset[str]) -> Game | None:
+    """Start or cancel the seated players' absence countdowns to match who is here; the game if it changed."""
+    while True:
+        game = current_game(room)
+        if game.status != Status.PLAYING:
+            return None
+        at = now()
+        changes: dict[str, Any] = {}
+        for mark, field in ((rules.X, "x_left_at"), (rules.O, "o_left_at")):
+            player = game.player(mark)
+            if player is None:
+                continue
+            here = player.session_key in present_sessions
+            if here and game.left_at(mark) is not None:
+                changes[field] = None
+            elif not here and game.left_at(mark) is None:
+                changes[field] = at
+        if not changes:
+            return None
+        if _swap(game, **changes):
+            return game
+
+
+def is_due(room: Room, game: Game, at: datetime | None = None) -> bool:
+    """Whether the server must end ``game`` on its own by now: a flag has fallen, or an absent player's
+    game has to be aborted."""
+    if game.status != Status.PLAYING:
+        return False
+    at = at or now()
+    if game.deadline is not None and game.deadline <= at:
+        return True
+    if game.move_count >= 2:
+        return False
+    return any((moment := claim_at(room, game, mark)) is not None and moment <= at for mark in rules.MARKS)
+
+
+def settle(room: Room) -> Game | None:
+    """End the room's game if it is due (a flag fell, or a player left before both had moved); the game if so.
+
+    Any number of processes may call this for the same game at once: the
+    compare-and-swap lets exactly one of them end it.
+    """
+    while True:
+        game = current_game(room)
+        at = now()
+        if not is_due(room, game, at):
+            return None
+        game_clocks = _clocks(game)
+        if game_clocks is not None and game_clocks.has_flagged(epoch_ms(at)):
+            deadline, flagged = game_clocks.deadline_ms, game_clocks.running
+            assert deadline is not None
+            assert flagged is not None
+            changes = {"status": Status.TIMEOUT, "reason": EndReason.TIMEOUT, "winner": rules.other(flagged)}
+            ending = _ended(game, deadline)  # the loser's clock shows 0:00, whenever this runs
+        else:
+            changes = _ABORTED
+            ending = _ended(game, epoch_ms(at))
+        if _swap(game, turn=None, **ending, **changes):
+            return game
+
+
+def due_rooms(limit: int = 200) -> list[Room]:
+    """Rooms whose game the server may have to end on its own now (see :func:`is_due`)."""
+    at = now()
+    candidates = (
+        Game.objects.filter(status=Status.PLAYING)
+        .filter(Q(deadline__lte=at) | Q(move_count__lt=2) & (Q(x_left_at__isnull=False) | Q(o_left_at__isnull=False)))
+        .select_related("room")[:limit]
+    )
+    return [game.room for game in candidates if is_due(game.room, game, at)]
+
+
+def offer_draw(room: Room, player_id: int | None) -> Game:
+    """Offer a draw; accepts the opponent's own pending draw offer instead."""
+    while True:
+        game = current_game(room)
+        mark = _seat_or_refuse(game, player_id)
+        _refuse_unless_playing(game)
+        if game.offer_kind == OfferKind.DRAW and game.offer_by == rules.other(mark):
+            return answer_offer(room, player_id, accept=True)
+        if game.offer_kind:
+            raise ActionRefused("offer_pending", "An offer is already waiting for an answer.")
+        if _swap(game, offer_kind=OfferKind.DRAW, offer_by=mark):
+            return game
+
+
+def request_takeback(room: Room, player_id: int | None) -> Game:
+    """Ask the opponent to take back this player's last move (only while it is the last move)."""
+    while True:
+        game = current_game(room)
+        mark = _seat_or_refuse(game, player_id)
+        _refuse_unless_playing(game)
+        if game.offer_kind:
+            raise ActionRefused("offer_pending", "An offer is already waiting for an answer.")
+        if not game.history or game.turn == mark:
+            raise ActionRefused("nothing_to_take_back", "Only your own last move can be taken back.")
+        if _swap(game, offer_kind=OfferKind.TAKEBACK, offer_by=mark):
+            return game
+
+
+def answer_offer(room: Room, player_id: int | None, *, accept: bool) -> Game:
+    """Accept or decline the opponent's pending offer."""
+    while True:
+        game = current_game(room)
+        mark = _seat_or_refuse(game, player_id)
+        _refuse_unless_playing(game)
+        if not game.offer_kind or game.offer_by != rules.other(mark):
+            raise ActionRefused("no_offer", "Your opponent has not offered anything.")
+        at = epoch_ms(now())
+        if not accept:
+            changes: dict[str, Any] = dict(_NO_OFFER)
+        elif game.offer_kind == OfferKind.DRAW:
+            changes = {"status": Status.DRAW, "reason": EndReason.AGREED, "turn": None, **_ended(game, at)}
+        else:
+            changes = _taken_back(room, game, at)
+        with _atomic_write(room):
+            if _swap(game, **changes):
+                if "history" in changes:  # a takeback: its move is no longer part of the game
+                    Move.objects.filter(game=game, number=game.move_count + 1).delete()
+                return game
+
+
+def _taken_back(room: Room, game: Game, at_ms: int) -> dict[str, Any]:
+    """The changes that remove the game's last move and give the turn back to whoever made it."""
+    cells = list(game.cells)
+    cells[game.history[-1]] = rules.EMPTY
+    changes: dict[str, Any] = {
+        "board": encode_board(tuple(cells)),
+        "history": game.history[:-1],
+        "move_count": game.move_count - 1,
+        "turn": game.offer_by,
+        **_NO_OFFER,
+    }
+    game_clocks = _clocks(game)
+    if game_clocks is not None:
+        changes.update(_clock_fields(game_clocks.handed_back(room.clock_control, at_ms)))
+    return changes
 
 
 def request_rematch(room: Room, player_id: int | None) -> Game:
@@ -494,9 +823,22 @@ def _refuse_unless_finished(game: Game) -> None:
         raise ActionRefused("game_not_over", "A rematch can be asked for once the game is over.")
 
 
+def series_after(game: Game) -> dict[str, Any]:
+    """The score between the game's players in the room, this game included once it is over."""
+    wins: dict[str, int] = dict(game.series.get("wins", {}))
+    draws: int = game.series.get("draws", 0)
+    if game.status in DECIDED_STATUSES and game.winner is not None:
+        winner = game.player_x_id if game.winner == rules.X else game.player_o_id
+        wins[str(winner)] = wins.get(str(winner), 0) + 1
+    elif game.status == Status.DRAW:
+        draws += 1
+    return {"wins": wins, "draws": draws}
+
+
 def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: Player | None) -> Game:
     both_seated = player_x is not None and player_o is not None
-    next_game = Game.objects.create(
+    same_pair = both_seated and {game.player_x_id, game.player_o_id} == {player_x.id, player_o.id}  # type: ignore[union-attr]
+    next_game = Game(
         room=room,
         number=game.number + 1,
         board=encode_board(rules.Board.empty(room.size).cells),
@@ -504,10 +846,50 @@ def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: 
         turn=rules.X if both_seated else None,
         player_x=player_x,
         player_o=player_o,
+        series=series_after(game) if same_pair else {},
     )
+    for name, value in _clock_fields(_starting_clocks(room) if both_seated else None).items():
+        setattr(next_game, name, value)
+    next_game.save(force_insert=True)
     next_game.room = room
     _last_seen_game.keep(room.pk, next_game)
     return next_game
+
+
+# --- Chat -------------------------------------------------------------------------
+
+CHAT_KEPT = 50
+
+
+def _chat_line(message: ChatMessage) -> dict[str, Any]:
+    """A stored chat line as the protocol's ``chat`` message."""
+    return {
+        "type": "chat",
+        "name": message.name,
+        "mark": message.mark or None,
+        "text": message.text,
+        "at": message.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def save_chat(room: Room, name: str, mark: str | None, text: str) -> dict[str, Any]:
+    """Keep a chat line (the room's last CHAT_KEPT come with its page) and return its ``chat`` message."""
+    message = ChatMessage.objects.create(room=room, name=name, mark=mark or "", text=text)
+    if message.pk % 10 == 0:  # prune now and then, not on every line
+        oldest_kept = (
+            ChatMessage.objects.filter(room=room)
+            .order_by("-id")
+            .values_list("id", flat=True)[CHAT_KEPT - 1 : CHAT_KEPT]
+        )
+        if oldest_kept:
+            ChatMessage.objects.filter(room=room, id__lt=oldest_kept[0]).delete()
+    return _chat_line(message)
+
+
+def recent_chat(room: Room) -> list[dict[str, Any]]:
+    """The room's last CHAT_KEPT chat messages, oldest first."""
+    newest = ChatMessage.objects.filter(room=room).order_by("-id")[:CHAT_KEPT]
+    return [_chat_line(message) for message in reversed(newest)]
 
 
 # --- Hosts' actions (the admin) -------------------------------------------------
@@ -538,7 +920,8 @@ def kick(room: Room, mark: rules.Mark) -> int | None:
                 _start_next_game(room, game, player_x=stays, player_o=None)
                 return kicked.id
             seat = {"player_x": None} if mark == rules.X else {"player_o": None}
-            if _swap(game, **seat, status=Status.WAITING, turn=None):
+            # Clocks, offer and countdowns stop while the seat is free; the clocks go on when it is taken again.
+            if _swap(game, **seat, **_ended(game, epoch_ms(now())), status=Status.WAITING, turn=None):
                 return kicked.id
 
 
@@ -563,13 +946,21 @@ aidentify = database_sync_to_async(identify)
 acurrent_game = database_sync_to_async(current_game)
 ajoin = database_sync_to_async(join)
 aresign = database_sync_to_async(resign)
+aclaim = database_sync_to_async(claim)
+aoffer_draw = database_sync_to_async(offer_draw)
+arequest_takeback = database_sync_to_async(request_takeback)
+aanswer_offer = database_sync_to_async(answer_offer)
+anote_presence = database_sync_to_async(note_presence)
+asave_chat = database_sync_to_async(save_chat)
+asettle = database_sync_to_async(settle)
+adue_rooms = database_sync_to_async(due_rooms)
 
 # Moves and rematch requests, the actions every game repeats, are grouped.
 _frequent_actions: GroupCommit[Game] = GroupCommit(database_sync_to_async(together))
 
 
-async def aplay_move(room: Room, player_id: int | None, cell: int) -> Game:
-    return await _frequent_actions.run(partial(play_move, room, player_id, cell))
+async def aplay_move(room: Room, player_id: int | None, cell: int, client_id: str | None = None) -> Game:
+    return await _frequent_actions.run(partial(play_move, room, player_id, cell, client_id))
 
 
 async def arequest_rematch(room: Room, player_id: int | None) -> Game:

@@ -14,9 +14,22 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from .models import FINISHED_STATUSES, Game, Room, encode_board
+from . import rules
+from .models import FINISHED_STATUSES, Game, Room, Status, encode_board
 from .presence import PresenceSnapshot, presence
-from .services import RoomCache, acurrent_game, current_game, forget_room, note_published_game
+from .services import (
+    RoomCache,
+    acurrent_game,
+    claim_at,
+    current_game,
+    epoch_ms,
+    forget_room,
+    from_epoch_ms,
+    is_due,
+    note_published_game,
+    series_after,
+    settle,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +51,8 @@ class RoomState:
     def summary(self) -> dict[str, Any]:
         """The lobby's line for this room."""
         room, game = self.message["room"], self.message["game"]
+        players = list(self.message["players"].values())
+        seated = [seat for seat in players if seat]
         return {
             "code": room["code"],
             "name": room["name"],
@@ -47,6 +62,12 @@ class RoomState:
             "spectators": self.message["spectators"],
             "status": game["status"],
             "open": room["open"],
+            "names": {mark: seat["name"] if seat else None for mark, seat in self.message["players"].items()},
+            "here": self.message["spectators"] + sum(1 for seat in seated if seat["online"]),
+            "joinable": game["status"] == "waiting"
+            and any(players)
+            and all(seat["online"] for seat in players if seat),
+            "time_control": room["time_control"],
         }
 
 
@@ -67,19 +88,34 @@ def add_you(encoded_state: str, mark: str | None) -> str:
 
 
 def game_fields(encoded_state: str) -> dict[str, Any]:
-    """The Game fields an encoded state describes: what a move, resign or rematch request changes."""
+    """The Game fields an encoded state describes: what a move, resign, claim, offer or rematch request changes."""
     game = json.loads(encoded_state)["game"]
-    return {
+    offer = game["offer"] or {"kind": "", "by": ""}
+    fields = {
         "board": encode_board(tuple(game["board"])),
         "history": game["history"],
         "move_count": game["moves"],
         "turn": game["turn"],
         "status": game["status"],
+        "reason": game["reason"] or "",
         "winner": game["winner"],
         "line": game["line"],
         "rematch_x": "X" in game["rematch"],
         "rematch_o": "O" in game["rematch"],
+        "offer_kind": offer["kind"],
+        "offer_by": offer["by"],
     }
+    for mark in rules.MARKS:
+        away = game["absent"].get(mark)
+        fields[f"{mark.lower()}_left_at"] = from_epoch_ms(away["since"]) if away else None
+    clock = game["clock"] or {"X": None, "O": None, "since": None, "deadline": None}
+    fields |= {
+        "clock_x_ms": clock["X"],
+        "clock_o_ms": clock["O"],
+        "turn_started_at": from_epoch_ms(clock["since"]) if clock["since"] is not None else None,
+        "deadline": from_epoch_ms(clock["deadline"]) if clock["deadline"] is not None else None,
+    }
+    return fields
 
 
 def note_received(room: Room, event: dict[str, Any]) -> None:
@@ -87,6 +123,50 @@ def note_received(room: Room, event: dict[str, Any]) -> None:
     number, game_version, read_at_us = event["version"]
     forget_presence_older_than(room.code, read_at_us)
     note_published_game(room.pk, number, game_version, event["seats"], event["state"], game_fields)
+
+
+def _time_control(room: Room) -> dict[str, Any] | None:
+    control = room.clock_control
+    if not control.is_on:
+        return None
+    if control.kind == "move":
+        return {"kind": "move", "seconds": control.seconds}
+    return {"kind": "budget", "seconds": control.seconds, "increment": control.increment}
+
+
+def _clock(game: Game) -> dict[str, Any] | None:
+    if game.clock_x_ms is None:
+        return None
+    since = game.turn_started_at
+    running = game.turn if game.status == Status.PLAYING and since is not None else None
+    return {
+        "X": game.clock_x_ms,
+        "O": game.clock_o_ms,
+        "running": running,
+        "since": epoch_ms(since) if since is not None and running else None,
+        "deadline": epoch_ms(game.deadline) if game.deadline is not None and running else None,
+        "now": time.time_ns() // 1_000_000,
+    }
+
+
+def _absent(room: Room, game: Game) -> dict[str, Any]:
+    absent: dict[str, Any] = {}
+    for mark in rules.MARKS:
+        left, claimable = game.left_at(mark), claim_at(room, game, mark)
+        if left is not None and claimable is not None:
+            absent[mark] = {"since": epoch_ms(left), "claim_at": epoch_ms(claimable)}
+    return absent
+
+
+def _series(game: Game) -> dict[str, int]:
+    """Wins of whoever sits in X and in O now, and draws, over this pair's games in the room."""
+    series = series_after(game) if game.status in FINISHED_STATUSES else game.series
+    wins = series.get("wins", {})
+    return {
+        "X": wins.get(str(game.player_x_id), 0) if game.player_x_id else 0,
+        "O": wins.get(str(game.player_o_id), 0) if game.player_o_id else 0,
+        "draws": series.get("draws", 0),
+    }
 
 
 def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
@@ -103,6 +183,8 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "size": room.size,
             "win_length": room.win_length,
             "open": room.is_open,
+            "time_control": _time_control(room),
+            "absence_seconds": room.absence_seconds,
         },
         "game": {
             "id": game.id,
@@ -116,12 +198,18 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "last_move": last_move,
             "history": list(game.history),
             "rematch": rematch if game.status in FINISHED_STATUSES else [],
+            "version": game.version,
+            "reason": game.reason or None,
+            "clock": _clock(game),
+            "absent": _absent(room, game) if game.status == Status.PLAYING else {},
+            "offer": {"kind": game.offer_kind, "by": game.offer_by} if game.offer_kind else None,
         },
         "players": {
             mark: None if player is None else {"name": player.name, "online": player.session_key in seen.sessions}
             for mark, player in (("X", game.player_x), ("O", game.player_o))
         },
         "spectators": seen.spectators(set(seated)),
+        "series": _series(game),
     }
     return RoomState(
         message=message,
@@ -131,8 +219,14 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
 
 
 def room_state_blocking(room: Room) -> RoomState:
-    """:func:`room_state` for synchronous code (views)."""
+    """:func:`room_state` for synchronous code (views).
+
+    A game the server should have ended on its own by now (a flag fell while
+    no process had a socket in the room to referee it) is ended first.
+    """
     game = current_game(room)
+    if is_due(room, game):
+        game = settle(room) or current_game(room)
     return build(room, game, presence().snapshots_blocking([room.code])[room.code])
 
 

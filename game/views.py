@@ -18,6 +18,7 @@ from .forms import RoomForm
 from .lobby import lobby_rooms
 from .models import ROOM_CODE_PATTERN, Room
 from .presence import presence
+from .protocol import ProtocolError, clean_name
 from .state import room_state_blocking
 
 logger = logging.getLogger(__name__)
@@ -32,35 +33,69 @@ def _ensure_session(request: HttpRequest) -> services.Identity:
     return services.identify(session)
 
 
+# The name a visitor last played under, kept in their session so quick play asks only once.
+NAME_SESSION_KEY = "player_name"
+
+
+def _remembered_name(request: HttpRequest, typed: str | None = None) -> str | None:
+    """``typed`` if the visitor gave a name (and remember it), else the one they gave before."""
+    if typed:
+        request.session[NAME_SESSION_KEY] = typed
+        return typed
+    name: str | None = request.session.get(NAME_SESSION_KEY)
+    return name
+
+
 def _lobby_page(request: HttpRequest, form: RoomForm, join_error: str | None = None, status: int = 200) -> HttpResponse:
-    context: dict[str, Any] = {"rooms": lobby_rooms(), "form": form, "join_error": join_error}
+    context: dict[str, Any] = {
+        "rooms": lobby_rooms(),
+        "form": form,
+        "join_error": join_error,
+        "player_name": request.session.get(NAME_SESSION_KEY, ""),
+    }
     return render(request, "game/lobby.html", context, status=status)
 
 
 @require_GET
 def lobby(request: HttpRequest) -> HttpResponse:
-    return _lobby_page(request, RoomForm())
+    return _lobby_page(request, RoomForm(initial={"player_name": request.session.get(NAME_SESSION_KEY, "")}))
 
 
 @require_POST
 def create_room(request: HttpRequest) -> HttpResponse:
+    """Make a room and seat its creator as X."""
     form = RoomForm(request.POST)
     if not form.is_valid():
         return _lobby_page(request, form, status=400)
     host_id = request.user.pk if request.user.is_authenticated else None
+    identity = _ensure_session(request)
+    name = _remembered_name(request, form.cleaned_data["player_name"])
     room = services.create_room(
         name=form.cleaned_data["name"],
         size=form.cleaned_data["size"],
         win_length=form.cleaned_data["win_length"],
         host_id=host_id,
+        time_control=form.cleaned_data["time_control"],
+        absence_seconds=form.cleaned_data["absence_seconds"],
     )
+    services.join(room, identity, name)
     return redirect("game:room", code=room.code)
 
 
 @require_POST
 def quick_play(request: HttpRequest) -> HttpResponse:
-    room = services.quick_play(_ensure_session(request))
+    identity = _ensure_session(request)
+    try:
+        typed = clean_name(request.POST.get("name", "")) if request.POST.get("name", "").strip() else None
+    except ProtocolError as error:
+        return _lobby_page(request, RoomForm(), join_error=error.message, status=400)
+    name = _remembered_name(request, typed)
+    room = services.quick_play(identity, name, _present_sessions)
     return redirect("game:room", code=room.code)
+
+
+def _present_sessions(room_codes: list[str]) -> dict[str, frozenset[str]]:
+    return {code: seen.sessions for code, seen in presence().snapshots_blocking(room_codes).items()}
 
 
 @require_GET
@@ -79,7 +114,12 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     room = get_object_or_404(Room, code=code)
     _ensure_session(request)
     state = room_state_blocking(room)
-    context = {"room": room, "state": state.message, "ws_path": f"/ws/rooms/{room.code}/"}
+    context = {
+        "room": room,
+        "state": state.message,
+        "chat": services.recent_chat(room),
+        "ws_path": f"/ws/rooms/{room.code}/",
+    }
     return render(request, "game/room.html", context)
 
 

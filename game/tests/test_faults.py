@@ -67,8 +67,9 @@ async def test_when_redis_restarts_mid_game_then_nothing_is_lost_and_every_page_
     redis_server: EmbeddedRedis, servers: list[LiveServer]
 ) -> None:
     first, second = servers
-    code = new_room(first)
-    alice = await seated(Browser(), first, code, "alice")
+    alice_browser = Browser()
+    code = new_room(first, alice_browser)
+    alice = await seated(alice_browser, first, code, "alice")
     bob = await seated(Browser(), second, code, "bob")
     await alice.send({"type": "move", "cell": 4})
     await bob.next_state(moves=1)
@@ -108,8 +109,9 @@ async def test_when_a_worker_is_stopped_with_sigterm_then_its_sockets_get_a_clos
     database_url = migrated_sqlite(tmp_path)
     server = LiveServer(kind, database_url, tmp_path / f"{kind}.log", REDIS_URL=redis_server.url).start()
     try:
-        code = new_room(server)
-        alice = await seated(Browser(), server, code, "alice")
+        alice_browser = Browser()
+        code = new_room(server, alice_browser)
+        alice = await seated(alice_browser, server, code, "alice")
         watcher = await LiveSocket.open(server.ws_url, code, {"Origin": server.url})
         assert server.process is not None
         server.process.send_signal(signal.SIGTERM)
@@ -132,8 +134,8 @@ async def test_when_a_worker_is_killed_then_its_players_reconnect_to_another_and
     servers: list[LiveServer],
 ) -> None:
     doomed, survivor = servers
-    code = new_room(survivor)
     alice_browser = Browser()
+    code = new_room(survivor, alice_browser)
     alice = await seated(alice_browser, doomed, code, "alice")
     bob = await seated(Browser(), survivor, code, "bob")
     await alice.send({"type": "move", "cell": 0})
@@ -163,8 +165,9 @@ async def test_a_burst_of_400_handshakes_and_spectator_churn_cost_no_handshake_a
     servers: list[LiveServer],
 ) -> None:
     server = servers[0]
-    code = new_room(server)
-    alice = await seated(Browser(), server, code, "alice")
+    alice_browser = Browser()
+    code = new_room(server, alice_browser)
+    alice = await seated(alice_browser, server, code, "alice")
     bob = await seated(Browser(), server, code, "bob")
 
     async def watch() -> LiveSocket:
@@ -271,9 +274,10 @@ async def test_a_stuck_client_that_never_reads_cannot_block_the_room(
     )
     server.start()
     try:
-        code = new_room(server, size=7, win_length=7)
+        alice_browser = Browser()
+        code = new_room(server, alice_browser, size=7, win_length=7)
         stuck = _silent_websocket(server, code, receive_buffer=1024)  # reads nothing from here on
-        alice = await seated(Browser(), server, code, "alice")
+        alice = await seated(alice_browser, server, code, "alice")
         bob = await seated(Browser(), server, code, "bob")
         chatter = "x" * 500
         # Cells in order: X completes the anti-diagonal 6, 12, …, 42 on move 43.
@@ -337,9 +341,10 @@ async def test_a_client_too_far_behind_its_room_is_hung_up_with_1013(
     )
     server.start()
     try:
-        code = new_room(server)
+        alice_browser = Browser()
+        code = new_room(server, alice_browser)
         stuck = _silent_websocket(server, code, receive_buffer=1024)  # reads nothing for now
-        alice = await seated(Browser(), server, code, "alice")
+        alice = await seated(alice_browser, server, code, "alice")
         bob = await seated(Browser(), server, code, "bob")
         assert (await alice.fresh_state())["spectators"] == 1
         # Alice chats (her players read along) until the room is told the stuck spectator

@@ -49,9 +49,9 @@ def two_servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server.stop()
 
 
-def new_room(server: LiveServer, size: int = 3, win_length: int = 3) -> str:
-    """Create a room through the lobby form, as a person would."""
-    browser = Browser()
+def new_room(server: LiveServer, browser: Browser | None = None, size: int = 3, win_length: int = 3) -> str:
+    """Create a room through the lobby form, as a person would: ``browser`` (a new one if none) sits in it as X."""
+    browser = browser or Browser()
     browser.visit(server, "/")
     token = next(cookie.value for cookie in browser.jar if cookie.name == "csrftoken")
     data = f"name=live&size={size}&win_length={win_length}&csrfmiddlewaretoken={token}".encode()
@@ -71,8 +71,9 @@ async def test_a_game_with_one_player_on_each_process_works_like_one_on_a_single
     two_servers: list[LiveServer],
 ) -> None:
     first, second = two_servers
-    code = new_room(first)
-    alice = await seated(Browser(), first, code, "alice")
+    alice_browser = Browser()
+    code = new_room(first, alice_browser)
+    alice = await seated(alice_browser, first, code, "alice")
     bob = await seated(Browser(), second, code, "bob")
     await alice.next_state(status="playing")
     seen: dict[str, set[int]] = {"alice": set(), "bob": set()}
@@ -108,8 +109,8 @@ async def test_moves_racing_from_two_processes_and_two_tabs_never_both_land_on_o
     two_servers: list[LiveServer], database: str
 ) -> None:
     first, second = two_servers
-    code = new_room(first, size=7, win_length=7)  # a long game: many turns to race on
     alice_browser, bob_browser = Browser(), Browser()
+    code = new_room(first, alice_browser, size=7, win_length=7)  # a long game: many turns to race on
     alice = await seated(alice_browser, first, code, "alice")
     bob = await seated(bob_browser, second, code, "bob")
     alice_tab = await LiveSocket.open(second.ws_url, code, alice_browser.ws_headers(second), alice_browser.session_key)
@@ -210,8 +211,9 @@ async def test_when_a_player_leaves_the_opponent_sees_them_offline_on_every_serv
 ) -> None:
     server = LiveServer(kind, database, tmp_path / f"{kind}.log").start()
     try:
-        code = new_room(server)
-        alice = await seated(Browser(), server, code, "alice")
+        alice_browser = Browser()
+        code = new_room(server, alice_browser)
+        alice = await seated(alice_browser, server, code, "alice")
         bob = await seated(Browser(), server, code, "bob")
         assert (await alice.fresh_state())["players"]["O"]["online"] is True
         await bob.close()
@@ -233,8 +235,9 @@ async def test_players_stay_online_past_the_presence_ttl_while_their_sockets_are
         TICTAC_MESSAGES_PER_SECOND="1000",  # alice asks for fresh states as fast as they come
     ).start()
     try:
-        code = new_room(server)
-        alice = await seated(Browser(), server, code, "alice")
+        alice_browser = Browser()
+        code = new_room(server, alice_browser)
+        alice = await seated(alice_browser, server, code, "alice")
         bob = await seated(Browser(), server, code, "bob")
         watched_until = time.monotonic() + 3 * 2
         while time.monotonic() < watched_until:
