@@ -47,6 +47,13 @@ def query(database_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tup
         return connection.execute(sql, params).fetchall()
 
 
+def manage(database_url: str, code: str) -> None:
+    """Run Python in ``manage.py shell`` against the servers' database (a test changing what they store)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=server_env(database_url), check=True
+    )
+
+
 def migrate(database_url: str) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],

@@ -7,6 +7,7 @@ import json
 import random
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from game.rules import Board
-from testing.live import Browser, LiveServer, migrate, migrated_sqlite, query
+from testing.live import Browser, LiveServer, manage, migrate, migrated_sqlite, query
 from testing.postgres import EmbeddedPostgres
 
 from .clients import LiveSocket
@@ -49,12 +50,15 @@ def two_servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server.stop()
 
 
-def new_room(server: LiveServer, browser: Browser | None = None, size: int = 3, win_length: int = 3) -> str:
+def new_room(
+    server: LiveServer, browser: Browser | None = None, size: int = 3, win_length: int = 3, time_control: str = "none"
+) -> str:
     """Create a room through the lobby form, as a person would: ``browser`` (a new one if none) sits in it as X."""
     browser = browser or Browser()
     browser.visit(server, "/")
     token = next(cookie.value for cookie in browser.jar if cookie.name == "csrftoken")
-    data = f"name=live&size={size}&win_length={win_length}&csrfmiddlewaretoken={token}".encode()
+    fields = {"name": "live", "size": size, "win_length": win_length, "time_control": time_control}
+    data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}).encode()
     request = urllib.request.Request(server.url + "/rooms/", data=data, headers={"Referer": server.url + "/"})
     with browser.opener.open(request, timeout=10) as response:
         return response.url.rstrip("/").rsplit("/", 1)[1]
@@ -284,3 +288,45 @@ def test_page_loads_on_sqlite_leave_no_connection_open(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert open_files.count(database_file) <= 1  # at most the sockets' database thread's connection
+
+
+async def test_a_flag_falls_exactly_once_with_four_workers_and_every_socket_silent(
+    database: str, tmp_path: Path
+) -> None:
+    servers = [LiveServer("uvicorn", database, tmp_path / f"uvicorn-{n}.log").start() for n in range(4)]
+    try:
+        alice_browser, bob_browser = Browser(), Browser()
+        code = new_room(servers[0], alice_browser, time_control="move:15")
+        alice = await seated(alice_browser, servers[0], code, "alice")
+        bob = await seated(bob_browser, servers[1], code, "bob")
+        # A socket on every worker, so that every worker runs its referee.
+        watchers = []
+        for server in servers[2:]:
+            watcher = Browser()
+            watcher.visit(server, f"/rooms/{code}/")
+            watchers.append(await LiveSocket.open(server.ws_url, code, watcher.ws_headers(server), watcher.session_key))
+        sockets = [alice, bob, *watchers]
+        playing = await alice.next_state(status="playing")
+        assert playing["game"]["clock"]["running"] == "X"
+        # X's 15 seconds are made to have run out already (rather than waited for); nobody sends anything.
+        manage(
+            database,
+            "from datetime import timedelta; from django.utils import timezone; from game.models import Game; "
+            f"now = timezone.now(); Game.objects.filter(room__code='{code}', status='playing')"
+            ".update(turn_started_at=now - timedelta(seconds=16), deadline=now - timedelta(seconds=1))",
+        )
+        for socket in sockets:
+            ended = await socket.next_state(status="timeout")
+            assert (ended["game"]["winner"], ended["game"]["version"]) == ("O", playing["game"]["version"] + 1)
+        for socket in sockets:
+            # Whatever else reached the socket before its pong was not a second ending.
+            await socket.send({"type": "ping"})
+            while (message := await socket.receive())["type"] != "pong":
+                assert message["type"] != "state" or message["game"]["version"] == playing["game"]["version"] + 1
+        rows = query(database, "SELECT version, status FROM game_game WHERE id = %s", (playing["game"]["id"],))
+        assert rows == [(playing["game"]["version"] + 1, "timeout")]
+        for socket in sockets:
+            await socket.close()
+    finally:
+        for server in servers:
+            server.stop()
