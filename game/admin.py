@@ -98,4 +98,6 @@ class MoveAdmin(ReadOnlyAdmin):
 class PlayerAdmin(admin.ModelAdmin[Player]):
     list_display = ["name", "user", "created_at"]
     search_fields = ["name", "user__username"]
-    readonly_fields = ["session_key", "created_at"]
+    # The session's hash is no use to a person and is never shown.
+    exclude = ["session_hash"]
+    readonly_fields = ["created_at"]

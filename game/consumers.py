@@ -190,9 +190,9 @@ class RoomConsumer(SocketConsumer):
             self.identity = await services.aidentify(session_from_headers(self.scope["headers"]))
             self.seats = {}
             self.rate_limits = rate_limits_for(self.identity.session_key)
-            counts = await presence().add(room.code, self.channel_name, self.identity.session_key)
+            counts = await presence().add(room.code, self.channel_name, self.identity.session_hash)
             if too_many_sockets(counts):
-                await presence().remove(room.code, self.channel_name, self.identity.session_key)
+                await presence().remove(room.code, self.channel_name, self.identity.session_hash)
                 self._log_refusal("too_many_sockets", "connect")
                 await self.close(code=CLOSE_TOO_MANY_SOCKETS)
                 return
@@ -266,7 +266,7 @@ class RoomConsumer(SocketConsumer):
         local_sockets.discard(room.code, self)
         try:
             await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
-            await presence().remove(room.code, self.channel_name, self.identity.session_key)
+            await presence().remove(room.code, self.channel_name, self.identity.session_hash)
             # This socket is closed: the others alone hear that it left.
             state = await self._with_countdowns_in_step(room, await room_state(room))
             await self._publish(state, to_self=False)

@@ -143,7 +143,7 @@ class LocalSockets:
 
 def _presence_entry(room_code: str, socket: RoomConsumer) -> tuple[str, str, str | None]:
     """What presence knows a socket by: its room, its channel and its session."""
-    return room_code, socket.channel_name, socket.identity.session_key
+    return room_code, socket.channel_name, socket.identity.session_hash
 
 
 def pending_messages(layer: Any, channel: str) -> int:

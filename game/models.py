@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.crypto import salted_hmac
 
 from . import clocks, rules
 
@@ -116,7 +117,9 @@ class Room(models.Model):
 class Player(models.Model):
     """A person, known by their browser session (and, if they logged in, their user)."""
 
-    session_key = models.CharField(max_length=40, unique=True)
+    # A keyed hash of the browser session's key (session_hash()), never the key itself:
+    # the key is a credential (an admin's opens /admin/), this only recognises it.
+    session_hash = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     name = models.CharField(max_length=32, default="Player")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -243,6 +246,11 @@ class Game(models.Model):
         if self.player_o_id == player_id:
             return rules.O
         return None
+
+
+def session_hash(session_key: str) -> str:
+    """A player's name for their browser session: keyed with SECRET_KEY, so it cannot be turned back into a cookie."""
+    return salted_hmac("tictac.player-session", session_key, algorithm="sha256").hexdigest()
 
 
 def encode_board(cells: tuple[str, ...]) -> str:

@@ -1,6 +1,7 @@
 """Who is looking at a room right now, across every server process.
 
-Each open socket is an entry in a Redis sorted set per room, scored by the
+Each open socket is an entry in a Redis sorted set per room (named by its
+session's hash, never the session key), scored by the
 time it expires. Its process refreshes the entry while it lives (see
 local_sockets) and the socket removes it when it closes; the expiry cleans
 up after a process that died without closing its sockets. Each snapshot
@@ -54,24 +55,24 @@ class PresenceSnapshot:
         return len(self.sessions - seated_sessions) + self.anonymous
 
 
-def _session_sockets_key(connection_id: str, session_key: str | None) -> str:
+def _session_sockets_key(connection_id: str, session: str | None) -> str:
     """The key of a session's sockets (a socket without a session is a session of its own)."""
-    return _SESSION_PREFIX + (session_key or _ANONYMOUS + connection_id)
+    return _SESSION_PREFIX + (session or _ANONYMOUS + connection_id)
 
 
-def _member(connection_id: str, session_key: str | None) -> str:
-    return f"{session_key or _ANONYMOUS}|{connection_id}"
+def _member(connection_id: str, session: str | None) -> str:
+    return f"{session or _ANONYMOUS}|{connection_id}"
 
 
 def _snapshot(members: list[str], read_at_us: int) -> PresenceSnapshot:
     sessions = set()
     anonymous = 0
     for member in members:
-        session_key = member.split("|", 1)[0]
-        if session_key == _ANONYMOUS:
+        session = member.split("|", 1)[0]
+        if session == _ANONYMOUS:
             anonymous += 1
         else:
-            sessions.add(session_key)
+            sessions.add(session)
     return PresenceSnapshot(frozenset(sessions), anonymous, read_at_us)
 
 
@@ -109,14 +110,14 @@ class RedisPresence:
         except (redis_sync.RedisError, OSError):
             return False
 
-    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> SocketCounts:
+    async def add(self, room_code: str, connection_id: str, session: str | None) -> SocketCounts:
         """Mark a socket present (or still present); count the room's and the session's sockets."""
         now = time.time()
         expires = now + self.ttl_seconds
         room_key = _KEY_PREFIX + room_code
-        session_key_set = _session_sockets_key(connection_id, session_key)
+        session_set = _session_sockets_key(connection_id, session)
         async with self._client().pipeline(transaction=True) as pipe:
-            for key, member in ((room_key, _member(connection_id, session_key)), (session_key_set, connection_id)):
+            for key, member in ((room_key, _member(connection_id, session)), (session_set, connection_id)):
                 pipe.zadd(key, {member: expires})
                 pipe.zremrangebyscore(key, "-inf", now)
                 pipe.zcard(key)
@@ -133,19 +134,19 @@ class RedisPresence:
             if sockets:
                 pipe.zadd(_ACTIVITY_KEY, dict.fromkeys({room_code for room_code, _, _ in sockets}, now))
                 pipe.zremrangebyscore(_ACTIVITY_KEY, "-inf", now - _ACTIVITY_KEPT_SECONDS)
-            for room_code, connection_id, session_key in sockets:
+            for room_code, connection_id, session in sockets:
                 room_key = _KEY_PREFIX + room_code
-                session_key_set = _session_sockets_key(connection_id, session_key)
-                pipe.zadd(room_key, {_member(connection_id, session_key): expires})
-                pipe.zadd(session_key_set, {connection_id: expires})
+                session_set = _session_sockets_key(connection_id, session)
+                pipe.zadd(room_key, {_member(connection_id, session): expires})
+                pipe.zadd(session_set, {connection_id: expires})
                 pipe.expire(room_key, self.ttl_seconds * 4)
-                pipe.expire(session_key_set, self.ttl_seconds * 4)
+                pipe.expire(session_set, self.ttl_seconds * 4)
             await pipe.execute()
 
-    async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
+    async def remove(self, room_code: str, connection_id: str, session: str | None) -> None:
         async with self._client().pipeline(transaction=True) as pipe:
-            pipe.zrem(_KEY_PREFIX + room_code, _member(connection_id, session_key))
-            pipe.zrem(_session_sockets_key(connection_id, session_key), connection_id)
+            pipe.zrem(_KEY_PREFIX + room_code, _member(connection_id, session))
+            pipe.zrem(_session_sockets_key(connection_id, session), connection_id)
             pipe.zadd(_ACTIVITY_KEY, {room_code: time.time()})
             await pipe.execute()
 
@@ -210,23 +211,23 @@ class MemoryPresence:
         self._rooms: dict[str, dict[str, str]] = {}
         self._activity: dict[str, float] = {}
 
-    async def add(self, room_code: str, connection_id: str, session_key: str | None) -> SocketCounts:
-        self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session_key)
+    async def add(self, room_code: str, connection_id: str, session: str | None) -> SocketCounts:
+        self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session)
         self._activity[room_code] = time.time()
         of_session = sum(
-            member.split("|", 1)[0] == (session_key or _ANONYMOUS)
+            member.split("|", 1)[0] == (session or _ANONYMOUS)
             for members in self._rooms.values()
             for member in members.values()
         )
-        return SocketCounts(in_room=len(self._rooms[room_code]), of_session=of_session if session_key else 1)
+        return SocketCounts(in_room=len(self._rooms[room_code]), of_session=of_session if session else 1)
 
     async def refresh(self, sockets: list[tuple[str, str, str | None]]) -> None:
         # Nothing expires here; only a resync needs entries put back.
-        for room_code, connection_id, session_key in sockets:
-            self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session_key)
+        for room_code, connection_id, session in sockets:
+            self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session)
             self._activity[room_code] = time.time()
 
-    async def remove(self, room_code: str, connection_id: str, session_key: str | None) -> None:
+    async def remove(self, room_code: str, connection_id: str, session: str | None) -> None:
         self._rooms.get(room_code, {}).pop(connection_id, None)
         self._activity[room_code] = time.time()
 

@@ -93,7 +93,7 @@ def _rooms_out_of_step(seen: dict[str, PresenceSnapshot]) -> list[Room]:
         sessions = seen[game.room.code].sessions
         for mark in rules.MARKS:
             player = game.player(mark)
-            if player is not None and (player.session_key in sessions) == (game.left_at(mark) is not None):
+            if player is not None and (player.session_hash in sessions) == (game.left_at(mark) is not None):
                 out_of_step.append(game.room)
                 break
     return out_of_step

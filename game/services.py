@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
@@ -43,6 +43,7 @@ from .models import (
     Room,
     Status,
     encode_board,
+    session_hash,
 )
 from .protocol import DEFAULT_NAME
 
@@ -85,6 +86,11 @@ class Identity:
     player_id: int | None = None
     player_name: str | None = None
 
+    @cached_property
+    def session_hash(self) -> str | None:
+        """What the server keeps and shares about the session (Player rows, presence): never the key itself."""
+        return None if self.session_key is None else session_hash(self.session_key)
+
 
 # The per-room caches of a process (games here, presence readings in
 # state.py) hold the rooms it has sockets in; a room is forgotten when its
@@ -119,7 +125,7 @@ def identify(session: Any) -> Identity:
     if not session_key or not session.exists(session_key):
         return Identity(session_key=None)
     user_id = session.get("_auth_user_id")
-    player = Player.objects.filter(session_key=session_key).only("id", "name").first()
+    player = Player.objects.filter(session_hash=session_hash(session_key)).only("id", "name").first()
     return Identity(
         session_key=session_key,
         user_id=int(user_id) if user_id else None,
@@ -347,7 +353,7 @@ def quick_play(identity: Identity, name: str | None, present_sessions: PresentSe
     assert identity.session_key is not None
     mine = (
         Game.objects.filter(status__in=(Status.WAITING, Status.PLAYING), room__is_open=True, room__name=QUICK_PLAY_NAME)
-        .filter(Q(player_x__session_key=identity.session_key) | Q(player_o__session_key=identity.session_key))
+        .filter(Q(player_x__session_hash=identity.session_hash) | Q(player_o__session_hash=identity.session_hash))
         .select_related("room")
         .order_by("-room__created_at")
         .first()
@@ -358,15 +364,15 @@ def quick_play(identity: Identity, name: str | None, present_sessions: PresentSe
     waiting = list(
         Game.objects.filter(status=Status.WAITING, room__is_open=True, room__size=3, room__time_control="none")
         .filter(Q(player_x__isnull=False, player_o__isnull=True) | Q(player_x__isnull=True, player_o__isnull=False))
-        .exclude(player_x__session_key=identity.session_key)
-        .exclude(player_o__session_key=identity.session_key)
+        .exclude(player_x__session_hash=identity.session_hash)
+        .exclude(player_o__session_hash=identity.session_hash)
         .select_related("room", "player_x", "player_o")
         .order_by("-updated_at")[:QUICK_PLAY_CANDIDATES]
     )
     here = present_sessions([game.room.code for game in waiting]) if waiting else {}
     for game in waiting:
         seated = game.player_x or game.player_o
-        if seated is None or seated.session_key not in here.get(game.room.code, frozenset()):
+        if seated is None or seated.session_hash not in here.get(game.room.code, frozenset()):
             continue  # never pair with an empty or absent seat
         try:
             join(game.room, identity, name)
@@ -451,9 +457,9 @@ def _concrete_field(model: type[Game] | type[Move], name: str) -> Field[Any, Any
 
 
 def _player(identity: Identity, name: str | None) -> Player:
-    assert identity.session_key is not None
+    assert identity.session_hash is not None
     player, created = Player.objects.get_or_create(
-        session_key=identity.session_key,
+        session_hash=identity.session_hash,
         defaults={"name": name or DEFAULT_NAME, "user_id": identity.user_id},
     )
     if not created and name and name != player.name:
@@ -666,7 +672,7 @@ def note_presence(room: Room, present_sessions: frozenset[str]) -> Game | None:
             player = game.player(mark)
             if player is None:
                 continue
-            here = player.session_key in present_sessions
+            here = player.session_hash in present_sessions
             if here and game.left_at(mark) is not None:
                 changes[field] = None
             elif not here and game.left_at(mark) is None:

@@ -170,7 +170,7 @@ def _series(game: Game) -> dict[str, int]:
 
 
 def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
-    seated = {player.session_key: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
+    seated = {player.session_hash: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
     last_move = None
     if game.history:
         last_move = {"cell": game.history[-1], "mark": "X" if len(game.history) % 2 else "O"}
@@ -205,7 +205,7 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "offer": {"kind": game.offer_kind, "by": game.offer_by} if game.offer_kind else None,
         },
         "players": {
-            mark: None if player is None else {"name": player.name, "online": player.session_key in seen.sessions}
+            mark: None if player is None else {"name": player.name, "online": player.session_hash in seen.sessions}
             for mark, player in (("X", game.player_x), ("O", game.player_o))
         },
         "spectators": seen.spectators(set(seated)),

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from game import services
-from game.models import ChatMessage, Move, Room
+from game.models import ChatMessage, Move, Room, session_hash
 from game.presence import presence
 
 from .clients import Socket, new_session_key
@@ -180,9 +180,9 @@ async def test_a_claim_is_answered_when_the_leavers_worker_died_without_a_goodby
     # Bob plays from a worker that then dies: his presence entry simply stops being there.
     bob_session = await new_session_key()
     await database_sync_to_async(services.join)(room, services.Identity(session_key=bob_session), "bob")
-    await presence().add(room.code, "dead-worker.bob", bob_session)
+    await presence().add(room.code, "dead-worker.bob", session_hash(bob_session))
     await database_sync_to_async(services.play_move)(room, await database_sync_to_async(alice_id)(room), 0)
-    await presence().remove(room.code, "dead-worker.bob", bob_session)
+    await presence().remove(room.code, "dead-worker.bob", session_hash(bob_session))
     # No socket of bob's said goodbye, so no countdown runs yet: the claim starts it and says so.
     error = await alice.error({"type": "claim", "result": "win"})
     assert error["code"] == "too_early"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
 from django.test import Client
 
 from game import services
-from game.models import Game, Room
+from game.models import Game, Player, Room, session_hash
 from game.presence import presence
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def _waiting_player(name: str, *, here: bool) -> tuple[Room, str]:
     room = services.create_room(name=services.QUICK_PLAY_NAME)
     services.join(room, services.identify(session), name)
     if here:
-        async_to_sync(presence().add)(room.code, f"test.{room.code}", session.session_key)
+        async_to_sync(presence().add)(room.code, f"test.{room.code}", session_hash(session.session_key))
     return room, session.session_key
 
 
@@ -126,7 +127,7 @@ def test_quick_play_never_pairs_with_an_absent_player(client: Client) -> None:
     assert response["Location"] != f"/rooms/{absent.code}/"
     assert services.current_game(absent).player_o is None
     mine = Room.objects.get(code=response["Location"].split("/")[2])
-    assert services.current_game(mine).player_x.session_key == client.session.session_key  # type: ignore[union-attr]
+    assert services.current_game(mine).player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
 
 
 def test_quick_play_makes_a_room_and_seats_the_visitor_when_none_is_waiting(client: Client) -> None:
@@ -155,7 +156,7 @@ def test_creating_a_room_seats_its_creator_as_x_under_their_name(client: Client)
     assert room.time_control == "move:15"
     game = services.current_game(room)
     assert game.player_x.name == "erin"  # type: ignore[union-attr]
-    assert game.player_x.session_key == client.session.session_key  # type: ignore[union-attr]
+    assert game.player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
 
 
 def test_join_by_code_accepts_a_code_or_an_invite_link(client: Client) -> None:
@@ -234,3 +235,22 @@ def test_metrics_are_served_in_prometheus_text_format(client: Client) -> None:
         "# TYPE tictac_message_seconds histogram",
     ):
         assert name in text
+
+
+def test_no_table_but_the_session_store_holds_a_session_key_and_the_admin_shows_none(
+    client: Client, admin_client: Client
+) -> None:
+    client.post("/rooms/", {"name": "Keys", "player_name": "fay"})
+    key = client.session.session_key
+    assert key is not None
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            if table == "django_session":
+                continue
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            assert not any(key in str(value) for row in cursor.fetchall() for value in row), table
+    player = Player.objects.get(name="fay")
+    page = admin_client.get(f"/admin/game/player/{player.pk}/change/").content.decode()
+    assert "fay" in page
+    assert key not in page
+    assert player.session_hash not in page
