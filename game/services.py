@@ -45,7 +45,7 @@ from .models import (
     encode_board,
     session_hash,
 )
-from .protocol import DEFAULT_NAME
+from .protocol import DEFAULT_NAME, NAME_MAX_LENGTH
 
 
 class ActionRefused(Exception):  # noqa: N818 - a refusal is an answer, not an error
@@ -457,15 +457,31 @@ def _concrete_field(model: type[Game] | type[Move], name: str) -> Field[Any, Any
 
 
 def _player(identity: Identity, name: str | None) -> Player:
+    """This session's Player, made (under ``name``) the first time it takes a seat."""
     assert identity.session_hash is not None
-    player, created = Player.objects.get_or_create(
+    player, _ = Player.objects.get_or_create(
         session_hash=identity.session_hash,
         defaults={"name": name or DEFAULT_NAME, "user_id": identity.user_id},
     )
-    if not created and name and name != player.name:
-        player.name = name
-        player.save(update_fields=["name"])
     return player
+
+
+def _same_name(first: str, second: str) -> bool:
+    return first.strip().casefold() == second.strip().casefold()
+
+
+def _name_beside(player: Player, typed: str | None, opponent: Player | None) -> str:
+    """The name ``player`` sits under beside ``opponent``: names are unique among a room's seats.
+
+    A name someone typed that the opponent already has is refused; a name
+    nobody typed (the default, or the one this session used before) is numbered.
+    """
+    wanted = typed or player.name
+    if opponent is None or opponent.id == player.id or not _same_name(wanted, opponent.name):
+        return wanted
+    if typed:
+        raise ActionRefused("name_taken", f"{opponent.name} is already playing here: pick another name.")
+    return f"{wanted[: NAME_MAX_LENGTH - 2]} 2"
 
 
 def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player]:
@@ -477,7 +493,18 @@ def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player
     player = _player(identity, name)
     while True:
         game = current_game(room)
-        if game.seat_of(player.id):
+        mine = game.seat_of(player.id)
+        if mine is not None:
+            opponent = game.player(rules.other(mine))
+        elif game.player_x_id is None or game.player_o_id is None:
+            opponent = game.player_o if game.player_x_id is None else game.player_x
+        else:
+            raise ActionRefused("room_full", "Both seats are taken: you can watch.")
+        seated_as = _name_beside(player, name, opponent)
+        if seated_as != player.name:
+            player.name = seated_as
+            player.save(update_fields=["name"])
+        if mine is not None:
             # Re-attached; a new name shows at the next state.
             for seat in (game.player_x, game.player_o):
                 if seat is not None and seat.id == player.id:
@@ -485,13 +512,9 @@ def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player
             return game, player
         if game.player_x_id is None:
             changes: dict[str, Any] = {"player_x": player}
-            other_seat = game.player_o
-        elif game.player_o_id is None:
-            changes = {"player_o": player}
-            other_seat = game.player_x
         else:
-            raise ActionRefused("room_full", "Both seats are taken: you can watch.")
-        if other_seat is not None:
+            changes = {"player_o": player}
+        if opponent is not None:
             changes.update(status=Status.PLAYING, turn=board_of(room, game).turn)
             if game.move_count == 0:
                 changes.update(_clock_fields(_starting_clocks(room)))

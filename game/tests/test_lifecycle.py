@@ -335,3 +335,27 @@ async def test_only_the_last_50_chat_lines_are_kept(room: Room) -> None:
 async def test_a_spectator_without_a_session_may_watch_but_not_chat(room: Room, open_socket: OpenSocket) -> None:
     anonymous = await open_socket(room.code)
     assert (await anonymous.error({"type": "chat", "text": "hi"}))["code"] == "no_session"
+
+
+# --- Names ------------------------------------------------------------------------
+
+
+async def test_a_player_cannot_take_the_opponents_name(room: Room, open_socket: OpenSocket) -> None:
+    alice = await open_socket(room.code, await new_session_key())
+    await alice.join("Alice")
+    impostor = await open_socket(room.code, await new_session_key())
+    assert (await impostor.error({"type": "join", "name": " alice "}))["code"] == "name_taken"
+    assert (await impostor.fresh_state())["players"]["O"] is None
+    bob = await open_socket(room.code, await new_session_key())
+    await bob.join("bob")
+    # Nor can a seated player rename themselves into their opponent.
+    assert (await bob.error({"type": "join", "name": "ALICE"}))["code"] == "name_taken"
+    assert (await bob.fresh_state())["players"]["O"]["name"] == "bob"
+
+
+async def test_two_players_who_gave_no_name_are_told_apart(room: Room, open_socket: OpenSocket) -> None:
+    first = await open_socket(room.code, await new_session_key())
+    second = await open_socket(room.code, await new_session_key())
+    await first.join()
+    state = await second.join()
+    assert (state["players"]["X"]["name"], state["players"]["O"]["name"]) == ("Player", "Player 2")
