@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,10 @@ pytestmark = pytest.mark.browser
 
 NewContext = Callable[..., BrowserContext]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+# The README's pictures: the best screenshots are kept there too.
+README_SHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +64,28 @@ def new_context(browser: Browser) -> Iterator[NewContext]:
         context.close()
 
 
-def create_room(page: Page, server: LiveServer, name: str, size: int = 3, win_length: int = 3) -> str:
+def create_room(
+    page: Page,
+    server: LiveServer,
+    name: str,
+    size: int = 3,
+    win_length: int = 3,
+    *,
+    player_name: str = "alice",
+    time_control: str = "none",
+    absence_seconds: int = 30,
+) -> str:
+    """Make a room from the lobby's form; its creator lands in it seated as X."""
     page.goto(server.url + "/")
     page.fill("#id_name", name)
+    page.fill("#id_player_name", player_name)
     page.fill("#id_size", str(size))
     page.fill("#id_win_length", str(win_length))
+    page.select_option("#id_time_control", time_control)
+    page.fill("#id_absence_seconds", str(absence_seconds))
     page.click("#create-room button[type=submit]")
     page.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
+    expect(page.locator("#seat-X .seat-you")).to_be_visible()
     return page.url.rstrip("/").rsplit("/", 1)[1]
 
 
@@ -76,16 +96,51 @@ def join(page: Page, name: str) -> None:
 
 
 def two_players(
-    server: LiveServer, new_context: NewContext, room_name: str, size: int = 3, win_length: int = 3, width: int = 1280
+    server: LiveServer,
+    new_context: NewContext,
+    room_name: str,
+    size: int = 3,
+    win_length: int = 3,
+    width: int = 1280,
+    *,
+    time_control: str = "none",
+    absence_seconds: int = 30,
 ) -> tuple[Page, Page, str]:
-    """alice makes a room and sits as X, bob opens its link and sits as O: the game is on."""
+    """alice makes a room (and so sits as X), bob opens its link and sits as O: the game is on."""
     alice = new_context(width).new_page()
-    code = create_room(alice, server, room_name, size, win_length)
+    code = create_room(
+        alice, server, room_name, size, win_length, time_control=time_control, absence_seconds=absence_seconds
+    )
     bob = new_context(width).new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
-    join(alice, "alice")
     join(bob, "bob")
     return alice, bob, code
+
+
+def screenshot(page: Page, name: str, *, readme: bool = False) -> None:
+    """Keep a picture of the page in test-artifacts/ (and docs/screenshots/ for the README)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if readme:
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(README_SHOTS / name), full_page=True)
+
+
+def update_playing_game(server: LiveServer, code: str, **fields: datetime) -> None:
+    """Change the room's game in play straight in the servers' SQLite file, as time passing would."""
+    database_url = server.env["DATABASE_URL"]
+    assert database_url.startswith("sqlite:///")
+    assignments = ", ".join(f"{field} = ?" for field in fields)
+    # Django keeps aware datetimes in SQLite as naive UTC text.
+    values = [value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for value in fields.values()]
+    with sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=20) as connection:
+        changed = connection.execute(
+            # The field names are this file's own, never input.
+            f"UPDATE game_game SET {assignments} WHERE status = 'playing'"
+            " AND room_id = (SELECT id FROM game_room WHERE code = ?)",
+            [*values, code],
+        ).rowcount
+    assert changed == 1
 
 
 def board_of(page: Page, size: int) -> list[str]:
@@ -96,29 +151,29 @@ def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new
     alice, bob, code = two_players(server, new_context, "Final")
     carol = new_context().new_page()
     carol.goto(f"{server.url}/rooms/{code}/")
-    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
-    expect(bob.locator("#status")).to_have_text(re.compile("X is thinking"))
+    expect(alice.locator("#status")).to_have_text("Your move")
+    expect(bob.locator("#status")).to_have_text("alice to move")
     for mover, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
-        expect(mover.locator("#status")).to_have_text(re.compile("Your turn"))
+        expect(mover.locator("#status")).to_have_text("Your move")
         mover.click(f'[data-cell="{cell}"]')
-    for page in (alice, bob, carol):
-        expect(page.locator("#status")).to_have_text(re.compile("X wins"))
+    expect(alice.locator("#status")).to_have_text("You win!")
+    for page in (bob, carol):
+        expect(page.locator("#status")).to_have_text("alice wins")
     boards = [board_of(page, 3) for page in (alice, bob, carol)]
     assert boards[0] == boards[1] == boards[2] == ["X", "X", "X", "O", "O", "", "", "", ""]
-    ARTIFACTS.mkdir(exist_ok=True)
-    alice.screenshot(path=str(ARTIFACTS / "finished-game-player.png"), full_page=True)
-    carol.screenshot(path=str(ARTIFACTS / "finished-game-spectator.png"), full_page=True)
+    screenshot(alice, "finished-game-player.png")
+    screenshot(carol, "finished-game-spectator.png")
 
 
 def test_a_reload_mid_game_comes_back_to_the_same_board(server: LiveServer, new_context: NewContext) -> None:
     alice, bob, _ = two_players(server, new_context, "Reload")
     alice.click('[data-cell="4"]')
-    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(bob.locator("#status")).to_have_text("Your move")
     bob.click('[data-cell="0"]')
-    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(alice.locator("#status")).to_have_text("Your move")
     before = board_of(alice, 3)
     alice.reload()
-    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(alice.locator("#status")).to_have_text("Your move")
     assert board_of(alice, 3) == before == ["O", "", "", "", "X", "", "", "", ""]
     alice.click('[data-cell="8"]')
     expect(bob.locator('[data-cell="8"]')).to_have_text("X")
@@ -129,11 +184,10 @@ def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: New
     code = create_room(alice, server, "Keys")
     bob = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
-    for page, name in ((alice, "alice"), (bob, "bob")):
-        page.focus("#join-name")
-        page.keyboard.type(name)
-        page.keyboard.press("Enter")
-        expect(page.locator("#join-form")).to_be_hidden()
+    bob.focus("#join-name")
+    bob.keyboard.type("bob")
+    bob.keyboard.press("Enter")
+    expect(bob.locator("#join-form")).to_be_hidden()
     # X: 0, 1, 2 along the top row with arrows; O: 3, 4 on the middle row.
     plan = [
         (alice, 0, []),
@@ -143,7 +197,7 @@ def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: New
         (alice, 2, ["ArrowRight"]),
     ]
     for page, cell, keys in plan:
-        expect(page.locator("#status")).to_have_text(re.compile("Your turn"))
+        expect(page.locator("#status")).to_have_text("Your move")
         if not keys:
             page.focus(f'[data-cell="{cell}"]')
         for key in keys:
@@ -151,7 +205,7 @@ def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: New
         expect(page.locator(f'[data-cell="{cell}"]')).to_be_focused()
         page.keyboard.press("Enter" if cell % 2 else "Space")
         expect(page.locator(f'[data-cell="{cell}"]')).not_to_have_text("")
-    expect(alice.locator("#status")).to_have_text(re.compile("X wins"))
+    expect(bob.locator("#status")).to_have_text("alice wins")
     expect(alice.locator('[data-cell="4"]')).to_have_accessible_name(re.compile(r"Row 2, column 2, O"))
 
 
@@ -160,8 +214,7 @@ def test_a_name_made_of_html_is_shown_as_text(server: LiveServer, new_context: N
     page = new_context().new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    create_room(page, server, evil)
-    join(page, evil)
+    create_room(page, server, evil, player_name=evil)
     expect(page.locator("#seat-X .seat-name")).to_have_text(evil)
     page.fill("#chat-input", evil)
     page.press("#chat-input", "Enter")
@@ -175,17 +228,19 @@ def test_the_lobby_shows_a_room_appear_and_fill_without_a_reload(server: LiveSer
     lobby.goto(server.url + "/")
     expect(lobby.locator("#lobby-live")).to_have_attribute("data-state", "open")
     host = new_context().new_page()
-    code = create_room(host, server, "Appears")
+    code = create_room(host, server, "Appears", player_name="host", time_control="budget:60+2")
     row = lobby.locator(f'[data-room="{code}"]')
     expect(row).to_be_visible()
-    expect(row).to_contain_text("0/2")
-    join(host, "host")
-    expect(row).to_contain_text("1/2")
+    expect(row).to_contain_text("host vs —")
+    expect(row).to_contain_text("1 min + 2 s")
+    expect(row.locator(".room-status")).to_have_text("Join now")
+    expect(lobby.locator(".room-row").first).to_have_attribute("data-room", code)  # joinable rooms first
     guest = new_context().new_page()
     guest.goto(f"{server.url}/rooms/{code}/")
     join(guest, "guest")
-    expect(row).to_contain_text("2/2")
-    expect(row).to_contain_text("Playing")
+    expect(row).to_contain_text("host vs guest")
+    expect(row).to_contain_text("2 here")
+    expect(row.locator(".room-status")).to_have_text("Playing")
 
 
 def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_context: NewContext) -> None:
@@ -199,8 +254,7 @@ def test_a_15x15_room_renders_and_plays_on_a_phone(server: LiveServer, new_conte
     assert box["width"] >= 18  # still a tappable cell
     last.click()
     expect(bob.locator('[data-cell="224"]')).to_have_text("X")
-    ARTIFACTS.mkdir(exist_ok=True)
-    bob.screenshot(path=str(ARTIFACTS / "phone-15x15.png"), full_page=True)
+    screenshot(bob, "phone-15x15.png")
 
 
 def test_resign_asks_first_then_says_who_resigned_and_a_rematch_shows_who_asked(
@@ -208,21 +262,24 @@ def test_resign_asks_first_then_says_who_resigned_and_a_rematch_shows_who_asked(
 ) -> None:
     alice, bob, _ = two_players(server, new_context, "Resign")
     alice.click('[data-cell="4"]')
-    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(bob.locator("#status")).to_have_text("Your move")
     bob.click("#resign")
     expect(bob.locator("#resign-dialog")).to_be_visible()
     bob.click("#resign-cancel")  # changing one's mind changes nothing
-    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(bob.locator("#status")).to_have_text("Your move")
     bob.click("#resign")
     bob.click("#resign-confirm")
-    for page in (alice, bob):
-        expect(page.locator("#status")).to_have_text(re.compile("bob resigned"))
+    expect(alice.locator("#status")).to_have_text("bob resigned — you win!")
+    expect(bob.locator("#status")).to_have_text("You resigned — alice wins")
     alice.click("#rematch")
-    expect(bob.locator("#rematch-status")).to_have_text(re.compile("X wants a rematch"))
+    expect(bob.locator("#rematch-status")).to_have_text("alice wants a rematch")
     bob.click("#rematch")
-    # Marks swap: bob is X in game 2 and moves first.
-    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
-    expect(alice.locator("#status")).to_have_text(re.compile("X is thinking"))
+    # Marks swap: bob is X in game 2 and moves first, and both are told so.
+    expect(bob.locator("#status")).to_have_text("Your move")
+    expect(bob.locator("#notice")).to_have_text("New game: you play X now")
+    expect(alice.locator("#status")).to_have_text("bob to move")
+    expect(alice.locator("#notice")).to_have_text("New game: bob plays X now, you play O")
+    expect(alice.locator("#series")).to_have_text("bob 0 – 1 alice")
 
 
 def test_a_page_reconnects_by_itself_after_a_server_restart(tmp_path: Path, new_context: NewContext) -> None:
@@ -232,7 +289,6 @@ def test_a_page_reconnects_by_itself_after_a_server_restart(tmp_path: Path, new_
     code = create_room(alice, first, "Restart")
     bob = new_context().new_page()
     bob.goto(f"{first.url}/rooms/{code}/")
-    join(alice, "alice")
     join(bob, "bob")
     alice.click('[data-cell="0"]')
     expect(bob.locator('[data-cell="0"]')).to_have_text("X")
@@ -240,10 +296,10 @@ def test_a_page_reconnects_by_itself_after_a_server_restart(tmp_path: Path, new_
     expect(alice.locator("#status")).to_have_text("Reconnecting…")
     second = LiveServer("daphne", database_url, tmp_path / "second.log", port=first.port).start()
     try:
-        expect(bob.locator("#status")).to_have_text(re.compile("Your turn"), timeout=20_000)
+        expect(bob.locator("#status")).to_have_text("Your move", timeout=20_000)
         bob.click('[data-cell="4"]')
         expect(alice.locator('[data-cell="4"]')).to_have_text("O")
-        expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
+        expect(alice.locator("#status")).to_have_text("Your move")
     finally:
         second.stop()
 
@@ -274,14 +330,199 @@ def test_a_page_that_misses_a_move_asks_for_the_state_and_catches_up(
 
     bob.route_web_socket(re.compile(r"/ws/rooms/"), lose_the_second_move)
     bob.goto(f"{server.url}/rooms/{code}/")
-    join(alice, "alice")
     join(bob, "bob")
     alice.click('[data-cell="0"]')
     expect(bob.locator('[data-cell="0"]')).to_have_text("X")
     bob.click('[data-cell="4"]')  # move 2: bob's own copy of it never arrives
-    expect(alice.locator("#status")).to_have_text(re.compile("Your turn"))
-    alice.click('[data-cell="8"]')  # move 3 arrives: bob's page sees 1 → 3
+    expect(alice.locator("#status")).to_have_text("Your move")
+    alice.click('[data-cell="8"]')  # move 3 arrives: bob's page sees a gap
     expect(bob.locator('[data-cell="8"]')).to_have_text("X")
     expect(bob.locator('[data-cell="4"]')).to_have_text("O")
-    expect(bob.locator("#status")).to_have_text(re.compile("Your turn"))
+    expect(bob.locator("#status")).to_have_text("Your move")
     assert {"type": "sync"} in sent_by_bob
+
+
+def test_the_status_line_names_the_players_and_tells_a_spectator_they_are_watching(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Names")
+    expect(alice.locator("#invite-hero")).to_contain_text("Send this link to a friend")
+    expect(alice.locator("#invite-hero-link")).to_have_value(f"{server.url}/rooms/{code}/")
+    bob = new_context().new_page()
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(bob, "bob")
+    carol = new_context().new_page()
+    carol.goto(f"{server.url}/rooms/{code}/")
+    expect(alice.locator("#invite-hero")).to_be_hidden()
+    expect(alice.locator("#status")).to_have_text("Your move")
+    expect(alice).to_have_title(re.compile(r"^\(Your move\) "))
+    expect(bob.locator("#status")).to_have_text("alice to move")
+    expect(carol.locator("#status")).to_have_text("alice to move")
+    expect(carol.locator("#role")).to_have_text("You are watching")
+    expect(alice.locator("#role")).to_be_hidden()
+    # bob wins along the middle row.
+    for mover, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 8), (bob, 5)]:
+        expect(mover.locator("#status")).to_have_text("Your move")
+        mover.click(f'[data-cell="{cell}"]')
+    for page in (alice, carol):
+        expect(page.locator("#status")).to_have_text("bob wins")
+    expect(bob.locator("#status")).to_have_text("You win!")
+    expect(bob).not_to_have_title(re.compile("Your move"))
+    expect(carol.locator("#series")).to_have_text("alice 0 – 1 bob")
+    screenshot(carol, "names-spectator.png", readme=True)
+
+
+def test_a_game_lost_on_time_shows_both_clocks_and_who_ran_out(server: LiveServer, new_context: NewContext) -> None:
+    alice, bob, code = two_players(server, new_context, "Clocks", time_control="move:15")
+    carol = new_context().new_page()
+    carol.goto(f"{server.url}/rooms/{code}/")
+    for page in (alice, bob, carol):
+        expect(page.locator(".room-meta")).to_contain_text("15 s per move")
+        for mark in "XO":
+            expect(page.locator(f"#seat-{mark} .seat-clock")).to_be_visible()
+            expect(page.locator(f"#seat-{mark} .seat-clock")).to_have_text(re.compile(r"^0:(1[0-5]|0\d\.\d)$"))
+    expect(alice.locator("#seat-X .seat-clock")).to_have_class(re.compile("is-running"))
+    alice.click('[data-cell="4"]')
+    expect(bob.locator("#status")).to_have_text("Your move")
+    expect(bob.locator("#seat-O .seat-clock")).to_have_class(re.compile("is-running"))
+    expect(bob.locator("#seat-X .seat-clock")).not_to_have_class(re.compile("is-running"))
+    screenshot(bob, "clocks-running.png")
+    # bob's 15 s run out at once: the server's referee, not any page, ends the game.
+    now = datetime.now(UTC)
+    update_playing_game(server, code, turn_started_at=now - timedelta(seconds=60), deadline=now - timedelta(seconds=45))
+    expect(alice.locator("#status")).to_have_text("bob ran out of time — you win!", timeout=20_000)
+    expect(bob.locator("#status")).to_have_text("You ran out of time — alice wins")
+    expect(carol.locator("#status")).to_have_text("bob ran out of time — alice wins")
+    expect(carol.locator("#seat-O .seat-clock")).to_have_text("0:00.0")
+    expect(carol.locator("#seat-O .seat-clock")).to_have_class(re.compile("is-low"))
+    expect(carol.locator("#seat-X .seat-clock")).to_be_visible()
+    screenshot(alice, "clocks-timeout.png", readme=True)
+
+
+def test_a_player_whose_opponent_closes_the_tab_sees_a_countdown_then_claims_the_win(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    alice, bob, code = two_players(server, new_context, "Claim", absence_seconds=10)
+    carol = new_context().new_page()
+    carol.goto(f"{server.url}/rooms/{code}/")
+    for mover, cell in [(alice, 0), (bob, 4), (alice, 8)]:  # both have moved: a claim, not an abort
+        expect(mover.locator("#status")).to_have_text("Your move")
+        mover.click(f'[data-cell="{cell}"]')
+    expect(bob.locator("#status")).to_have_text("Your move")
+    bob.context.close()
+    expect(alice.locator("#absent")).to_have_text(re.compile(r"bob left — you can claim the win in 0:(0\d|10)"))
+    expect(carol.locator("#absent")).to_have_text(re.compile(r"bob left — 0:(0\d|10) to come back"))
+    expect(alice.locator("#claim-win")).to_be_hidden()
+    screenshot(alice, "absent-countdown.png")
+    expect(alice.locator("#claim-win")).to_be_visible(timeout=20_000)
+    expect(alice.locator("#claim-draw")).to_be_visible()
+    expect(carol.locator("#claim-win")).to_be_hidden()  # a spectator is told, not asked
+    screenshot(alice, "absent-claim.png", readme=True)
+    alice.click("#claim-win")
+    expect(alice.locator("#status")).to_have_text("bob left — you win!")
+    expect(carol.locator("#status")).to_have_text("bob left — alice wins")
+    expect(alice.locator("#absent")).to_be_hidden()
+    screenshot(alice, "absent-claimed.png")
+
+
+def test_a_draw_offer_and_a_takeback_are_answered_from_the_page(server: LiveServer, new_context: NewContext) -> None:
+    alice, bob, code = two_players(server, new_context, "Offers")
+    carol = new_context().new_page()
+    carol.goto(f"{server.url}/rooms/{code}/")
+    alice.click('[data-cell="4"]')
+    expect(alice.locator("#takeback")).to_be_visible()
+    expect(bob.locator("#takeback")).to_be_hidden()  # bob has no move to take back
+    alice.click("#takeback")
+    expect(alice.locator("#takeback")).to_have_text("Take-back asked…")
+    expect(bob.locator("#offer")).to_contain_text("alice asks to take back their last move")
+    expect(carol.locator("#offer")).to_contain_text("alice asks to take back their last move")
+    expect(carol.locator("#accept-offer")).to_be_hidden()
+    bob.click("#accept-offer")
+    expect(alice.locator('[data-cell="4"]')).to_have_text("")
+    expect(alice.locator("#status")).to_have_text("Your move")
+    alice.click('[data-cell="0"]')
+    expect(bob.locator("#status")).to_have_text("Your move")
+    bob.click("#offer-draw")
+    expect(bob.locator("#offer-draw")).to_have_text("Draw offered…")
+    expect(alice.locator("#offer")).to_contain_text("bob offers a draw")
+    alice.click("#decline-offer")
+    expect(alice.locator("#offer")).to_be_hidden()
+    expect(bob.locator("#offer-draw")).to_have_text("Offer draw")
+    bob.click("#offer-draw")
+    alice.click("#accept-offer")
+    for page in (alice, bob, carol):
+        expect(page.locator("#status")).to_have_text("Draw agreed")
+    expect(carol.locator("#series")).to_have_text("alice 0 – 0 bob, 1 draw")
+
+
+def test_chat_comes_back_after_a_reload_still_as_text(server: LiveServer, new_context: NewContext) -> None:
+    alice, bob, _ = two_players(server, new_context, "Chatty")
+    alice.fill("#chat-input", "<b>gg</b>")
+    alice.press("#chat-input", "Enter")
+    expect(bob.locator("#chat-log")).to_contain_text("<b>gg</b>")
+    bob.reload()
+    expect(bob.locator("#chat-log .chat-line")).to_have_count(1)
+    expect(bob.locator("#chat-log")).to_contain_text("alice")
+    expect(bob.locator("#chat-log .chat-text")).to_have_text("<b>gg</b>")
+    assert bob.locator("#chat-log b").count() == 0
+
+
+def test_a_move_lost_with_its_socket_is_sent_again_once_with_the_same_id(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Once")
+    bob = new_context().new_page()
+    moves_sent: list[dict[str, object]] = []
+
+    def lose_the_first_move_and_the_socket(page_socket: WebSocketRoute) -> None:
+        server_socket = page_socket.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            data = json.loads(message)
+            if data.get("type") == "move":
+                moves_sent.append(data)
+                if len(moves_sent) == 1:  # the connection dies with the move on it
+                    page_socket.close(code=4000)
+                    server_socket.close()
+                    return
+            server_socket.send(message)
+
+        page_socket.on_message(to_server)
+
+    bob.route_web_socket(re.compile(r"/ws/rooms/"), lose_the_first_move_and_the_socket)
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(bob, "bob")
+    alice.click('[data-cell="0"]')
+    expect(bob.locator("#status")).to_have_text("Your move")
+    bob.click('[data-cell="4"]')
+    expect(alice.locator('[data-cell="4"]')).to_have_text("O")
+    expect(alice.locator("#status")).to_have_text("Your move")
+    expect(bob.locator('[data-cell="4"]')).to_have_text("O")
+    assert len(moves_sent) == 2
+    assert moves_sent[0] == moves_sent[1] == {"type": "move", "cell": 4, "id": moves_sent[0]["id"]}
+    assert board_of(alice, 3).count("O") == 1
+
+
+def test_quick_play_asks_a_name_once_and_seats_two_people_against_each_other(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    alice = new_context().new_page()
+    alice.goto(server.url + "/")
+    alice.fill("#quick-play-name", "quick-alice")
+    alice.click("#quick-play")
+    alice.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
+    expect(alice.locator("#seat-X .seat-name")).to_have_text("quick-alice")
+    expect(alice.locator("#status")).to_have_text("Waiting for an opponent")
+    bob = new_context().new_page()
+    bob.goto(server.url + "/")
+    bob.fill("#quick-play-name", "quick-bob")
+    bob.click("#quick-play")
+    bob.wait_for_url(alice.url)
+    expect(bob.locator("#seat-O .seat-name")).to_have_text("quick-bob")
+    expect(alice.locator("#status")).to_have_text("Your move")
+    expect(bob.locator("#status")).to_have_text("quick-alice to move")
+    # The name is asked once: the lobby offers it again next time.
+    bob.goto(server.url + "/")
+    expect(bob.locator("#quick-play-name")).to_have_value("quick-bob")

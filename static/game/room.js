@@ -3,8 +3,10 @@
  *
  * The server is the only judge of the game: this script draws whatever the
  * latest `state` message says and sends the player's intentions (join, move,
- * chat, resign, rematch). It never changes the board on its own, so a
- * reconnect or a missed message is cured by simply drawing the next state.
+ * chat, resign, rematch, claim, offers). It never changes the board on its
+ * own, so a reconnect or a missed message is cured by simply drawing the next
+ * state. Clocks and the absent-player countdown tick locally between states,
+ * from the server's own timestamps corrected for this machine's clock.
  *
  * All text that comes from people (names, chat) goes through textContent.
  */
@@ -19,10 +21,15 @@
   const SILENCE_LIMIT_MS = 50000;
   const ERROR_SHOW_MS = 4500;
   const COPIED_SHOW_MS = 2000;
+  const TICK_MS = 100;
+  const LOW_TIME_MS = 10000;
+  const LOW_BUDGET_SHARE = 0.2;
   const CHAT_KEEP = 200;
   const NAME_KEY = 'tictac.name';
   const MARKS = ['X', 'O'];
-  const FINISHED = ['won', 'draw', 'resigned'];
+  const FINISHED = ['won', 'draw', 'resigned', 'timeout', 'abandoned', 'aborted'];
+  // Statuses in which `winner` names a player who won.
+  const WON = ['won', 'resigned', 'timeout', 'abandoned'];
 
   // Close codes after which reconnecting cannot help.
   const FINAL_CLOSE_REASONS = {
@@ -37,6 +44,12 @@
     room_full: 'Both seats are taken. You can still watch and chat.',
     no_session: 'Your session is missing. Reload the page to join.',
     rate_limited: 'Slow down a little: too many messages at once.',
+    not_absent: 'Your opponent is back, so there is nothing to claim.',
+    too_early: 'Not yet: wait until the countdown ends.',
+    no_offer: 'That offer is no longer open.',
+    offer_pending: 'An offer is already waiting for an answer.',
+    nothing_to_take_back: 'There is no move of yours to take back.',
+    unavailable: 'The server is busy for a moment. Try again.',
   };
 
   const byId = (id) => document.getElementById(id);
@@ -44,25 +57,44 @@
   const ui = {
     root: byId('room'),
     status: byId('status'),
+    role: byId('role'),
+    notice: byId('notice'),
     board: byId('board'),
     error: byId('error'),
     announcer: byId('announcer'),
     gameNumber: byId('game-number'),
+    timeControl: byId('time-control'),
     spectators: byId('spectators'),
+    series: byId('series'),
     joinForm: byId('join-form'),
     joinName: byId('join-name'),
     resign: byId('resign'),
     resignDialog: byId('resign-dialog'),
+    offerDraw: byId('offer-draw'),
+    takeback: byId('takeback'),
     rematch: byId('rematch'),
     rematchStatus: byId('rematch-status'),
+    absent: byId('absent'),
+    absentText: byId('absent-text'),
+    claimWin: byId('claim-win'),
+    claimDraw: byId('claim-draw'),
+    offer: byId('offer'),
+    offerText: byId('offer-text'),
+    accept: byId('accept-offer'),
+    decline: byId('decline-offer'),
     movesPanel: byId('moves-panel'),
     moves: byId('moves'),
     movesEmpty: byId('moves-empty'),
     chatLog: byId('chat-log'),
     chatForm: byId('chat-form'),
     chatInput: byId('chat-input'),
-    invite: byId('invite-link'),
+    invite: byId('invite'),
+    inviteLink: byId('invite-link'),
     copyInvite: byId('copy-invite'),
+    inviteHero: byId('invite-hero'),
+    inviteHeroLink: byId('invite-hero-link'),
+    copyInviteHero: byId('copy-invite-hero'),
+    favicon: byId('favicon'),
     seats: {},
   };
   for (const mark of MARKS) {
@@ -73,6 +105,7 @@
       you: seat.querySelector('.seat-you'),
       presence: seat.querySelector('.presence-text'),
       tag: seat.querySelector('.seat-tag'),
+      clock: seat.querySelector('.seat-clock'),
     };
   }
 
@@ -84,10 +117,16 @@
     link: 'connecting', // 'connecting' | 'open' | 'down' | 'final'
     finalReason: '',
     moveSent: false, // a move is on its way; ignore more clicks until the answer
+    pendingMove: null, // {message, gameId, cell, resent}: sent, not yet seen on the board
+    notice: null, // {gameId, text}: "New game: bob plays X now", shown until the first move
+    lowTimeWarned: '', // the turn (game id and version) whose low time was announced
     cells: [], // the cell buttons, by index
     boardSize: 0,
     focusIndex: 0, // the cell that holds tabindex=0 (roving tabindex)
   };
+
+  /* The server's clock as seen from here: server time ≈ Date.now() + skew. */
+  const serverClock = { skew: 0 };
 
   // ---------------------------------------------------------------- helpers
 
@@ -118,7 +157,11 @@
 
   function playerName(state, mark) {
     const player = state.players && state.players[mark];
-    return player ? player.name : mark;
+    return player && player.name ? String(player.name) : mark;
+  }
+
+  function bothSeated(state) {
+    return Boolean(state.players && state.players.X && state.players.O);
   }
 
   function announce(text) {
@@ -136,19 +179,112 @@
     try { window.localStorage.setItem(NAME_KEY, name); } catch (_) { /* private mode: not remembered */ }
   }
 
+  /** A fresh move id: a page-wide counter plus randomness, so two tabs never share one. */
+  const moveIds = { counter: 0, prefix: Math.random().toString(36).slice(2, 10) };
+  function nextMoveId() {
+    moveIds.counter += 1;
+    return 'm-' + moveIds.prefix + '-' + moveIds.counter;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  function serverNow() {
+    return Date.now() + serverClock.skew;
+  }
+
+  /** Learn the server's clock from a state: `clock.now` is when the server made it. */
+  function noteServerTime(state) {
+    const clock = state.game.clock;
+    if (clock && typeof clock.now === 'number') {
+      serverClock.skew = clock.now - Date.now();
+      return;
+    }
+    // Without a clock the last known skew (0 at first, trusting this machine's
+    // clock) stays, unless it is plainly wrong: nobody left in the server's future.
+    const absent = state.game.absent || {};
+    for (const mark of MARKS) {
+      const since = absent[mark] && absent[mark].since;
+      if (typeof since === 'number' && since > serverNow()) serverClock.skew = since - Date.now();
+    }
+  }
+
+  /** "1:05", "0:09.4" (tenths under 10 s): a chess clock. */
+  function formatClock(ms) {
+    const left = Math.max(0, ms);
+    if (left < LOW_TIME_MS) {
+      const tenths = Math.floor(left / 100);
+      return '0:0' + Math.floor(tenths / 10) + '.' + (tenths % 10);
+    }
+    const seconds = Math.floor(left / 1000);
+    return Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0');
+  }
+
+  /** "0:30": a countdown, rounded up so it reads 0:00 only when it is over. */
+  function formatCountdown(ms) {
+    const seconds = Math.max(0, Math.ceil(ms / 1000));
+    return Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0');
+  }
+
+  /** "15 s per move", "1 min + 2 s", "5 min": a time control in words. */
+  function timeControlWords(control) {
+    if (!control) return '';
+    const amount = (seconds) => (seconds >= 60 && seconds % 60 === 0 ? seconds / 60 + ' min' : seconds + ' s');
+    if (control.kind === 'move') return amount(control.seconds) + ' per move';
+    if (control.kind === 'budget') {
+      return amount(control.seconds) + (control.increment ? ' + ' + control.increment + ' s' : '');
+    }
+    return '';
+  }
+
+  /** A player's time left now, in ms: the running one counts down to its deadline. */
+  function clockLeft(clock, mark) {
+    if (clock.running === mark && typeof clock.deadline === 'number') return clock.deadline - serverNow();
+    return typeof clock[mark] === 'number' ? clock[mark] : 0;
+  }
+
+  function isLowTime(state, ms) {
+    if (ms < LOW_TIME_MS) return true;
+    const control = state.room.time_control;
+    return Boolean(control && control.kind === 'budget' && ms < control.seconds * 1000 * LOW_BUDGET_SHARE);
+  }
+
+  /** The opponent's absence as the page sees it, or null. */
+  function absenceOf(state, mark) {
+    const absent = state.game.absent;
+    if (state.game.status !== 'playing' || !absent || !absent[mark]) return null;
+    const claimAt = absent[mark].claim_at;
+    return { mark: mark, claimAt: typeof claimAt === 'number' ? claimAt : serverNow() };
+  }
+
   // ------------------------------------------------------------ game words
 
-  /** "X wins", "Draw", "bob resigned — X wins", with the seated player's view. */
+  /**
+   * "bob wins", "alice ran out of time — bob wins", "Draw agreed", "Game
+   * aborted"; a seated player reads "You resigned — bob wins" or "alice left
+   * — you win!".
+   */
   function resultText(state) {
     const game = state.game;
-    if (game.status === 'draw') return 'Draw';
-    const winner = game.winner;
-    let text = winner + ' wins';
-    if (game.status === 'resigned') {
-      text = playerName(state, otherMark(winner)) + ' resigned — ' + text;
+    switch (game.status) {
+      case 'draw':
+        if (game.reason === 'agreed') return 'Draw agreed';
+        if (game.reason === 'claimed_draw') return 'Draw claimed';
+        return 'Draw';
+      case 'aborted':
+        return 'Game aborted';
+      default:
+        break;
     }
-    if (view.mark) text += view.mark === winner ? ' — you win!' : ' — you lose';
-    return text;
+    const winner = game.winner;
+    const loser = otherMark(winner);
+    const wins = winner === view.mark ? 'you win!' : playerName(state, winner) + ' wins';
+    const who = loser === view.mark ? 'You' : playerName(state, loser);
+    switch (game.status) {
+      case 'resigned': return who + ' resigned — ' + wins;
+      case 'timeout': return who + ' ran out of time — ' + wins;
+      case 'abandoned': return who + ' left — ' + wins;
+      default: return winner === view.mark ? 'You win!' : wins;
+    }
   }
 
   /** The one line that always says what is happening. */
@@ -159,9 +295,40 @@
     if (!state) return 'Connecting…';
     const game = state.game;
     if (isFinished(game.status)) return resultText(state);
-    if (game.status === 'waiting') return 'Waiting for an opponent';
-    if (game.turn === view.mark) return 'Your turn';
-    return game.turn + ' is thinking';
+    if (game.status === 'waiting') return view.mark ? 'Waiting for an opponent' : 'Waiting for players';
+    if (view.mark && game.turn === view.mark) return 'Your move';
+    return playerName(state, game.turn) + ' to move';
+  }
+
+  /** "New game: bob plays X now", told when a rematch swaps the marks. */
+  function newGameText(state) {
+    if (!bothSeated(state)) return '';
+    if (view.mark === 'X') return 'New game: you play X now';
+    const text = 'New game: ' + playerName(state, 'X') + ' plays X now';
+    return view.mark === 'O' ? text + ', you play O' : text;
+  }
+
+  function offerText(state) {
+    const offer = state.game.offer;
+    if (!offer || state.game.status !== 'playing') return '';
+    if (offer.by === view.mark) return offer.kind === 'draw' ? 'Draw offered…' : 'Take-back asked…';
+    const name = playerName(state, offer.by);
+    return offer.kind === 'draw' ? name + ' offers a draw' : name + ' asks to take back their last move';
+  }
+
+  /** "alice left — you can claim the win in 0:30", and what it becomes when time is up. */
+  function absenceText(state, absence) {
+    const name = playerName(state, absence.mark);
+    const left = absence.claimAt - serverNow();
+    const mine = view.mark === otherMark(absence.mark);
+    if (state.game.moves < 2) {
+      // Before both have moved the server aborts the game instead of letting anyone claim.
+      return left > 0 ? name + ' left — the game is aborted in ' + formatCountdown(left) : name + ' left — aborting the game';
+    }
+    if (!mine) return left > 0 ? name + ' left — ' + formatCountdown(left) + ' to come back' : name + ' left';
+    return left > 0
+      ? name + ' left — you can claim the win in ' + formatCountdown(left)
+      : name + ' left — you can claim the win, claim a draw, or keep waiting';
   }
 
   /** What a screen reader should hear about the change from `before` to `after`. */
@@ -169,15 +336,30 @@
     if (!before) return '';
     const game = after.game;
     if (game.id !== before.game.id) {
-      return 'Game ' + game.number + ' started.' + (view.mark ? ' You play ' + view.mark + '.' : '');
+      const swapped = newGameText(after);
+      return 'Game ' + game.number + ' started.' + (swapped ? ' ' + swapped + '.' : '');
     }
     const parts = [];
-    if (game.moves > before.game.moves && game.last_move) {
-      parts.push(game.last_move.mark + ' played ' + cellWords(game.last_move.cell, after.room.size));
+    const previous = before.game;
+    if (game.moves > previous.moves && game.last_move) {
+      parts.push(playerName(after, game.last_move.mark) + ' played ' + cellWords(game.last_move.cell, after.room.size));
+    } else if (game.moves < previous.moves && previous.last_move) {
+      parts.push(playerName(after, previous.last_move.mark) + '’s last move was taken back');
     }
-    if (game.status !== before.game.status) {
+    if (game.status !== previous.status) {
       if (isFinished(game.status)) parts.push(resultText(after));
-      else if (game.status === 'playing') parts.push('Both seats are taken. X moves first');
+      else if (game.status === 'playing') parts.push('Both seats are taken. ' + playerName(after, 'X') + ' moves first');
+    }
+    const text = offerText(after);
+    if (text && text !== offerText(before)) parts.push(text);
+    else if (previous.offer && !game.offer && game.moves === previous.moves && !isFinished(game.status)) {
+      parts.push(previous.offer.kind === 'draw' ? 'The draw offer was declined' : 'The take-back was declined');
+    }
+    for (const mark of MARKS) {
+      const was = absenceOf(before, mark);
+      const now = absenceOf(after, mark);
+      if (now && !was) parts.push(absenceText(after, now));
+      else if (was && !now && !isFinished(game.status)) parts.push(playerName(after, mark) + ' is back');
     }
     return parts.join('. ');
   }
@@ -285,8 +467,10 @@
     const index = Number(cell.dataset.cell);
     setRovingCell(index, false);
     if (!canPlay(index)) return;
-    if (send({ type: 'move', cell: index })) {
+    const message = { type: 'move', cell: index, id: nextMoveId() };
+    if (send(message)) {
       view.moveSent = true;
+      view.pendingMove = { message: message, gameId: view.state.game.id, cell: index, resent: false };
       render();
     }
   }
@@ -304,41 +488,140 @@
       const seat = ui.seats[mark];
       const player = state.players[mark];
       const toMove = view.link !== 'final' && game.status === 'playing' && game.turn === mark;
-      const won = (game.status === 'won' || game.status === 'resigned') && game.winner === mark;
+      const won = WON.includes(game.status) && game.winner === mark;
+      const away = Boolean(absenceOf(state, mark));
 
-      seat.name.textContent = player ? player.name : 'Free seat';
+      seat.name.textContent = player ? playerName(state, mark) : 'Free seat';
       seat.you.hidden = view.mark !== mark;
-      seat.presence.textContent = player ? (player.online ? 'online' : 'offline') : '';
+      seat.presence.textContent = player ? (away ? 'left' : (player.online ? 'online' : 'offline')) : '';
       seat.root.classList.toggle('is-empty', !player);
-      seat.root.classList.toggle('is-online', Boolean(player && player.online));
+      seat.root.classList.toggle('is-online', Boolean(player && player.online && !away));
       seat.root.classList.toggle('is-turn', toMove);
       seat.tag.textContent = toMove ? 'to move' : (won ? 'winner' : '');
       seat.tag.hidden = !seat.tag.textContent;
     }
     const watching = state.spectators || 0;
     ui.spectators.textContent = watching === 1 ? '1 spectator' : watching + ' spectators';
+
+    const series = state.series;
+    ui.series.hidden = !(series && bothSeated(state));
+    if (!ui.series.hidden) {
+      const draws = series.draws || 0;
+      ui.series.textContent = playerName(state, 'X') + ' ' + (series.X || 0) + ' – ' + (series.O || 0) + ' ' +
+        playerName(state, 'O') + (draws ? ', ' + draws + (draws === 1 ? ' draw' : ' draws') : '');
+    }
+  }
+
+  /** Both clocks by their seats; only the running one changes between states. */
+  function renderClocks(state) {
+    const clock = state.game.clock;
+    for (const mark of MARKS) {
+      const face = ui.seats[mark].clock;
+      face.hidden = !clock;
+      if (!clock) continue;
+      const left = clockLeft(clock, mark);
+      const running = clock.running === mark && state.game.status === 'playing';
+      face.textContent = formatClock(left);
+      face.classList.toggle('is-running', running);
+      face.classList.toggle('is-low', isLowTime(state, left) && (running || left <= 0));
+      face.setAttribute('aria-label', playerName(state, mark) + '’s clock: ' + formatClock(left));
+      if (running && mark === view.mark && left < LOW_TIME_MS && left > 0) {
+        const turn = state.game.id + ':' + state.game.version + ':' + state.game.moves;
+        if (view.lowTimeWarned !== turn) {
+          view.lowTimeWarned = turn;
+          announce('Less than ten seconds left');
+        }
+      }
+    }
+  }
+
+  function renderAbsent(state) {
+    const absence = view.mark ? absenceOf(state, otherMark(view.mark)) : (absenceOf(state, 'X') || absenceOf(state, 'O'));
+    ui.absent.hidden = !absence;
+    if (!absence) return;
+    const text = absenceText(state, absence);
+    if (ui.absentText.textContent !== text) ui.absentText.textContent = text;
+    const mayClaim = view.link === 'open' && view.mark === otherMark(absence.mark) &&
+      state.game.moves >= 2 && absence.claimAt <= serverNow();
+    ui.claimWin.hidden = !mayClaim;
+    ui.claimDraw.hidden = !mayClaim;
+  }
+
+  function renderOffer(state) {
+    const offer = state.game.offer;
+    const text = offerText(state);
+    // Our own pending offer shows on its button ("Draw offered…").
+    ui.offer.hidden = !text || offer.by === view.mark;
+    ui.offerText.textContent = text;
+    const answerable = view.link === 'open' && Boolean(view.mark) && Boolean(offer) && offer.by !== view.mark;
+    ui.accept.hidden = !answerable;
+    ui.decline.hidden = !answerable;
   }
 
   function renderControls(state) {
     const game = state.game;
     const open = view.link === 'open';
     const seatFree = !state.players.X || !state.players.O;
+    const playing = open && Boolean(view.mark) && game.status === 'playing';
+    const offer = game.status === 'playing' ? game.offer : null;
+    const theirOffer = Boolean(offer && offer.by !== view.mark);
 
     // Only offer a seat once the socket told us whether we already have one.
     ui.joinForm.hidden = !(view.live && open && !view.mark && seatFree);
-    ui.resign.hidden = !(open && view.mark && game.status === 'playing');
+    ui.resign.hidden = !playing;
+
+    const drawOffered = Boolean(offer && offer.by === view.mark && offer.kind === 'draw');
+    ui.offerDraw.hidden = !playing || theirOffer;
+    ui.offerDraw.disabled = Boolean(offer);
+    ui.offerDraw.textContent = drawOffered ? 'Draw offered…' : 'Offer draw';
+
+    // A takeback is for your own last move, while the opponent has not yet answered it.
+    const takebackAsked = Boolean(offer && offer.by === view.mark && offer.kind === 'takeback');
+    const lastIsMine = Boolean(game.last_move && game.last_move.mark === view.mark && game.turn !== view.mark);
+    ui.takeback.hidden = !playing || theirOffer || !(lastIsMine || takebackAsked);
+    ui.takeback.disabled = Boolean(offer);
+    ui.takeback.textContent = takebackAsked ? 'Take-back asked…' : 'Take back';
 
     const asked = game.rematch || [];
     ui.rematch.hidden = !(open && view.mark && isFinished(game.status));
     ui.rematch.disabled = asked.includes(view.mark);
     ui.rematch.textContent = ui.rematch.disabled ? 'Rematch asked' : 'Rematch';
     ui.rematchStatus.textContent = isFinished(game.status)
-      ? asked.map((mark) => mark + ' wants a rematch').join(' · ')
+      ? asked.map((mark) => playerName(state, mark) + ' wants a rematch').join(' · ')
       : '';
 
     ui.gameNumber.textContent = ' · game ' + game.number;
+    const timeControl = timeControlWords(state.room.time_control);
+    ui.timeControl.textContent = timeControl ? ' · ' + timeControl : '';
     // A closed or vanished room takes no more chat.
     for (const control of ui.chatForm.elements) control.disabled = view.link === 'final';
+  }
+
+  /** Seated, with the other seat free: the invite link is what matters now. */
+  function renderInvite(state) {
+    const waitingForFriend = Boolean(view.mark) && view.link !== 'final' && !state.players[otherMark(view.mark)];
+    ui.inviteHero.hidden = !waitingForFriend;
+    ui.invite.hidden = waitingForFriend;
+  }
+
+  function renderNotices(state) {
+    ui.role.hidden = !(view.live && !view.mark);
+    const notice = view.notice;
+    const showNotice = Boolean(notice) && notice.gameId === state.game.id && state.game.moves === 0 &&
+      !isFinished(state.game.status);
+    ui.notice.hidden = !showNotice;
+    ui.notice.textContent = showNotice ? notice.text : '';
+  }
+
+  /** "(Your move) Room · tictac", and a marked favicon while the tab is in the background. */
+  function renderTitle() {
+    const myTurn = Boolean(view.state) && isMyTurn(view.state) && !view.moveSent;
+    const title = (myTurn ? '(Your move) ' : '') + baseTitle;
+    if (document.title !== title) document.title = title;
+    if (ui.favicon) {
+      const href = myTurn && document.hidden ? ui.favicon.dataset.turnHref : ui.favicon.dataset.href;
+      if (href && ui.favicon.getAttribute('href') !== href) ui.favicon.setAttribute('href', href);
+    }
   }
 
   function moveNotation(index, cell, size) {
@@ -351,7 +634,7 @@
     const history = state.game.history;
     ui.movesPanel.hidden = !Array.isArray(history);
     if (!Array.isArray(history)) return;
-    const key = state.game.id + ':' + history.length;
+    const key = state.game.id + ':' + history.join(',');
     if (ui.moves.dataset.shown === key) return; // unchanged: keep the scroll position
     ui.moves.dataset.shown = key;
     const items = history.map((cell, index) => {
@@ -369,11 +652,41 @@
     ui.status.textContent = statusText();
     ui.root.dataset.link = view.link;
     const state = view.state;
+    renderTitle();
     if (!state) return;
     renderBoard(state);
     renderSeats(state);
+    renderClocks(state);
+    renderAbsent(state);
+    renderOffer(state);
     renderControls(state);
+    renderInvite(state);
+    renderNotices(state);
     renderMoves(state);
+    updateTicker(state);
+  }
+
+  // --------------------------------------------------------------- ticking
+
+  let tickTimer = 0;
+
+  /** Tick while a clock runs or a countdown is on; stop otherwise. */
+  function updateTicker(state) {
+    const clock = state.game.clock;
+    const needed = state.game.status === 'playing' && view.link !== 'final' &&
+      (Boolean(clock && clock.running) || Object.keys(state.game.absent || {}).length > 0);
+    if (needed && !tickTimer) tickTimer = window.setInterval(tick, TICK_MS);
+    if (!needed && tickTimer) {
+      window.clearInterval(tickTimer);
+      tickTimer = 0;
+    }
+  }
+
+  function tick() {
+    const state = view.state;
+    if (!state) return;
+    renderClocks(state);
+    renderAbsent(state);
   }
 
   // ------------------------------------------------------- incoming messages
@@ -383,7 +696,18 @@
     const shown = view.state;
     if (!shown) return false;
     if (next.game.number !== shown.game.number) return next.game.number < shown.game.number;
+    if (typeof next.game.version === 'number' && typeof shown.game.version === 'number') {
+      return next.game.version < shown.game.version;
+    }
     return next.game.moves < shown.game.moves;
+  }
+
+  /** True when updates between `before` and `next` (same game) went missing on the way. */
+  function missedUpdates(before, next) {
+    if (typeof next.game.version === 'number' && typeof before.game.version === 'number') {
+      return next.game.version > before.game.version + 1;
+    }
+    return next.game.moves > before.game.moves + 1;
   }
 
   function acceptState(next, fromSocket) {
@@ -401,18 +725,47 @@
     const before = view.state;
     // A state is a full snapshot, so a gap is healed by drawing it; the sync
     // asks the server to confirm we are now up to date.
-    if (before && fromSocket && next.game.id === before.game.id && next.game.moves > before.game.moves + 1) {
+    if (before && fromSocket && next.game.id === before.game.id && missedUpdates(before, next)) {
       send({ type: 'sync' });
     }
     // Our move is answered by a state with a new move count (or by an error);
     // a presence update in between must not unlock a second click.
-    if (!before || next.game.id !== before.game.id || next.game.moves !== before.game.moves) {
+    const game = next.game;
+    if (!before || game.id !== before.game.id || game.moves !== before.game.moves || game.status !== before.game.status) {
       view.moveSent = false;
     }
+    const pending = view.pendingMove;
+    if (pending && (game.id !== pending.gameId || game.board[pending.cell])) view.pendingMove = null;
+    if (before && game.id !== before.game.id) {
+      const text = newGameText(next);
+      view.notice = text && game.number > before.game.number ? { gameId: game.id, text: text } : null;
+    }
+    noteServerTime(next);
     view.state = next;
     if (next.room.open === false) closeForGood(FINAL_CLOSE_REASONS[4410]);
     render();
     announce(describeChange(before, next));
+  }
+
+  /**
+   * After a reconnect: a move that was sent but never seen on the board is
+   * sent again, once, with the same id (the server plays an id only once).
+   */
+  function resendUnansweredMove(state) {
+    const pending = view.pendingMove;
+    if (!pending) return;
+    const game = state.game;
+    const stillMine = game.id === pending.gameId && game.status === 'playing' && game.turn === view.mark &&
+      !game.board[pending.cell];
+    if (!stillMine || pending.resent) {
+      view.pendingMove = null;
+      return;
+    }
+    if (send(pending.message)) {
+      pending.resent = true;
+      view.moveSent = true;
+      render();
+    }
   }
 
   function chatTime(iso) {
@@ -422,6 +775,7 @@
   }
 
   function appendChat(message) {
+    if (!message || typeof message !== 'object') return;
     const log = ui.chatLog;
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
 
@@ -455,15 +809,21 @@
     try { message = JSON.parse(raw); } catch (_) { return; }
     if (!message || typeof message !== 'object') return;
     switch (message.type) {
-      case 'state':
+      case 'state': {
         connection.attempts = 0; // a state means the connection really works
+        const first = connection.awaitingFirstState;
+        connection.awaitingFirstState = false;
         acceptState(message, true);
+        if (first) resendUnansweredMove(message);
         break;
+      }
       case 'chat':
         appendChat(message);
         break;
       case 'error':
+        // Errors name no message; one that comes while a move is out answers it.
         view.moveSent = false;
+        view.pendingMove = null;
         showError(FRIENDLY_ERRORS[message.code] || message.message || 'Something went wrong.');
         render();
         break;
@@ -480,6 +840,7 @@
     retryTimer: 0,
     pingTimer: 0,
     lastHeardAt: 0,
+    awaitingFirstState: false,
   };
 
   function socketUrl() {
@@ -509,6 +870,7 @@
     socket.addEventListener('open', () => {
       if (socket !== connection.socket) return;
       connection.lastHeardAt = Date.now();
+      connection.awaitingFirstState = true;
       view.link = 'open';
       startPinging();
       render();
@@ -527,6 +889,7 @@
   function onSocketGone(code) {
     stopPinging();
     connection.socket = null;
+    // An unanswered move stays in view.pendingMove, to be resent after reconnecting.
     view.moveSent = false;
     if (FINAL_CLOSE_REASONS[code]) {
       closeForGood(FINAL_CLOSE_REASONS[code]);
@@ -552,6 +915,7 @@
   function closeForGood(reason) {
     view.link = 'final';
     view.finalReason = reason;
+    view.pendingMove = null;
     window.clearTimeout(connection.retryTimer);
     stopPinging();
     const socket = connection.socket;
@@ -590,6 +954,10 @@
 
   // ----------------------------------------------------------- user actions
 
+  function sendOrComplain(message) {
+    if (!send(message)) showError('Not connected. Trying again…');
+  }
+
   function onJoin(event) {
     event.preventDefault();
     const name = ui.joinName.value.trim();
@@ -598,7 +966,7 @@
       message.name = name;
       rememberName(name);
     }
-    if (!send(message)) showError('Not connected. Trying again…');
+    sendOrComplain(message);
   }
 
   function onChat(event) {
@@ -621,43 +989,44 @@
     ui.resign.focus();
   }
 
-  function onRematch() {
-    send({ type: 'rematch' });
-  }
-
-  async function copyInviteLink() {
-    const link = ui.invite.value;
+  async function copyLink(input, button) {
+    const link = input.value;
     let copied = false;
     try {
       await navigator.clipboard.writeText(link);
       copied = true;
     } catch (_) {
       // No clipboard API (plain http) or no permission: select the text instead.
-      ui.invite.focus();
-      ui.invite.select();
+      input.focus();
+      input.select();
       try { copied = document.execCommand('copy'); } catch (_) { copied = false; }
     }
-    flashCopyButton(copied ? 'Copied' : 'Press Ctrl+C to copy');
+    flashCopyButton(button, copied ? 'Copied' : 'Press Ctrl+C to copy');
   }
 
-  let copyTimer = 0;
-  function flashCopyButton(text) {
-    ui.copyInvite.textContent = text;
+  const copyTimers = new Map();
+  function flashCopyButton(button, text) {
+    if (!button.dataset.label) button.dataset.label = button.textContent;
+    button.textContent = text;
     announce(text === 'Copied' ? 'Invite link copied' : text);
-    window.clearTimeout(copyTimer);
-    copyTimer = window.setTimeout(() => { ui.copyInvite.textContent = 'Copy invite link'; }, COPIED_SHOW_MS);
+    window.clearTimeout(copyTimers.get(button));
+    copyTimers.set(button, window.setTimeout(() => { button.textContent = button.dataset.label; }, COPIED_SHOW_MS));
   }
 
   // ------------------------------------------------------------------ start
 
-  function readInitialState() {
-    const script = byId('initial-state');
+  const baseTitle = document.title;
+
+  function readJson(id) {
+    const script = byId(id);
     if (!script) return null;
     try { return JSON.parse(script.textContent); } catch (_) { return null; }
   }
 
   function start() {
-    ui.invite.value = location.origin + location.pathname;
+    const link = location.origin + location.pathname;
+    ui.inviteLink.value = link;
+    ui.inviteHeroLink.value = link;
     ui.joinName.value = rememberedName();
 
     ui.board.addEventListener('click', onBoardClick);
@@ -667,12 +1036,24 @@
     ui.chatForm.addEventListener('submit', onChat);
     ui.resign.addEventListener('click', onResignClick);
     ui.resignDialog.addEventListener('close', onResignDialogClose);
-    ui.rematch.addEventListener('click', onRematch);
-    ui.copyInvite.addEventListener('click', copyInviteLink);
+    ui.rematch.addEventListener('click', () => sendOrComplain({ type: 'rematch' }));
+    ui.offerDraw.addEventListener('click', () => sendOrComplain({ type: 'offer_draw' }));
+    ui.takeback.addEventListener('click', () => sendOrComplain({ type: 'takeback' }));
+    ui.accept.addEventListener('click', () => sendOrComplain({ type: 'accept' }));
+    ui.decline.addEventListener('click', () => sendOrComplain({ type: 'decline' }));
+    ui.claimWin.addEventListener('click', () => sendOrComplain({ type: 'claim', result: 'win' }));
+    ui.claimDraw.addEventListener('click', () => sendOrComplain({ type: 'claim', result: 'draw' }));
+    ui.copyInvite.addEventListener('click', () => copyLink(ui.inviteLink, ui.copyInvite));
+    ui.copyInviteHero.addEventListener('click', () => copyLink(ui.inviteHeroLink, ui.copyInviteHero));
     window.addEventListener('online', reconnectNowIfDown);
+    document.addEventListener('visibilitychange', renderTitle);
+
+    // The room's recent chat came with the page, oldest first.
+    const chat = readJson('initial-chat');
+    if (Array.isArray(chat)) chat.forEach(appendChat);
 
     // Draw the board the server rendered into the page before the socket is up.
-    acceptState(readInitialState(), false);
+    acceptState(readJson('initial-state'), false);
     render();
     connect();
   }
