@@ -10,10 +10,11 @@ import signal
 import socket
 import time
 import urllib.error
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import websockets
 from websockets.exceptions import ConnectionClosed
 
 from testing.live import Browser, LiveServer, migrated_sqlite
@@ -370,3 +371,70 @@ async def test_a_client_too_far_behind_its_room_is_hung_up_with_1013(
     finally:
         server.stop()
     assert "Traceback" not in (tmp_path / "uvicorn.log").read_text()
+
+
+async def _open_sockets_metric(server: LiveServer) -> float:
+    text = server.get("/metrics").read().decode()
+    return next(float(line.split()[1]) for line in text.splitlines() if line.startswith("tictac_open_sockets "))
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], seconds: float) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass: a correct server gets there in milliseconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await condition():
+            return True
+        await asyncio.sleep(0.05)
+    return await condition()
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_sockets_that_close_during_broadcasts_leave_no_ghost_behind(kind: str, tmp_path: Path) -> None:
+    database_url = migrated_sqlite(tmp_path)
+    server = LiveServer(kind, database_url, tmp_path / f"{kind}.log", TICTAC_MESSAGES_PER_SECOND="1000").start()
+    try:
+        code = new_room(server)
+        talker_browser = Browser()
+        talker_browser.visit(server, f"/rooms/{code}/")
+        talker = await LiveSocket.open(
+            server.ws_url, code, talker_browser.ws_headers(server), talker_browser.session_key
+        )
+        origin = {"Origin": server.url}
+
+        async def listen() -> None:
+            while True:
+                await talker.receive()
+
+        listening = asyncio.create_task(listen())  # the talker reads the room, as a page does
+
+        async def talk(lines: int) -> None:
+            for number in range(lines):
+                await talker.send({"type": "chat", "text": f"broadcast {number}"})
+
+        # 300 closes while the room talks: a leak of 1 in 100 would leave about 3 ghosts.
+        for _ in range(12):
+            sockets = await asyncio.gather(
+                *(
+                    websockets.connect(
+                        f"{server.ws_url}/ws/rooms/{code}/", additional_headers=origin, ping_interval=None
+                    )
+                    for _ in range(25)
+                )
+            )
+            chatter = asyncio.create_task(talk(25))
+            for ws in sockets:
+                await ws.close()
+            await chatter
+        listening.cancel()
+
+        async def only_the_talker_is_left() -> bool:
+            state = json.loads(server.get(f"/api/rooms/{code}/").read())
+            return bool(state["spectators"] == 1 and await _open_sockets_metric(server) == 1)
+
+        assert await _until(only_the_talker_is_left, 10), (
+            json.loads(server.get(f"/api/rooms/{code}/").read())["spectators"],
+            await _open_sockets_metric(server),
+        )
+        await talker.close()
+    finally:
+        server.stop()
