@@ -349,6 +349,7 @@ def test_the_status_line_names_the_players_and_tells_a_spectator_they_are_watchi
     code = create_room(alice, server, "Names")
     expect(alice.locator("#invite-hero")).to_contain_text("Send this link to a friend")
     expect(alice.locator("#invite-hero-link")).to_have_value(f"{server.url}/rooms/{code}/")
+    screenshot(alice, "created-room.png", readme=True)
     bob = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
     join(bob, "bob")
@@ -446,6 +447,7 @@ def test_a_draw_offer_and_a_takeback_are_answered_from_the_page(server: LiveServ
     bob.click("#offer-draw")
     expect(bob.locator("#offer-draw")).to_have_text("Draw offered…")
     expect(alice.locator("#offer")).to_contain_text("bob offers a draw")
+    screenshot(alice, "draw-offer.png", readme=True)
     alice.click("#decline-offer")
     expect(alice.locator("#offer")).to_be_hidden()
     expect(bob.locator("#offer-draw")).to_have_text("Offer draw")
@@ -466,6 +468,7 @@ def test_chat_comes_back_after_a_reload_still_as_text(server: LiveServer, new_co
     expect(bob.locator("#chat-log")).to_contain_text("alice")
     expect(bob.locator("#chat-log .chat-text")).to_have_text("<b>gg</b>")
     assert bob.locator("#chat-log b").count() == 0
+    screenshot(bob, "chat-after-reload.png", readme=True)
 
 
 def test_a_move_lost_with_its_socket_is_sent_again_once_with_the_same_id(
@@ -526,3 +529,4 @@ def test_quick_play_asks_a_name_once_and_seats_two_people_against_each_other(
     # The name is asked once: the lobby offers it again next time.
     bob.goto(server.url + "/")
     expect(bob.locator("#quick-play-name")).to_have_value("quick-bob")
+    screenshot(bob, "lobby.png", readme=True)
