@@ -7,7 +7,12 @@
 
 Both make a virtual environment in .venv with the pinned requirements (again
 only when a requirements file changed), then go on inside it. Serving starts
-a private Redis when REDIS_URL is not set and stops it on exit.
+a private Redis when REDIS_URL is not set (on TICTAC_REDIS_PORT, 6379 by
+default, or any free port when that one is taken) and stops it on exit.
+
+Ctrl-C, SIGTERM or SIGHUP to either process (this one, or the one it runs
+inside .venv) stops the server, runserver's autoreload child and Redis; so
+does this process dying any other way (Linux tells the children).
 """
 
 from __future__ import annotations
@@ -32,14 +37,15 @@ def main() -> int:
     if command not in ("serve", "test", "bench"):
         print(__doc__)
         return 2
-    # Stopping with SIGTERM runs the same clean-up as Ctrl-C (the embedded Redis stops).
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        if Path(sys.prefix).resolve() != VENV.resolve():
+    # SIGTERM and SIGHUP (the terminal closed) run the same clean-up as Ctrl-C.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, signal.default_int_handler)
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        try:
             _prepare_venv("requirements.txt" if command == "serve" else "requirements-dev.txt")
-            return subprocess.call([str(VENV_PYTHON), __file__, *sys.argv[1:]], cwd=ROOT)
-    except KeyboardInterrupt:
-        return 130
+        except KeyboardInterrupt:
+            return 130
+        return _run_in_venv()
     os.chdir(ROOT)
     if command == "bench":
         return subprocess.call([sys.executable, "-m", "bench", *sys.argv[2:]])
@@ -61,29 +67,57 @@ def _prepare_venv(requirements: str) -> None:
     stamp.write_text(digest)
 
 
+def _run_in_venv() -> int:
+    """Run this script again with .venv's Python, passing a stop on and waiting for its clean-up."""
+    from tictac.processes import dies_with_parent
+
+    inner = subprocess.Popen([str(VENV_PYTHON), __file__, *sys.argv[1:]], cwd=ROOT, preexec_fn=dies_with_parent())
+    while True:
+        try:
+            return inner.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached it too (one terminal process group); SIGTERM and SIGHUP did not.
+            inner.send_signal(signal.SIGTERM)
+
+
 def _manage(*args: str) -> None:
     subprocess.check_call([sys.executable, "manage.py", *args])
 
 
 def serve() -> int:
     from tictac.embedded_redis import EmbeddedRedis
-    from tictac.processes import port_is_free
+    from tictac.processes import dies_with_parent, port_is_free, stop_group
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
-    redis = None
-    if "REDIS_URL" not in os.environ and os.environ.get("TICTAC_CHANNEL_LAYER") != "memory":
-        redis = EmbeddedRedis(port=6379 if port_is_free(6379) else None).start()
-        os.environ["REDIS_URL"] = redis.url
-        print(f"Started Redis at {redis.url} ({redis.binary})", flush=True)
+    redis = server = None
     try:
+        if "REDIS_URL" not in os.environ and os.environ.get("TICTAC_CHANNEL_LAYER") != "memory":
+            redis_port = int(os.environ.get("TICTAC_REDIS_PORT", "6379"))
+            redis = EmbeddedRedis(port=redis_port if port_is_free(redis_port) else None, die_with_parent=True)
+            redis.start()
+            os.environ["REDIS_URL"] = redis.url
+            print(f"Started Redis at {redis.url} ({redis.binary})", flush=True)
         _manage("migrate", "--noinput", "-v0")
+        _manage("clearsessions")  # expired visitors' sessions (in production: README, Operations)
         _manage("ensure_demo_room")
         print(f"\n  tictac: http://{host}:{port}/   demo room: http://{host}:{port}/rooms/demo/\n", flush=True)
-        return subprocess.call([sys.executable, "manage.py", "runserver", f"{host}:{port}"])
+        # A session (process group) of its own, so that the autoreloader's child, which
+        # serves, is stopped with it; and told to stop if this process dies unawares.
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"{host}:{port}"],
+            start_new_session=True,
+            preexec_fn=dies_with_parent(),
+        )
+        return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second Ctrl-C or SIGTERM must not cut the clean-up short.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop_signal, signal.SIG_IGN)
+        if server is not None:
+            stop_group(server, timeout=10)
         if redis is not None:
             redis.stop()
 

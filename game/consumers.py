@@ -13,17 +13,20 @@ import json
 import logging
 import time
 import weakref
+from collections import Counter
 from dataclasses import replace
 from importlib import import_module
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.http.cookie import parse_cookie
 
-from . import protocol, services
+from . import budgets, protocol, services, sessions
+from .access import socket_address
 from .broadcast import publish
 from .lobby import LOBBY_GROUP, alobby_rooms
 from .local_sockets import local_sockets
@@ -50,6 +53,8 @@ from .state import (
 
 logger = logging.getLogger(__name__)
 
+akeep_session = database_sync_to_async(sessions.keep)
+
 # Close codes beyond RFC 6455's, documented in docs/protocol.md.
 CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_ROOM_CLOSED = 4410
@@ -63,25 +68,39 @@ CLOSE_INTERNAL_ERROR = 1011
 # One bucket per session in this process, shared by its sockets, so that
 # opening more tabs does not multiply what a person may send.
 _session_buckets: weakref.WeakValueDictionary[str, TokenBucket] = weakref.WeakValueDictionary()
+# And one per client address, so that sessions made by the thousand (one per
+# cookie-less page view) share what their address may send.
+_address_buckets: weakref.WeakValueDictionary[str, TokenBucket] = weakref.WeakValueDictionary()
+# Lobby sockets open in this process per client address.
+_lobby_sockets_by_address: Counter[str] = Counter()
 
 
-def rate_limits_for(session_key: str | None) -> list[TokenBucket]:
-    """A new socket's rate limits: its own, and its session's."""
+def _shared_bucket(buckets: weakref.WeakValueDictionary[str, TokenBucket], key: str, rate: float) -> TokenBucket:
+    bucket = buckets.get(key)
+    if bucket is None:
+        bucket = buckets[key] = TokenBucket(rate=rate, burst=2 * rate)
+    return bucket
+
+
+def rate_limits_for(session_key: str | None, address: str | None = None) -> list[TokenBucket]:
+    """A new socket's rate limits: its own, its session's and its address's."""
     per_second = settings.TICTAC["MESSAGES_PER_SECOND"]
     limits = [TokenBucket(rate=per_second, burst=2 * per_second)]
     if session_key is not None:
-        session_bucket = _session_buckets.get(session_key)
-        if session_bucket is None:
-            # More than one socket gets, less than two together.
-            session_bucket = TokenBucket(rate=1.5 * per_second, burst=3 * per_second)
-            _session_buckets[session_key] = session_bucket
-        limits.append(session_bucket)
+        # More than one socket gets, less than two together.
+        limits.append(_shared_bucket(_session_buckets, session_key, 1.5 * per_second))
+    if address:
+        limits.append(_shared_bucket(_address_buckets, address, settings.TICTAC["MESSAGES_PER_ADDRESS_PER_SECOND"]))
     return limits
 
 
 def too_many_sockets(counts: SocketCounts) -> bool:
     limits: dict[str, int] = settings.TICTAC
-    return counts.in_room > limits["MAX_SOCKETS_PER_ROOM"] or counts.of_session > limits["MAX_SOCKETS_PER_SESSION"]
+    return (
+        counts.in_room > limits["MAX_SOCKETS_PER_ROOM"]
+        or counts.of_session > limits["MAX_SOCKETS_PER_SESSION"]
+        or counts.of_address > limits["MAX_SOCKETS_PER_ADDRESS"]
+    )
 
 
 def session_from_headers(headers: list[tuple[bytes, bytes]]) -> SessionBase:
@@ -170,6 +189,9 @@ class RoomConsumer(SocketConsumer):
 
     room: Room | None = None
     identity: services.Identity
+    address: str | None = None
+    """The client's IP address (game.access), for the per-address limits."""
+    session_kept = False
     last_version: Version | None = None
     seats: dict[str, int | None]
     # When the send in progress started, if one is (see local_sockets).
@@ -189,10 +211,15 @@ class RoomConsumer(SocketConsumer):
                 return
             self.identity = await services.aidentify(session_from_headers(self.scope["headers"]))
             self.seats = {}
-            self.rate_limits = rate_limits_for(self.identity.session_key)
-            counts = await presence().add(room.code, self.channel_name, self.identity.session_hash)
+            self.address = socket_address(self.scope) or None
+            self.rate_limits = rate_limits_for(self.identity.session_key, self.address)
+            if self.address and not await budgets.spend("connect_per_address", self.address):
+                self._log_refusal("too_many_connects", "connect")
+                await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+                return
+            counts = await presence().add(room.code, self.channel_name, self.identity.session_hash, self.address)
             if too_many_sockets(counts):
-                await presence().remove(room.code, self.channel_name, self.identity.session_hash)
+                await presence().remove(room.code, self.channel_name, self.identity.session_hash, self.address)
                 self._log_refusal("too_many_sockets", "connect")
                 await self.close(code=CLOSE_TOO_MANY_SOCKETS)
                 return
@@ -266,7 +293,7 @@ class RoomConsumer(SocketConsumer):
         local_sockets.discard(room.code, self)
         try:
             await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
-            await presence().remove(room.code, self.channel_name, self.identity.session_hash)
+            await presence().remove(room.code, self.channel_name, self.identity.session_hash, self.address)
             # This socket is closed: the others alone hear that it left.
             state = await self._with_countdowns_in_step(room, await room_state(room))
             await self._publish(state, to_self=False)
@@ -335,6 +362,7 @@ class RoomConsumer(SocketConsumer):
                 await self._publish(state, lobby=game.status in FINISHED_STATUSES)
             case protocol.Join(name=name):
                 game, player = await services.ajoin(room, self.identity, name)
+                await self._keep_session()
                 self.identity = replace(self.identity, player_id=player.id, player_name=player.name)
                 state = await room_state(room, game)
                 # Even a re-attach that changed nothing answers the joining socket.
@@ -348,7 +376,10 @@ class RoomConsumer(SocketConsumer):
             case protocol.Chat(text=text):
                 if self.identity.session_key is None:
                     raise services.ActionRefused("no_session", "Open the room page first: chatting needs a session.")
+                if self.address and not await budgets.spend("chat_per_address", self.address):
+                    raise services.ActionRefused("rate_limited", "Too much chat from your network: wait a minute.")
                 line = await services.asave_chat(room, self.identity.player_name or "Spectator", self._mark(), text)
+                await self._keep_session()
                 await self.channel_layer.group_send(
                     room_group(room.code), {"type": "room.chat", "message": json.dumps(line)}
                 )
@@ -371,6 +402,12 @@ class RoomConsumer(SocketConsumer):
                 await self._send_state(state.encode(), state.seats, state.version, force=True)
             case protocol.Ping():
                 await self.send(text_data='{"type":"pong"}')
+
+    async def _keep_session(self) -> None:
+        """This visitor took part: their session lives its full age, not an idle visitor's day."""
+        if not self.session_kept and self.identity.session_key is not None:
+            await akeep_session(self.identity.session_key)
+            self.session_kept = True
 
     def _mark(self) -> str | None:
         player_id = self.identity.player_id
@@ -446,13 +483,29 @@ class RoomConsumer(SocketConsumer):
 class LobbyConsumer(SocketConsumer):
     """The lobby's live list of open rooms, at ``ws/lobby/``."""
 
+    address: str | None = None
+
     async def connect(self) -> None:
         await self.accept()
+        address = socket_address(self.scope)
+        if address:
+            over = _lobby_sockets_by_address[address] >= settings.TICTAC["MAX_LOBBY_SOCKETS_PER_ADDRESS"]
+            if over or not await budgets.spend("lobby_connect_per_address", address):
+                MESSAGES_REFUSED.labels("too_many_sockets").inc()
+                await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+                return
+            self.address = address
+            _lobby_sockets_by_address[address] += 1
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
         rooms = await alobby_rooms()
         await self.send(text_data=json.dumps({"type": "rooms", "rooms": rooms}))
 
     async def disconnect(self, code: int) -> None:
+        if self.address:
+            _lobby_sockets_by_address[self.address] -= 1
+            if _lobby_sockets_by_address[self.address] <= 0:
+                del _lobby_sockets_by_address[self.address]
+            self.address = None
         await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

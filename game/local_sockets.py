@@ -35,7 +35,7 @@ from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from .presence import presence
+from .presence import SocketEntry, presence
 from .state import room_state
 
 if TYPE_CHECKING:
@@ -141,9 +141,9 @@ class LocalSockets:
                 logger.exception("resync failed", extra={"room": room_code})
 
 
-def _presence_entry(room_code: str, socket: RoomConsumer) -> tuple[str, str, str | None]:
-    """What presence knows a socket by: its room, its channel and its session."""
-    return room_code, socket.channel_name, socket.identity.session_hash
+def _presence_entry(room_code: str, socket: RoomConsumer) -> SocketEntry:
+    """What presence knows a socket by: its room, its channel, its session and its address."""
+    return SocketEntry(room_code, socket.channel_name, socket.identity.session_hash, socket.address)
 
 
 def pending_messages(layer: Any, channel: str) -> int:

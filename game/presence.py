@@ -20,7 +20,7 @@ import asyncio
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis as redis_sync
 import redis.asyncio as redis
@@ -32,6 +32,7 @@ _ACTIVITY_KEY = "tictac:room-activity"
 # Activity older than this is dropped from the set now and then (the lobby looks back 10 minutes).
 _ACTIVITY_KEPT_SECONDS = 24 * 60 * 60
 _SESSION_PREFIX = "tictac:session-sockets:"
+_ADDRESS_PREFIX = "tictac:address-sockets:"
 _ANONYMOUS = "-"
 
 
@@ -39,6 +40,19 @@ _ANONYMOUS = "-"
 class SocketCounts:
     in_room: int
     of_session: int
+    of_address: int = 0
+    """Room sockets open from the socket's IP address, in every room and process."""
+
+
+class SocketEntry(NamedTuple):
+    """What presence knows a socket by."""
+
+    room_code: str
+    connection_id: str
+    session: str | None
+    """The session's hash (never its key), or None for a socket without a session."""
+    address: str | None = None
+    """The client's IP address, for the per-address socket count."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,18 @@ def _member(connection_id: str, session: str | None) -> str:
     return f"{session or _ANONYMOUS}|{connection_id}"
 
 
+def _keyed_members(entry: SocketEntry) -> list[tuple[str, str]]:
+    """The sorted sets a socket is a member of, and its member name in each: its room's, its
+    session's, and its address's when known."""
+    keyed = [
+        (_KEY_PREFIX + entry.room_code, _member(entry.connection_id, entry.session)),
+        (_session_sockets_key(entry.connection_id, entry.session), entry.connection_id),
+    ]
+    if entry.address:
+        keyed.append((_ADDRESS_PREFIX + entry.address, entry.connection_id))
+    return keyed
+
+
 def _snapshot(members: list[str], read_at_us: int) -> PresenceSnapshot:
     sessions = set()
     anonymous = 0
@@ -83,6 +109,14 @@ class RedisPresence:
         # redis.asyncio clients belong to the event loop that made them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.Redis] = weakref.WeakKeyDictionary()
         self._sync_client: redis_sync.Redis | None = None
+
+    def client(self) -> redis.Redis:
+        """This event loop's client of presence's Redis (budgets share it)."""
+        return self._client()
+
+    def blocking_client(self) -> redis_sync.Redis:
+        """The synchronous client (views; budgets share it)."""
+        return self._blocking_client()
 
     def _client(self) -> redis.Redis:
         loop = asyncio.get_running_loop()
@@ -110,43 +144,43 @@ class RedisPresence:
         except (redis_sync.RedisError, OSError):
             return False
 
-    async def add(self, room_code: str, connection_id: str, session: str | None) -> SocketCounts:
-        """Mark a socket present (or still present); count the room's and the session's sockets."""
+    async def add(
+        self, room_code: str, connection_id: str, session: str | None, address: str | None = None
+    ) -> SocketCounts:
+        """Mark a socket present (or still present); count the room's, the session's and the address's sockets."""
         now = time.time()
         expires = now + self.ttl_seconds
-        room_key = _KEY_PREFIX + room_code
-        session_set = _session_sockets_key(connection_id, session)
+        entry = SocketEntry(room_code, connection_id, session, address)
         async with self._client().pipeline(transaction=True) as pipe:
-            for key, member in ((room_key, _member(connection_id, session)), (session_set, connection_id)):
+            for key, member in _keyed_members(entry):
                 pipe.zadd(key, {member: expires})
                 pipe.zremrangebyscore(key, "-inf", now)
                 pipe.zcard(key)
                 pipe.expire(key, self.ttl_seconds * 4)
             pipe.zadd(_ACTIVITY_KEY, {room_code: now})
             replies = await pipe.execute()
-        return SocketCounts(in_room=int(replies[2]), of_session=int(replies[6]))
+        return SocketCounts(
+            in_room=int(replies[2]), of_session=int(replies[6]), of_address=int(replies[10]) if address else 0
+        )
 
-    async def refresh(self, sockets: list[tuple[str, str, str | None]]) -> None:
-        """Keep ``(room code, connection id, session key)`` sockets present for another TTL, in one pipeline."""
+    async def refresh(self, sockets: list[SocketEntry]) -> None:
+        """Keep these sockets present for another TTL, in one pipeline."""
         now = time.time()
         expires = now + self.ttl_seconds
         async with self._client().pipeline(transaction=False) as pipe:
             if sockets:
-                pipe.zadd(_ACTIVITY_KEY, dict.fromkeys({room_code for room_code, _, _ in sockets}, now))
+                pipe.zadd(_ACTIVITY_KEY, dict.fromkeys({entry.room_code for entry in sockets}, now))
                 pipe.zremrangebyscore(_ACTIVITY_KEY, "-inf", now - _ACTIVITY_KEPT_SECONDS)
-            for room_code, connection_id, session in sockets:
-                room_key = _KEY_PREFIX + room_code
-                session_set = _session_sockets_key(connection_id, session)
-                pipe.zadd(room_key, {_member(connection_id, session): expires})
-                pipe.zadd(session_set, {connection_id: expires})
-                pipe.expire(room_key, self.ttl_seconds * 4)
-                pipe.expire(session_set, self.ttl_seconds * 4)
+            for entry in sockets:
+                for key, member in _keyed_members(entry):
+                    pipe.zadd(key, {member: expires})
+                    pipe.expire(key, self.ttl_seconds * 4)
             await pipe.execute()
 
-    async def remove(self, room_code: str, connection_id: str, session: str | None) -> None:
+    async def remove(self, room_code: str, connection_id: str, session: str | None, address: str | None = None) -> None:
         async with self._client().pipeline(transaction=True) as pipe:
-            pipe.zrem(_KEY_PREFIX + room_code, _member(connection_id, session))
-            pipe.zrem(_session_sockets_key(connection_id, session), connection_id)
+            for key, member in _keyed_members(SocketEntry(room_code, connection_id, session, address)):
+                pipe.zrem(key, member)
             pipe.zadd(_ACTIVITY_KEY, {room_code: time.time()})
             await pipe.execute()
 
@@ -209,26 +243,38 @@ class MemoryPresence:
 
     def __init__(self) -> None:
         self._rooms: dict[str, dict[str, str]] = {}
+        self._addresses: dict[str, set[str]] = {}
         self._activity: dict[str, float] = {}
 
-    async def add(self, room_code: str, connection_id: str, session: str | None) -> SocketCounts:
-        self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session)
-        self._activity[room_code] = time.time()
+    async def add(
+        self, room_code: str, connection_id: str, session: str | None, address: str | None = None
+    ) -> SocketCounts:
+        await self.refresh([SocketEntry(room_code, connection_id, session, address)])
         of_session = sum(
             member.split("|", 1)[0] == (session or _ANONYMOUS)
             for members in self._rooms.values()
             for member in members.values()
         )
-        return SocketCounts(in_room=len(self._rooms[room_code]), of_session=of_session if session else 1)
+        return SocketCounts(
+            in_room=len(self._rooms[room_code]),
+            of_session=of_session if session else 1,
+            of_address=len(self._addresses.get(address, ())) if address else 0,
+        )
 
-    async def refresh(self, sockets: list[tuple[str, str, str | None]]) -> None:
+    async def refresh(self, sockets: list[SocketEntry]) -> None:
         # Nothing expires here; only a resync needs entries put back.
-        for room_code, connection_id, session in sockets:
-            self._rooms.setdefault(room_code, {})[connection_id] = _member(connection_id, session)
-            self._activity[room_code] = time.time()
+        for entry in sockets:
+            self._rooms.setdefault(entry.room_code, {})[entry.connection_id] = _member(
+                entry.connection_id, entry.session
+            )
+            if entry.address:
+                self._addresses.setdefault(entry.address, set()).add(entry.connection_id)
+            self._activity[entry.room_code] = time.time()
 
-    async def remove(self, room_code: str, connection_id: str, session: str | None) -> None:
+    async def remove(self, room_code: str, connection_id: str, session: str | None, address: str | None = None) -> None:
         self._rooms.get(room_code, {}).pop(connection_id, None)
+        if address:
+            self._addresses.get(address, set()).discard(connection_id)
         self._activity[room_code] = time.time()
 
     def active_rooms_blocking(self, since: float, limit: int) -> dict[str, float]:

@@ -335,6 +335,13 @@ def create_room(
     return room
 
 
+def rooms_waiting_for(identity: Identity) -> int:
+    """How many open rooms have this session seated and waiting for a second player."""
+    return Game.objects.filter(
+        status=Status.WAITING, room__is_open=True, player_x__session_hash=identity.session_hash
+    ).count()
+
+
 QUICK_PLAY_NAME = "Quick play"
 # How many waiting rooms quick play looks at for a present opponent.
 QUICK_PLAY_CANDIDATES = 20

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import services
+from . import budgets, services, sessions
+from .access import client_address, operators_only
 from .forms import RoomForm
 from .lobby import lobby_rooms
 from .models import ROOM_CODE_PATTERN, Room
@@ -29,7 +31,10 @@ def _ensure_session(request: HttpRequest) -> services.Identity:
     session = request.session
     if not session.session_key or not session.exists(session.session_key):
         session["visitor"] = True
+        sessions.start_idle(session)
         session.save()
+    else:
+        sessions.renew_cookie_if_kept(session)
     return services.identify(session)
 
 
@@ -69,6 +74,9 @@ def create_room(request: HttpRequest) -> HttpResponse:
         return _lobby_page(request, form, status=400)
     host_id = request.user.pk if request.user.is_authenticated else None
     identity = _ensure_session(request)
+    if refusal := _room_creation_refusal(request, identity):
+        form.add_error(None, refusal)
+        return _lobby_page(request, form, status=429)
     name = _remembered_name(request, form.cleaned_data["player_name"])
     room = services.create_room(
         name=form.cleaned_data["name"],
@@ -79,7 +87,20 @@ def create_room(request: HttpRequest) -> HttpResponse:
         absence_seconds=form.cleaned_data["absence_seconds"],
     )
     services.join(room, identity, name)
+    request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)
+
+
+def _room_creation_refusal(request: HttpRequest, identity: services.Identity) -> str | None:
+    """Why this visitor may not make another room now, if they may not: rooms fill the lobby."""
+    assert identity.session_hash is not None
+    if services.rooms_waiting_for(identity) >= settings.TICTAC["MAX_WAITING_ROOMS_PER_CREATOR"]:
+        return "You already have rooms waiting for a second player: play in one of them first."
+    if not budgets.spend_blocking("rooms_per_session", identity.session_hash) or not budgets.spend_blocking(
+        "rooms_per_address", client_address(request)
+    ):
+        return "You have made many rooms lately: try again later."
+    return None
 
 
 @require_POST
@@ -91,6 +112,7 @@ def quick_play(request: HttpRequest) -> HttpResponse:
         return _lobby_page(request, RoomForm(), join_error=error.message, status=400)
     name = _remembered_name(request, typed)
     room = services.quick_play(identity, name, _present_sessions)
+    request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)
 
 
@@ -150,6 +172,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 @require_GET
+@operators_only
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format: sockets, rooms, games, moves, refusals, latency."""
     from . import metrics as _registers_collectors  # noqa: F401

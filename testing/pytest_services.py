@@ -22,6 +22,21 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     global _redis
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tictac.settings")
     os.environ.setdefault("TICTAC_CHANNEL_LAYER", "pubsub")
+    # Every test's traffic comes from one address (127.0.0.1), so the per-address budgets are
+    # set out of reach here, in this process and in the servers it starts; the tests of those
+    # budgets set their own limits.
+    for name in (
+        "TICTAC_MAX_SOCKETS_PER_ADDRESS",
+        "TICTAC_MAX_LOBBY_SOCKETS_PER_ADDRESS",
+        "TICTAC_MESSAGES_PER_ADDRESS_PER_SECOND",
+        "TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE",
+        "TICTAC_LOBBY_CONNECTS_PER_ADDRESS_PER_MINUTE",
+        "TICTAC_CHAT_PER_ADDRESS_PER_MINUTE",
+        "TICTAC_ROOMS_PER_SESSION_PER_HOUR",
+        "TICTAC_ROOMS_PER_ADDRESS_PER_HOUR",
+        "TICTAC_MAX_WAITING_ROOMS_PER_CREATOR",
+    ):
+        os.environ.setdefault(name, "1000000")
     if "REDIS_URL" not in os.environ:
         _redis = EmbeddedRedis().start()
         os.environ["REDIS_URL"] = _redis.url

@@ -16,9 +16,22 @@ Two gaps between daphne (4.2) and RFC 6455, measured here:
   socket is now sent 1012 ("service restart") and given a moment to answer,
   as uvicorn does.
 
-All three are applied when this ASGI application is loaded, so ``daphne
-tictac.asgi:application`` with no flags (and ``runserver``) behave like
-uvicorn. Servers other than daphne are untouched.
+* daphne reads WebSocket messages of up to 1 MiB by default before the
+  application's 4 KiB limit (``TICTAC["MAX_FRAME_BYTES"]``) can refuse them.
+  Each connection's frame and message limits are now that size (or the
+  ``--websocket-max-*-size`` flags, when smaller), so autobahn refuses a bigger
+  frame with 1009 from its header, before reading the payload.
+
+* Twisted closes an HTTP connection only after 60 s with no byte at all, so a
+  client sending its headers a byte a minute is never timed out. A
+  connection must now send its first request's complete headers within
+  ``TICTAC["HEADER_TIMEOUT_SECONDS"]``, and the idle timeout (between
+  requests, and between any two bytes of a later one) is that long too.
+
+All five are applied when this ASGI application is loaded, so ``daphne
+tictac.asgi:application`` with no flags (and ``runserver``, which takes no
+such flags) behave like uvicorn started with ``--ws-max-size 4096``. Servers
+other than daphne are untouched.
 """
 
 import time
@@ -30,21 +43,60 @@ SHUTDOWN_GRACE_SECONDS = 3.0
 
 def install() -> None:
     try:
+        from daphne.http_protocol import HTTPFactory
         from daphne.server import Server
         from daphne.ws_protocol import WebSocketProtocol
         from twisted.internet import defer, reactor
     except ImportError:  # served by something else
         return
+    from django.conf import settings
+
     twisted_reactor: Any = reactor
     if getattr(WebSocketProtocol, "_tictac_close_codes", False):
         return
     original_on_connect = WebSocketProtocol.onConnect
+    max_bytes: int = settings.TICTAC["MAX_FRAME_BYTES"]
+    header_seconds: float = settings.TICTAC["HEADER_TIMEOUT_SECONDS"]
+    original_build_protocol = HTTPFactory.buildProtocol
+
+    def buildProtocol(self: Any, addr: Any) -> Any:  # noqa: N802 - Twisted's name
+        protocol = original_build_protocol(self, addr)
+        if header_seconds > 0:
+            protocol.timeOut = header_seconds
+            _give_headers_a_deadline(protocol._channel, header_seconds)
+        return protocol
+
+    def _give_headers_a_deadline(channel: Any, seconds: float) -> None:
+        original_all_headers_received = channel.allHeadersReceived
+        original_connection_lost = channel.connectionLost
+
+        def too_slow() -> None:
+            if channel.transport is not None:
+                channel.transport.abortConnection()
+
+        deadline = twisted_reactor.callLater(seconds, too_slow)
+
+        def allHeadersReceived() -> Any:  # noqa: N802 - Twisted's name
+            if deadline.active():
+                deadline.cancel()
+            return original_all_headers_received()
+
+        def connectionLost(reason: Any) -> Any:  # noqa: N802 - Twisted's name
+            if deadline.active():
+                deadline.cancel()
+            return original_connection_lost(reason)
+
+        channel.allHeadersReceived = allHeadersReceived
+        channel.connectionLost = connectionLost
 
     def serverClose(self: Any, code: int | None = None) -> None:  # noqa: N802 - daphne's name
         self.sendCloseFrame(code=1000 if code is None else code, isReply=False)
 
     def onConnect(self: Any, request: Any) -> Any:  # noqa: N802 - autobahn's name
         self.failByDrop = False
+        # 0 means no limit in autobahn.
+        self.maxFramePayloadSize = min(self.maxFramePayloadSize or max_bytes, max_bytes)
+        self.maxMessagePayloadSize = min(self.maxMessagePayloadSize or max_bytes, max_bytes)
         return original_on_connect(self, request)
 
     original_kill_all_applications = Server.kill_all_applications
@@ -73,4 +125,5 @@ def install() -> None:
     WebSocketProtocol.serverClose = serverClose
     WebSocketProtocol.onConnect = onConnect
     Server.kill_all_applications = kill_all_applications
+    HTTPFactory.buildProtocol = buildProtocol
     WebSocketProtocol._tictac_close_codes = True

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .processes import free_port, stop_process
+from .processes import dies_with_parent, free_port, stop_process
 
 
 def find_redis_server() -> str:
@@ -34,8 +34,11 @@ def find_redis_server() -> str:
 class EmbeddedRedis:
     """A redis-server child process on 127.0.0.1 that keeps nothing on disk."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, die_with_parent: bool = False) -> None:
+        """``die_with_parent``: Redis stops when the process that started it ends, even by
+        SIGKILL (Linux; start it from the main thread then)."""
         self.port = port or free_port()
+        self.die_with_parent = die_with_parent
         self.binary = find_redis_server()
         self.directory = tempfile.mkdtemp(prefix="tictac-redis-")
         self.process: subprocess.Popen[bytes] | None = None
@@ -54,7 +57,12 @@ class EmbeddedRedis:
             "--dir", self.directory,
             "--maxclients", "10000",
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=dies_with_parent() if self.die_with_parent else None,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

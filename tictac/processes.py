@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import socket
 import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -32,3 +40,49 @@ def stop_process(process: subprocess.Popen[bytes] | None, timeout: float) -> Non
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def dies_with_parent(signal_number: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has Linux send the child ``signal_number`` when the process that
+    started it ends, however it ends (SIGKILL too); ``None`` elsewhere.
+
+    The signal comes when the *thread* that started the child ends, so start such children
+    from the main thread only.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal_number, 0, 0, 0)
+        if os.getppid() != parent:  # the parent was already gone before the prctl
+            os.kill(os.getpid(), signal_number)
+
+    return preexec
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM the process group ``process`` leads (started with ``start_new_session=True``),
+    wait until every member is gone, and SIGKILL what is left after ``timeout`` seconds."""
+    for signal_number, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, signal_number)
+        except ProcessLookupError:
+            break
+        if _group_gone(process, wait):
+            break
+    process.wait()
+
+
+def _group_gone(process: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        process.poll()  # reaps the leader, which would otherwise linger in the group as a zombie
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)

@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
+    # Locks out repeated failed admin logins (settings below).
+    "axes",
     "game",
 ]
 
@@ -73,6 +76,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tictac.headers.PermissionsPolicyMiddleware",
+    "tictac.errors.RedisUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tictac.urls"
@@ -181,7 +189,11 @@ else:
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# The age of a session that took a seat or chatted (game.sessions.keep), and of an admin's.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
+# A visitor's session that has done neither expires this long after the page made it;
+# `manage.py clearsessions` removes it afterwards (README, Operations).
+TICTAC_IDLE_SESSION_SECONDS = env.int("TICTAC_IDLE_SESSION_SECONDS", default=60 * 60 * 24)
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -193,12 +205,61 @@ if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+    # Both reach beyond this site (every subdomain; browsers' built-in lists, slow to
+    # leave), so they are the operator's choice, off unless asked for.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # /healthz answers the load balancer over plain HTTP inside the network.
+    # /healthz answers the load balancer, /metrics the scraper, over plain HTTP inside the network
+    # (/metrics only to TICTAC_METRICS_ALLOW or with the token, below).
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+    # `check --deploy` warns about both whenever they are off; off is the deliberate default here.
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
+
+# Pages load scripts, styles and images from this origin only, open sockets to it, and are
+# never framed. The only <script> without src is a type="application/json" data block
+# (json_script), which CSP does not treat as script. 'self' covers ws:/wss: to this host in
+# CSP Level 3 browsers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page uses (the room page writes the invite link to the clipboard, so
+# clipboard-write stays allowed for this origin).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), payment=(), usb=()"
+)
+
+# Admin sign-in: after this many failed logins from one address, or for one username, that
+# address or username is refused (429) for the cool-off time, even with the right password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("TICTAC_LOGIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_COOLOFF_TIME = env.float("TICTAC_LOGIN_COOLOFF_HOURS", default=1.0)
+AXES_RESET_ON_SUCCESS = True
+# The client's address as game.access reads it (the proxy's X-Forwarded-For only when trusted).
+AXES_CLIENT_IP_CALLABLE = "game.access.client_address"
+
+# /metrics: served to these addresses (or networks), or to a request carrying
+# "Authorization: Bearer <TICTAC_METRICS_TOKEN>" when a token is set; 403 to anyone else.
+METRICS_ALLOW = env.list("TICTAC_METRICS_ALLOW", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env.str("TICTAC_METRICS_TOKEN", default="")
+# How many proxies in front append to X-Forwarded-For; 0 (default) trusts none of it and
+# takes the address from the connection. nginx in docker-compose.yml is one.
+TRUSTED_PROXY_COUNT = env.int("TICTAC_TRUSTED_PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -255,12 +316,32 @@ TICTAC = {
     "MESSAGES_PER_SECOND": env.int("TICTAC_MESSAGES_PER_SECOND", default=20),
     # A socket's presence entry expires unless refreshed this often.
     "PRESENCE_TTL_SECONDS": env.int("TICTAC_PRESENCE_TTL_SECONDS", default=30),
-    # Largest text frame a client may send, in bytes.
+    # Largest text frame a client may send, in bytes (daphne_compat makes daphne refuse bigger
+    # frames itself; uvicorn needs --ws-max-size 4096).
     "MAX_FRAME_BYTES": 4096,
+    # A connection must send a request's complete headers within this many seconds or be closed
+    # (uvicorn with tictac.uvicorn_http, and daphne through daphne_compat; 0: no limit).
+    "HEADER_TIMEOUT_SECONDS": env.float("TICTAC_HEADER_TIMEOUT_SECONDS", default=10.0),
     # Open sockets allowed per room and per session (over all processes); more are closed with 4429.
     "MAX_SOCKETS_PER_ROOM": env.int("TICTAC_MAX_SOCKETS_PER_ROOM", default=1000),
     "MAX_SOCKETS_PER_SESSION": env.int("TICTAC_MAX_SOCKETS_PER_SESSION", default=20),
     # Room messages that may wait for one socket (a client reading too slowly) before it is
     # closed with 1013; Channels' own default channel capacity.
     "MAX_PENDING_MESSAGES": env.int("TICTAC_MAX_PENDING_MESSAGES", default=100),
+    # Per client address (game.access: the proxy's X-Forwarded-For only with TICTAC_TRUSTED_PROXY_COUNT).
+    # Room sockets open from one address over all processes, and lobby sockets in one process.
+    "MAX_SOCKETS_PER_ADDRESS": env.int("TICTAC_MAX_SOCKETS_PER_ADDRESS", default=100),
+    "MAX_LOBBY_SOCKETS_PER_ADDRESS": env.int("TICTAC_MAX_LOBBY_SOCKETS_PER_ADDRESS", default=10),
+    # Messages all of one address's sockets in one process may send per second (bursts of twice that).
+    "MESSAGES_PER_ADDRESS_PER_SECOND": env.int("TICTAC_MESSAGES_PER_ADDRESS_PER_SECOND", default=60),
+    # Rooms one session may have waiting for a second player at once (made from the lobby).
+    "MAX_WAITING_ROOMS_PER_CREATOR": env.int("TICTAC_MAX_WAITING_ROOMS_PER_CREATOR", default=3),
+    # Budgets over every process (game.budgets): (how many, per how many seconds).
+    "BUDGETS": {
+        "connect_per_address": (env.int("TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE", default=120), 60),
+        "lobby_connect_per_address": (env.int("TICTAC_LOBBY_CONNECTS_PER_ADDRESS_PER_MINUTE", default=60), 60),
+        "chat_per_address": (env.int("TICTAC_CHAT_PER_ADDRESS_PER_MINUTE", default=60), 60),
+        "rooms_per_session": (env.int("TICTAC_ROOMS_PER_SESSION_PER_HOUR", default=20), 3600),
+        "rooms_per_address": (env.int("TICTAC_ROOMS_PER_ADDRESS_PER_HOUR", default=60), 3600),
+    },
 }

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
 from game import services
 from game.models import ChatMessage, Move, Room, session_hash
@@ -359,3 +361,15 @@ async def test_two_players_who_gave_no_name_are_told_apart(room: Room, open_sock
     await first.join()
     state = await second.join()
     assert (state["players"]["X"]["name"], state["players"]["O"]["name"]) == ("Player", "Player 2")
+
+
+async def test_a_visitor_who_takes_a_seat_keeps_their_session_past_the_idle_day(
+    room: Room, open_socket: OpenSocket
+) -> None:
+    client = Client()
+    await database_sync_to_async(client.get)(f"/rooms/{room.code}/")
+    key = client.cookies["sessionid"].value
+    stored = database_sync_to_async(lambda: Session.objects.get(session_key=key).expire_date)
+    assert await stored() < timezone.now() + timedelta(days=2)  # an idle visitor's day
+    await (await open_socket(room.code, key)).join("gina")
+    assert await stored() > timezone.now() + timedelta(days=300)

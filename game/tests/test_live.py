@@ -330,3 +330,52 @@ async def test_a_flag_falls_exactly_once_with_four_workers_and_every_socket_sile
     finally:
         for server in servers:
             server.stop()
+
+
+async def test_per_address_budgets_hold_across_two_workers(database: str, tmp_path: Path) -> None:
+    limits = {
+        "TICTAC_TRUSTED_PROXY_COUNT": "1",  # as behind nginx: the address is the proxy's X-Forwarded-For
+        "TICTAC_MAX_SOCKETS_PER_ADDRESS": "4",
+        "TICTAC_CHAT_PER_ADDRESS_PER_MINUTE": "3",
+    }
+    servers = [LiveServer("uvicorn", database, tmp_path / f"uvicorn-{n}.log", **limits).start() for n in range(2)]
+    try:
+        code = new_room(servers[0])
+        crowd = f"10.77.{random.randrange(256)}.{random.randrange(1, 255)}"
+        sockets = [
+            await websockets.connect(
+                f"{server.ws_url}/ws/rooms/{code}/", additional_headers={"Origin": server.url, "X-Forwarded-For": crowd}
+            )
+            for server in servers
+            for _ in range(2)
+        ]
+        for ws in sockets:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "state"
+        one_too_many = await websockets.connect(
+            f"{servers[1].ws_url}/ws/rooms/{code}/",
+            additional_headers={"Origin": servers[1].url, "X-Forwarded-For": crowd},
+        )
+        with pytest.raises(ConnectionClosed) as refused:
+            await _read_until_closed(one_too_many)
+        assert refused.value.rcvd is not None
+        assert refused.value.rcvd.code == 4429
+
+        talkers_address = f"10.78.{random.randrange(256)}.{random.randrange(1, 255)}"
+        talkers = []
+        for server in servers:
+            browser = Browser()
+            browser.visit(server, f"/rooms/{code}/")
+            headers = {**browser.ws_headers(server), "X-Forwarded-For": talkers_address}
+            talkers.append(await LiveSocket.open(server.ws_url, code, headers, browser.session_key))
+        first, second = talkers
+        for text in ("one", "two"):
+            await first.send({"type": "chat", "text": text})
+            await first.next_message("chat")
+        await second.send({"type": "chat", "text": "three"})
+        await second.next_message("chat")
+        assert (await second.error({"type": "chat", "text": "four"}))["code"] == "rate_limited"
+        for closing in [*sockets, *(talker.connection for talker in talkers)]:
+            await closing.close()
+    finally:
+        for server in servers:
+            server.stop()

@@ -1,0 +1,147 @@
+"""Abuse budgets per session and per client address, held in Redis so they hold across workers."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from game.models import Room
+from tictac.asgi import application
+
+from .clients import ORIGIN, Socket, new_session_key
+
+_addresses = (f"10.9.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
+
+
+@pytest.fixture
+def address() -> str:
+    """An address no other test has used, so that no budget starts part-spent."""
+    return next(_addresses)
+
+
+@pytest.fixture
+def tight(settings: Any) -> dict[str, Any]:
+    """settings.TICTAC, to be tightened by the test (restored afterwards)."""
+    settings.TICTAC = {**settings.TICTAC, "BUDGETS": dict(settings.TICTAC["BUDGETS"])}
+    tightened: dict[str, Any] = settings.TICTAC
+    return tightened
+
+
+@pytest.mark.django_db
+def test_a_creator_with_rooms_waiting_for_players_is_refused_another(tight: dict[str, Any], address: str) -> None:
+    tight["MAX_WAITING_ROOMS_PER_CREATOR"] = 2
+    client = Client(REMOTE_ADDR=address)
+    assert [client.post("/rooms/", {"name": f"spam {n}"}).status_code for n in range(3)] == [302, 302, 429]
+    assert Room.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_room_creation_is_throttled_per_session(tight: dict[str, Any], address: str) -> None:
+    tight["BUDGETS"]["rooms_per_session"] = (2, 3600)
+    client = Client(REMOTE_ADDR=address)
+    codes = [client.post("/rooms/", {"name": f"mine {n}"}).status_code for n in range(3)]
+    assert codes == [302, 302, 429]
+    assert "many rooms lately" in client.post("/rooms/", {"name": "again"}).content.decode()
+    assert Room.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_room_creation_is_throttled_per_address_whatever_the_cookies(tight: dict[str, Any], address: str) -> None:
+    tight["BUDGETS"]["rooms_per_address"] = (3, 3600)
+    # A fresh client each time: no cookie, a new session every request.
+    codes = [Client(REMOTE_ADDR=address).post("/rooms/", {"name": f"n{n}"}).status_code for n in range(4)]
+    assert codes == [302, 302, 302, 429]
+    assert Client(REMOTE_ADDR=next(_addresses)).post("/rooms/", {"name": "elsewhere"}).status_code == 302
+
+
+def _from(address: str, session_key: str | None = None) -> list[tuple[bytes, bytes]]:
+    headers = [(b"origin", ORIGIN), (b"x-forwarded-for", address.encode())]
+    if session_key:
+        headers.append((b"cookie", f"sessionid={session_key}".encode()))
+    return headers
+
+
+async def _closed_with(communicator: WebsocketCommunicator) -> int | None:
+    connected, _ = await communicator.connect()
+    assert connected  # accepted first, so that a refusal reaches the page as a close code
+    message = await communicator.receive_output(timeout=10)
+    return message.get("code") if message["type"] == "websocket.close" else None
+
+
+async def test_cookie_less_sockets_from_one_address_are_capped(
+    room: Room, tight: dict[str, Any], settings: Any, address: str
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1  # the address is the proxy's X-Forwarded-For
+    tight["MAX_SOCKETS_PER_ADDRESS"] = 3
+    opened = []
+    for _ in range(3):
+        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(address))
+        assert await _closed_with(socket) is None
+        opened.append(socket)
+    extra = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(address))
+    assert await _closed_with(extra) == 4429
+    other = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(next(_addresses)))
+    assert await _closed_with(other) is None
+    for socket in [*opened, other]:
+        await socket.disconnect()
+
+
+async def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(
+    room: Room, tight: dict[str, Any], settings: Any, address: str
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 0
+    tight["MAX_SOCKETS_PER_ADDRESS"] = 1
+    # With no trusted proxy, X-Forwarded-For is the client's own word: two sockets from one
+    # connection address claiming two addresses are one address.
+    sockets = []
+    for claimed in (next(_addresses), next(_addresses)):
+        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(claimed))
+        socket.scope["client"] = (address, 40000)
+        sockets.append(socket)
+    assert [await _closed_with(socket) for socket in sockets] == [None, 4429]
+    for socket in sockets:
+        await socket.disconnect()
+
+
+async def test_chat_is_budgeted_per_address(room: Room, tight: dict[str, Any], settings: Any, address: str) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    tight["BUDGETS"]["chat_per_address"] = (3, 60)
+    talkers = []
+    for _ in range(2):
+        communicator = WebsocketCommunicator(
+            application, f"/ws/rooms/{room.code}/", headers=_from(address, await new_session_key())
+        )
+        socket = Socket.__new__(Socket)
+        socket.communicator, socket.session_key, socket.state = communicator, None, None
+        assert (await communicator.connect())[0]
+        await socket.next_state()
+        talkers.append(socket)
+    first, second = talkers
+    for text in ("one", "two"):
+        await first.send({"type": "chat", "text": text})
+        await first.next_message("chat")
+    await second.send({"type": "chat", "text": "three"})
+    await second.next_message("chat")
+    assert (await second.error({"type": "chat", "text": "four"}))["code"] == "rate_limited"
+    for socket in talkers:
+        await socket.close()
+
+
+async def test_lobby_sockets_are_capped_per_address(
+    tight: dict[str, Any], settings: Any, address: str, transactional_db: None
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    tight["MAX_LOBBY_SOCKETS_PER_ADDRESS"] = 2
+    lobbies = [WebsocketCommunicator(application, "/ws/lobby/", headers=_from(address)) for _ in range(3)]
+    outcomes = []
+    for lobby in lobbies:
+        assert (await lobby.connect())[0]
+        message = await lobby.receive_output(timeout=10)
+        outcomes.append(message.get("code") if message["type"] == "websocket.close" else "rooms")
+    assert outcomes == ["rooms", "rooms", 4429]
+    for lobby in lobbies:
+        await lobby.disconnect()

@@ -1,0 +1,131 @@
+"""`python3 run.py` leaves nothing behind however it is stopped: Redis, runserver and its autoreload child."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from testing.live import migrated_sqlite
+from tictac.processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+# The Python run.py is started with by a person: the base interpreter, outside .venv.
+BASE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
+
+pytestmark = pytest.mark.live
+
+
+class Served:
+    """A `python3 run.py` serving on free ports, with its whole process tree once it answers."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port, self.redis_port = free_port(), free_port()
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST", "REDIS_"))}
+        env.update(
+            PORT=str(self.port),
+            TICTAC_REDIS_PORT=str(self.redis_port),
+            DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
+            DJANGO_LOG_LEVEL="WARNING",
+        )
+        self.log = directory / "run.log"
+        with open(self.log, "wb") as log:
+            self.outer = subprocess.Popen(
+                [str(BASE_PYTHON), "run.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.processes = self._wait_until_serving(timeout=180)  # the first run may pip install
+
+    def _wait_until_serving(self, timeout: float) -> list[psutil.Process]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.outer.poll() is None, self.log.read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)  # readiness polling
+        else:
+            pytest.fail(f"run.py did not serve within {timeout} s:\n{self.log.read_text()}")
+        return [psutil.Process(self.outer.pid), *psutil.Process(self.outer.pid).children(recursive=True)]
+
+    def command_lines(self) -> list[str]:
+        return [" ".join(process.cmdline()) for process in self.processes]
+
+    def inner(self) -> psutil.Process:
+        return next(p for p in self.processes if p.ppid() == self.outer.pid and "run.py" in " ".join(p.cmdline()))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        self.outer.wait()
+
+
+@pytest.fixture(scope="module")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file to copy, so that each run's own migrate has nothing to do."""
+    return Path(migrated_sqlite(tmp_path_factory.mktemp("run")).removeprefix("sqlite:///"))
+
+
+@pytest.fixture
+def served(tmp_path: Path, migrated_database: Path) -> Iterator[Served]:
+    if not BASE_PYTHON.exists():
+        pytest.skip(f"no base interpreter at {BASE_PYTHON}")
+    shutil.copy(migrated_database, tmp_path / "db.sqlite3")
+    run = Served(tmp_path)
+    yield run
+    run.stop()  # only if the test failed half-way
+
+
+def _assert_everything_stops(run: Served) -> None:
+    _, alive = psutil.wait_procs(run.processes, timeout=30)
+    assert not alive, [" ".join(p.cmdline()) for p in alive]
+    assert not _listening(run.port)
+    assert not _listening(run.redis_port)
+
+
+def _listening(port: int) -> bool:
+    """Whether anything accepts connections on 127.0.0.1:``port`` (a bind test would trip on TIME_WAIT)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return False
+    return True
+
+
+def _assert_the_whole_tree_is_running(run: Served) -> None:
+    lines = run.command_lines()
+    assert sum("manage.py runserver" in line for line in lines) == 2, lines  # the autoreloader and its child
+    assert sum("redis-server" in line for line in lines) == 1, lines
+    assert sum(line.endswith("run.py") for line in lines) == 2, lines  # outside and inside .venv
+
+
+def test_sigterm_to_the_outer_run_py_stops_every_child(served: Served) -> None:
+    _assert_the_whole_tree_is_running(served)
+    served.outer.send_signal(signal.SIGTERM)
+    _assert_everything_stops(served)
+
+
+def test_sigterm_to_the_inner_run_py_stops_every_child(served: Served) -> None:
+    served.inner().send_signal(signal.SIGTERM)
+    _assert_everything_stops(served)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux's parent-death signal")
+def test_the_outer_run_py_dying_unawares_stops_every_child(served: Served) -> None:
+    served.outer.kill()  # SIGKILL: no clean-up of its own
+    _assert_everything_stops(served)
