@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import qr_views, replay_views, views
 from .models import ROOM_CODE_PATTERN
 
 app_name = "game"
@@ -12,6 +12,12 @@ urlpatterns = [
     path("join/", views.join_by_code, name="join_by_code"),
     re_path(rf"^rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room, name="room"),
     re_path(rf"^api/rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room_api, name="room_api"),
+    re_path(rf"^rooms/(?P<code>{ROOM_CODE_PATTERN})/qr/play\.svg$", qr_views.play_qr, name="play_qr"),
+    re_path(rf"^rooms/(?P<code>{ROOM_CODE_PATTERN})/qr/watch\.svg$", qr_views.watch_qr, name="watch_qr"),
+    re_path(rf"^rooms/(?P<code>{ROOM_CODE_PATTERN})/games/$", replay_views.room_games, name="room_games"),
+    path("games/<int:game_id>/", replay_views.replay, name="replay"),
+    path("games/<int:game_id>.txt", replay_views.game_text, name="game_text"),
+    path("games/<int:game_id>.json", replay_views.game_json, name="game_json"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
 ]

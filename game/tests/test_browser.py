@@ -530,3 +530,84 @@ def test_quick_play_asks_a_name_once_and_seats_two_people_against_each_other(
     bob.goto(server.url + "/")
     expect(bob.locator("#quick-play-name")).to_have_value("quick-bob")
     screenshot(bob, "lobby.png", readme=True)
+
+
+def test_a_finished_game_replays_every_position_with_the_keyboard_and_the_slider(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    # alice (X) forks with 6 and wins down the left column; bob (O) blocks once.
+    moves = [4, 1, 0, 8, 6, 2, 3]
+    alice, bob, code = two_players(server, new_context, "Replayed")
+    for position, cell in enumerate(moves):
+        mover = alice if position % 2 == 0 else bob
+        expect(mover.locator("#status")).to_have_text("Your move")
+        mover.click(f'[data-cell="{cell}"]')
+    expect(bob.locator("#status")).to_have_text("alice wins")
+    expect(alice.locator("#past-games")).to_have_attribute("href", f"/rooms/{code}/games/")
+    positions = [["X" if index % 2 == 0 else "O" for index in range(step)] for step in range(len(moves) + 1)]
+    boards = [["", "", "", "", "", "", "", "", ""] for _ in positions]
+    for step, marks in enumerate(positions):
+        for index, mark in enumerate(marks):
+            boards[step][moves[index]] = mark
+
+    # A visitor with no session: from the room's past games to the game's page.
+    page = new_context().new_page()
+    page.goto(f"{server.url}/rooms/{code}/games/")
+    expect(page.locator(".room-row")).to_have_count(1)
+    page.click(".room-link")
+    page.wait_for_url(re.compile(r"/games/\d+/$"))
+    expect(page.locator("#result")).to_have_text("alice wins (three in a row)")
+    expect(page.locator(".room-title")).to_have_text("alice vs bob")
+    expect(page.locator("#share-link")).to_have_value(page.url)
+    board = page.locator("#board")
+
+    def shows(step: int) -> None:
+        expect(board).to_have_attribute("data-position", str(step))
+        assert board_of(page, 3) == boards[step], f"position {step}"
+        expect(page.locator("#replay-slider")).to_have_value(str(step))
+        if step:
+            mark = "X" if (step - 1) % 2 == 0 else "O"
+            expect(page.locator("#position")).to_have_text(re.compile(rf"^Move {step} of 7: {mark} r\dc\d$"))
+            expect(page.locator(".cell.is-last")).to_have_attribute("data-cell", str(moves[step - 1]))
+        else:
+            expect(page.locator("#position")).to_have_text(re.compile(r"^Start: empty board"))
+            expect(page.locator(".cell.is-last")).to_have_count(0)
+
+    shows(7)  # the page opens on the last position, the winning line marked
+    expect(page.locator(".cell.is-win")).to_have_count(3)
+    assert [page.locator(".cell.is-win").nth(i).get_attribute("data-cell") for i in range(3)] == ["0", "3", "6"]
+    page.keyboard.press("Home")
+    shows(0)
+    page.keyboard.press("ArrowLeft")  # nothing before the start
+    shows(0)
+    for step in range(1, len(moves) + 1):
+        page.keyboard.press("ArrowRight")
+        shows(step)
+        if step < len(moves):
+            expect(page.locator(".cell.is-win")).to_have_count(0)
+    page.keyboard.press("ArrowRight")  # nothing after the end
+    shows(7)
+    for step in range(len(moves) - 1, -1, -1):
+        page.keyboard.press("ArrowLeft")
+        shows(step)
+    page.keyboard.press("End")
+    shows(7)
+
+    # The slider: its own arrow keys, and dragging it to any position.
+    slider = page.locator("#replay-slider")
+    slider.focus()
+    page.keyboard.press("Home")
+    shows(0)
+    page.keyboard.press("ArrowRight")
+    shows(1)
+    for step in (5, 2, 7):
+        slider.fill(str(step))
+        shows(step)
+    page.click("#replay-prev")
+    shows(6)
+    page.click('[data-step="3"]')  # a move in the list
+    shows(3)
+    expect(page.locator('[data-step="3"]')).to_have_attribute("aria-current", "step")
+    page.click("#replay-last")
+    shows(7)
+    screenshot(page, "replay.png", readme=True)
