@@ -71,6 +71,9 @@ class Room(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="hosted_rooms"
     )
     is_open = models.BooleanField("open", default=True, help_text="Closed rooms leave the lobby and refuse players.")
+    rated = models.BooleanField(
+        default=False, help_text="Games here between two signed-in players change their ratings."
+    )
     time_control = models.CharField(
         max_length=16,
         default="none",
@@ -122,6 +125,8 @@ class Player(models.Model):
     session_hash = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     name = models.CharField(max_length=32, default="Player")
+    # The computer's level ("easy", "medium", "perfect") for a seat the computer plays; "" for a person.
+    bot_level = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -202,6 +207,8 @@ class Game(models.Model):
     # The score between this game's two players in the room's earlier games:
     # {"wins": {"<player id>": n}, "draws": n}; carried into a rematch.
     series = models.JSONField(default=dict, blank=True)
+    # When the game ended (status finished); None while it goes on.
+    finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -296,3 +303,28 @@ class ChatMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.text[:40]}"
+
+
+class Rating(models.Model):
+    """A signed-in player's Glicko-2 rating in one board variant (size and k), and their record there."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings")
+    size = models.PositiveSmallIntegerField()
+    win_length = models.PositiveSmallIntegerField()
+    rating = models.FloatField(default=1500.0)
+    deviation = models.FloatField(default=350.0)
+    volatility = models.FloatField(default=0.06)
+    games = models.PositiveIntegerField(default=0)
+    wins = models.PositiveIntegerField(default=0)
+    losses = models.PositiveIntegerField(default=0)
+    draws = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "size", "win_length"], name="rating_one_per_user_and_variant")
+        ]
+        indexes = [models.Index(fields=["size", "win_length", "-rating"], name="rating_leaderboard")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.size}x{self.size}/{self.win_length}: {self.rating:.0f}"

@@ -647,7 +647,7 @@ def _clock_fields(game_clocks: clocks.Clocks | None) -> dict[str, Any]:
 
 def _ended(game: Game, at_ms: int) -> dict[str, Any]:
     """What every ending changes besides its result: the clocks stop, the offer and the countdowns go."""
-    changes: dict[str, Any] = {"x_left_at": None, "o_left_at": None}
+    changes: dict[str, Any] = {"x_left_at": None, "o_left_at": None, "finished_at": from_epoch_ms(at_ms)}
     if game.offer_kind:
         changes.update(_NO_OFFER)
     game_clocks = _clocks(game)

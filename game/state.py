@@ -104,6 +104,7 @@ def game_fields(encoded_state: str) -> dict[str, Any]:
         "rematch_o": "O" in game["rematch"],
         "offer_kind": offer["kind"],
         "offer_by": offer["by"],
+        "finished_at": from_epoch_ms(game["finished_at"]) if game["finished_at"] else None,
     }
     for mark in rules.MARKS:
         away = game["absent"].get(mark)
@@ -203,6 +204,7 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "clock": _clock(game),
             "absent": _absent(room, game) if game.status == Status.PLAYING else {},
             "offer": {"kind": game.offer_kind, "by": game.offer_by} if game.offer_kind else None,
+            "finished_at": epoch_ms(game.finished_at) if game.finished_at else None,
         },
         "players": {
             mark: None if player is None else {"name": player.name, "online": player.session_hash in seen.sessions}
