@@ -27,6 +27,7 @@ from django.http.cookie import parse_cookie
 
 from . import budgets, protocol, services, sessions
 from .access import socket_address
+from .bots import computer_players
 from .broadcast import publish
 from .lobby import LOBBY_GROUP, alobby_rooms
 from .local_sockets import local_sockets
@@ -297,6 +298,7 @@ class RoomConsumer(SocketConsumer):
             # This socket is closed: the others alone hear that it left.
             state = await self._with_countdowns_in_step(room, await room_state(room))
             await self._publish(state, to_self=False)
+            computer_players.after(room, state)
         except Exception:
             logger.exception("disconnect cleanup failed", extra={"room": room.code})
         if not local_sockets.serves(room.code):
@@ -394,6 +396,11 @@ class RoomConsumer(SocketConsumer):
                 await self._publish(await room_state(room, await services.aoffer_draw(room, player_id)))
             case protocol.Takeback():
                 await self._publish(await room_state(room, await services.arequest_takeback(room, player_id)))
+            case protocol.AddComputer(level=level):
+                computer_players.refuse_if_full(room.code)
+                game = await services.aadd_computer(room, self.identity, level)
+                computer_players.playing_in(room.code)
+                await self._publish(await room_state(room, game))
             case protocol.Answer(accept=accept):
                 game = await services.aanswer_offer(room, player_id, accept=accept)
                 await self._publish(await room_state(room, game), lobby=game.status in FINISHED_STATUSES)
@@ -425,6 +432,8 @@ class RoomConsumer(SocketConsumer):
         if to_self:
             await self._send_state(state.encode(), state.seats, state.version)
         await publish(state, lobby=lobby, layer=self.channel_layer)
+        if self.room is not None:
+            computer_players.after(self.room, state)
 
     async def push_state(self, state: RoomState) -> None:
         """Send ``state`` to this socket (used to resync after a Redis outage)."""

@@ -43,6 +43,11 @@ class RoomForm(forms.Form):
         required=False,
         initial=30,
     )
+    rated = forms.BooleanField(
+        label="Rated",
+        required=False,
+        help_text="Games between two signed-in players here change their ratings.",
+    )
 
     def clean_player_name(self) -> str:
         name: str = self.cleaned_data.get("player_name") or ""

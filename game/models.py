@@ -226,6 +226,11 @@ class Game(models.Model):
             ),
             models.CheckConstraint(condition=Q(move_count__lte=rules.MAX_SIZE**2), name="game_move_count_in_range"),
         ]
+        # A player's games, newest first: their profile page (game.ratings.recent_games).
+        indexes = [
+            models.Index(fields=["player_x", "-finished_at"], name="game_x_finished"),
+            models.Index(fields=["player_o", "-finished_at"], name="game_o_finished"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.room} #{self.number}"

@@ -96,7 +96,15 @@ class Answer:
     accept: bool
 
 
-ClientMessage = Join | Move | Chat | Resign | Rematch | Ping | Sync | Claim | OfferDraw | Takeback | Answer
+@dataclass(frozen=True)
+class AddComputer:
+    level: str
+    """``easy``, ``medium`` or ``perfect``; any other string is the service's ``bad_level``."""
+
+
+ClientMessage = (
+    Join | Move | Chat | Resign | Rematch | Ping | Sync | Claim | OfferDraw | Takeback | Answer | AddComputer
+)
 MOVE_ID_MAX_LENGTH: Final = 64
 
 
@@ -129,6 +137,8 @@ def parse(text: str) -> ClientMessage:
         return OfferDraw()
     if kind == "takeback":
         return Takeback()
+    if kind == "add_computer":
+        return AddComputer(_text(data, "level"))
     if kind in ("accept", "decline"):
         return Answer(accept=kind == "accept")
     if not isinstance(kind, str):

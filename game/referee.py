@@ -23,6 +23,7 @@ from typing import Final
 from channels.db import database_sync_to_async
 
 from . import rules, services
+from .bots import computer_players
 from .broadcast import publish
 from .models import Game, Room, Status
 from .presence import PresenceSnapshot, presence
@@ -69,7 +70,9 @@ class Referee:
             game = await services.asettle(room)
             if game is not None:
                 ended += 1
-                await publish(await room_state(room, game))
+                state = await room_state(room, game)
+                await publish(state)
+                computer_players.after(room, state)  # a computer whose person has gone leaves too
         return ended
 
     async def check_presence(self, room_codes: list[str]) -> None:
@@ -93,7 +96,9 @@ def _rooms_out_of_step(seen: dict[str, PresenceSnapshot]) -> list[Room]:
         sessions = seen[game.room.code].sessions
         for mark in rules.MARKS:
             player = game.player(mark)
-            if player is not None and (player.session_hash in sessions) == (game.left_at(mark) is not None):
+            if player is None or player.bot_level:
+                continue
+            if (player.session_hash in sessions) == (game.left_at(mark) is not None):
                 out_of_step.append(game.room)
                 break
     return out_of_step

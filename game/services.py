@@ -16,6 +16,7 @@ database thread.
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,11 +26,13 @@ from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
-from . import clocks, rules
+from . import clocks, ratings, rules
 from .group_commit import Action, GroupCommit
 from .models import (
     DECIDED_STATUSES,
@@ -85,6 +88,8 @@ class Identity:
     user_id: int | None = None
     player_id: int | None = None
     player_name: str | None = None
+    user_name: str | None = None
+    """The signed-in user's username: a Player made for them is named after it unless they type a name."""
 
     @cached_property
     def session_hash(self) -> str | None:
@@ -119,19 +124,48 @@ def get_room(code: str) -> Room | None:
     return Room.objects.filter(code=code).first()
 
 
+# The session's Player id, written before a sign-in rotates the session key (game.account_views):
+# session data survives the rotation, the key and so its hash do not.
+PLAYER_SESSION_KEY = "tictac_player_id"
+
+
 def identify(session: Any) -> Identity:
-    """The identity of a request or socket's session; a key not in the store counts as none."""
+    """The identity of a request or socket's session; a key not in the store counts as none.
+
+    A session whose key was rotated (a sign-in) finds its Player again by the id it
+    remembered, and moves that Player, seat and all, to the new key.
+    """
     session_key = session.session_key
     if not session_key or not session.exists(session_key):
         return Identity(session_key=None)
-    user_id = session.get("_auth_user_id")
-    player = Player.objects.filter(session_hash=session_hash(session_key)).only("id", "name").first()
+    user_id = int(session["_auth_user_id"]) if session.get("_auth_user_id") else None
+    user_name = None
+    if user_id is not None:
+        user_name = get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
+    player = Player.objects.filter(session_hash=session_hash(session_key)).only("id", "name", "user_id").first()
+    if player is None and session.get(PLAYER_SESSION_KEY):
+        player = _rekeyed_player(session[PLAYER_SESSION_KEY], session_hash(session_key), user_id, user_name)
     return Identity(
         session_key=session_key,
-        user_id=int(user_id) if user_id else None,
+        user_id=user_id,
         player_id=player.id if player else None,
         player_name=player.name if player else None,
+        user_name=user_name,
     )
+
+
+def _rekeyed_player(player_id: int, new_hash: str, user_id: int | None, user_name: str | None) -> Player | None:
+    """The remembered Player, moved to the session's new key and given its user (and their name, unless typed)."""
+    player = Player.objects.filter(pk=player_id).only("id", "name", "user_id").first()
+    if player is None or (player.user_id is not None and player.user_id != user_id):
+        return None  # someone else's player: a different account signed in on this browser
+    player.session_hash = new_hash
+    if user_id is not None and player.user_id is None:
+        player.user_id = user_id
+        if player.name == DEFAULT_NAME and user_name:
+            player.name = user_name[:NAME_MAX_LENGTH]
+    player.save(update_fields=["session_hash", "user", "name"])
+    return player
 
 
 # The game this process last read or wrote, per room: the move path judges
@@ -320,6 +354,7 @@ def create_room(
     host_id: int | None = None,
     time_control: str = "none",
     absence_seconds: int = 30,
+    rated: bool = False,
 ) -> Room:
     rules.check_dimensions(size, win_length)
     clocks.TimeControl.parse(time_control)
@@ -330,6 +365,7 @@ def create_room(
         host_id=host_id,
         time_control=time_control,
         absence_seconds=absence_seconds,
+        rated=rated,
     )
     current_game(room)
     return room
@@ -427,6 +463,10 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     still prepared by the model fields (a related object becomes its key),
     so every backend gets what it expects.
     """
+    finishing = changes.get("status") in FINISHED_STATUSES
+    if finishing and not connection.in_atomic_block:
+        with transaction.atomic():  # the ending and its ratings commit together
+            return _swap_with(cursor, game, changes)
     quote = connection.ops.quote_name
     values = {**changes, "updated_at": timezone.now()}
     fields = [_concrete_field(Game, name) for name in values]
@@ -446,6 +486,8 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     for name, value in values.items():
         setattr(game, name, value)
     game.version += 1
+    if finishing:
+        ratings.record_result(game)  # only one swap lands that ends a game, so this runs once per game
     # The game as written is this process's copy now (dropped again if the transaction rolls back).
     _last_seen_game.keep(game.room_id, game)
     return True
@@ -468,7 +510,7 @@ def _player(identity: Identity, name: str | None) -> Player:
     assert identity.session_hash is not None
     player, _ = Player.objects.get_or_create(
         session_hash=identity.session_hash,
-        defaults={"name": name or DEFAULT_NAME, "user_id": identity.user_id},
+        defaults={"name": name or (identity.user_name or DEFAULT_NAME)[:NAME_MAX_LENGTH], "user_id": identity.user_id},
     )
     return player
 
@@ -497,7 +539,10 @@ def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player
         raise ActionRefused("no_session", "Open the room page first: joining needs a session cookie.")
     if not room.is_open:
         raise ActionRefused("room_closed", "This room is closed.")
-    player = _player(identity, name)
+    return _seat(room, _player(identity, name), name)
+
+
+def _seat(room: Room, player: Player, name: str | None) -> tuple[Game, Player]:
     while True:
         game = current_game(room)
         mine = game.seat_of(player.id)
@@ -700,8 +745,8 @@ def note_presence(room: Room, present_sessions: frozenset[str]) -> Game | None:
         changes: dict[str, Any] = {}
         for mark, field in ((rules.X, "x_left_at"), (rules.O, "o_left_at")):
             player = game.player(mark)
-            if player is None:
-                continue
+            if player is None or player.bot_level:
+                continue  # the computer never leaves on its own
             here = player.session_hash in present_sessions
             if here and game.left_at(mark) is not None:
                 changes[field] = None
@@ -721,8 +766,9 @@ def is_due(room: Room, game: Game, at: datetime | None = None) -> bool:
     at = at or now()
     if game.deadline is not None and game.deadline <= at:
         return True
-    if game.move_count >= 2:
+    if game.move_count >= 2 and computer_seat(game) is None:
         return False
+    # Left before both had moved (aborted), or left the computer (which then claims the game).
     return any((moment := claim_at(room, game, mark)) is not None and moment <= at for mark in rules.MARKS)
 
 
@@ -742,10 +788,18 @@ def settle(room: Room) -> Game | None:
             deadline, flagged = game_clocks.deadline_ms, game_clocks.running
             assert deadline is not None
             assert flagged is not None
-            changes = {"status": Status.TIMEOUT, "reason": EndReason.TIMEOUT, "winner": rules.other(flagged)}
+            changes: dict[str, Any] = {
+                "status": Status.TIMEOUT,
+                "reason": EndReason.TIMEOUT,
+                "winner": rules.other(flagged),
+            }
             ending = _ended(game, deadline)  # the loser's clock shows 0:00, whenever this runs
-        else:
+        elif game.move_count < 2:
             changes = _ABORTED
+            ending = _ended(game, epoch_ms(at))
+        else:
+            winner = computer_seat(game)
+            changes = {"status": Status.ABANDONED, "reason": EndReason.CLAIMED_WIN, "winner": winner}
             ending = _ended(game, epoch_ms(at))
         if _swap(game, turn=None, **ending, **changes):
             return game
@@ -756,8 +810,12 @@ def due_rooms(limit: int = 200) -> list[Room]:
     at = now()
     candidates = (
         Game.objects.filter(status=Status.PLAYING)
-        .filter(Q(deadline__lte=at) | Q(move_count__lt=2) & (Q(x_left_at__isnull=False) | Q(o_left_at__isnull=False)))
-        .select_related("room")[:limit]
+        .filter(
+            Q(deadline__lte=at)
+            | (Q(move_count__lt=2) | Q(player_x__bot_level__gt="") | Q(player_o__bot_level__gt=""))
+            & (Q(x_left_at__isnull=False) | Q(o_left_at__isnull=False))
+        )
+        .select_related("room", "player_x", "player_o")[:limit]
     )
     return [game.room for game in candidates if is_due(game.room, game, at)]
 
@@ -892,6 +950,67 @@ def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: 
     return next_game
 
 
+# --- The computer ------------------------------------------------------------------
+
+BOT_LEVELS = ("easy", "medium", "perfect")
+
+
+def computer_name(level: str) -> str:
+    return f"Computer ({level})"
+
+
+def bot_games_of(identity: Identity) -> int:
+    """How many games this session plays against the computer now (waiting or being played)."""
+    mine = Q(player_x__session_hash=identity.session_hash) | Q(player_o__session_hash=identity.session_hash)
+    against_bot = Q(player_x__bot_level__gt="") | Q(player_o__bot_level__gt="")
+    return Game.objects.filter(mine, against_bot, status__in=(Status.WAITING, Status.PLAYING)).count()
+
+
+def add_computer(room: Room, identity: Identity, level: str) -> Game:
+    """Seat the computer, at ``level``, in the room's free seat, beside this session's player."""
+    if level not in BOT_LEVELS:
+        raise ActionRefused("bad_level", f"The computer plays {', '.join(BOT_LEVELS)}.")
+    game = current_game(room)
+    mark = game.seat_of(identity.player_id)
+    if mark is None:
+        raise ActionRefused("not_a_player", "Take a seat first: the computer plays the other one.")
+    if game.player(rules.other(mark)) is not None:
+        raise ActionRefused("room_full", "Both seats are taken.")
+    if bot_games_of(identity) >= settings.TICTAC["MAX_BOT_GAMES_PER_SESSION"]:
+        raise ActionRefused("too_many_bots", "You are already playing the computer elsewhere: finish that game first.")
+    bot = Player.objects.create(
+        session_hash=f"computer:{secrets.token_hex(16)}", name=computer_name(level), bot_level=level
+    )
+    game, _ = _seat(room, bot, None)
+    return game
+
+
+def computer_to_move(game: Game) -> Player | None:
+    """The computer's Player if it is the computer's turn in ``game``."""
+    if game.status != Status.PLAYING or game.turn is None:
+        return None
+    player = game.player(game.mark_to_move) if game.mark_to_move else None
+    return player if player is not None and player.bot_level else None
+
+
+def computer_seat(game: Game) -> rules.Mark | None:
+    for mark in rules.MARKS:
+        player = game.player(mark)
+        if player is not None and player.bot_level:
+            return mark
+    return None
+
+
+def remove_computer(room: Room) -> Game | None:
+    """The computer leaves the room with the person it played (its seat is freed)."""
+    game = current_game(room)
+    mark = computer_seat(game)
+    if mark is None:
+        return None
+    kick(room, mark)
+    return current_game(room)
+
+
 # --- Chat -------------------------------------------------------------------------
 
 CHAT_KEPT = 50
@@ -988,6 +1107,8 @@ arequest_takeback = database_sync_to_async(request_takeback)
 aanswer_offer = database_sync_to_async(answer_offer)
 anote_presence = database_sync_to_async(note_presence)
 asave_chat = database_sync_to_async(save_chat)
+aadd_computer = database_sync_to_async(add_computer)
+aremove_computer = database_sync_to_async(remove_computer)
 asettle = database_sync_to_async(settle)
 adue_rooms = database_sync_to_async(due_rooms)
 

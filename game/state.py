@@ -186,6 +186,7 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "open": room.is_open,
             "time_control": _time_control(room),
             "absence_seconds": room.absence_seconds,
+            "rated": room.rated,
         },
         "game": {
             "id": game.id,
@@ -207,7 +208,14 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "finished_at": epoch_ms(game.finished_at) if game.finished_at else None,
         },
         "players": {
-            mark: None if player is None else {"name": player.name, "online": player.session_hash in seen.sessions}
+            mark: None
+            if player is None
+            else {
+                "name": player.name,
+                # The computer is always there.
+                "online": bool(player.bot_level) or player.session_hash in seen.sessions,
+                "computer": player.bot_level or None,
+            }
             for mark, player in (("X", game.player_x), ("O", game.player_o))
         },
         "spectators": seen.spectators(set(seated)),

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import qr_views, replay_views, views
+from . import qr_views, rating_views, replay_views, views
 from .models import ROOM_CODE_PATTERN
 
 app_name = "game"
@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.lobby, name="lobby"),
     path("rooms/", views.create_room, name="create_room"),
     path("play/", views.quick_play, name="quick_play"),
+    path("play/computer/", views.play_computer, name="play_computer"),
     path("join/", views.join_by_code, name="join_by_code"),
     re_path(rf"^rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room, name="room"),
     re_path(rf"^api/rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room_api, name="room_api"),
@@ -20,4 +21,10 @@ urlpatterns = [
     path("games/<int:game_id>.json", replay_views.game_json, name="game_json"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
+]
+
+# Accounts' pages are in tictac/urls.py (Django's auth views); these read ratings.
+urlpatterns += [
+    path("players/<str:username>/", rating_views.profile, name="profile"),
+    path("leaderboard/", rating_views.leaderboard, name="leaderboard"),
 ]

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from . import budgets, services, sessions
 from .access import client_address, operators_only
+from .bots import computer_players
 from .forms import RoomForm
 from .lobby import lobby_rooms
 from .models import ROOM_CODE_PATTERN, Room
@@ -85,6 +86,7 @@ def create_room(request: HttpRequest) -> HttpResponse:
         host_id=host_id,
         time_control=form.cleaned_data["time_control"],
         absence_seconds=form.cleaned_data["absence_seconds"],
+        rated=form.cleaned_data["rated"],
     )
     services.join(room, identity, name)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
@@ -112,6 +114,28 @@ def quick_play(request: HttpRequest) -> HttpResponse:
         return _lobby_page(request, RoomForm(), join_error=error.message, status=400)
     name = _remembered_name(request, typed)
     room = services.quick_play(identity, name, _present_sessions)
+    request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
+    return redirect("game:room", code=room.code)
+
+
+@require_POST
+def play_computer(request: HttpRequest) -> HttpResponse:
+    """Make a room, seat the visitor as X and the computer, at the level asked for, as O."""
+    identity = _ensure_session(request)
+    level = request.POST.get("level", "easy")
+    if refusal := _room_creation_refusal(request, identity):
+        return _lobby_page(request, RoomForm(), join_error=refusal, status=429)
+    try:
+        computer_players.refuse_if_full("")
+        if level not in services.BOT_LEVELS:
+            raise services.ActionRefused("bad_level", "Choose easy, medium or perfect.")
+        if services.bot_games_of(identity) >= settings.TICTAC["MAX_BOT_GAMES_PER_SESSION"]:
+            raise services.ActionRefused("too_many_bots", "You are already playing the computer: finish that first.")
+    except services.ActionRefused as refused:
+        return _lobby_page(request, RoomForm(), join_error=refused.message, status=429)
+    room = services.create_room(name="Against the computer")
+    services.join(room, identity, _remembered_name(request))
+    services.add_computer(room, services.identify(request.session), level)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)
 

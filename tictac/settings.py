@@ -253,6 +253,11 @@ AXES_RESET_ON_SUCCESS = True
 # The client's address as game.access reads it (the proxy's X-Forwarded-For only when trusted).
 AXES_CLIENT_IP_CALLABLE = "game.access.client_address"
 
+# Players' optional accounts (game.account_views): the same lockout guards the site's sign-in.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 # /metrics: served to these addresses (or networks), or to a request carrying
 # "Authorization: Bearer <TICTAC_METRICS_TOKEN>" when a token is set; 403 to anyone else.
 METRICS_ALLOW = env.list("TICTAC_METRICS_ALLOW", default=["127.0.0.1", "::1"])
@@ -336,6 +341,10 @@ TICTAC = {
     "MESSAGES_PER_ADDRESS_PER_SECOND": env.int("TICTAC_MESSAGES_PER_ADDRESS_PER_SECOND", default=60),
     # Rooms one session may have waiting for a second player at once (made from the lobby).
     "MAX_WAITING_ROOMS_PER_CREATOR": env.int("TICTAC_MAX_WAITING_ROOMS_PER_CREATOR", default=3),
+    # Games against the computer at once: per session, and per server process (its searches
+    # share one worker process of their own, game.bots).
+    "MAX_BOT_GAMES_PER_SESSION": env.int("TICTAC_MAX_BOT_GAMES_PER_SESSION", default=2),
+    "MAX_BOT_GAMES_PER_PROCESS": env.int("TICTAC_MAX_BOT_GAMES_PER_PROCESS", default=200),
     # Budgets over every process (game.budgets): (how many, per how many seconds).
     "BUDGETS": {
         "connect_per_address": (env.int("TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE", default=120), 60),

@@ -611,3 +611,54 @@ def test_a_finished_game_replays_every_position_with_the_keyboard_and_the_slider
     page.click("#replay-last")
     shows(7)
     screenshot(page, "replay.png", readme=True)
+
+
+def test_signing_in_mid_game_from_the_header_keeps_the_seat(server: LiveServer, new_context: NewContext) -> None:
+    # An account made earlier, in another browser.
+    other = new_context().new_page()
+    other.goto(server.url + "/accounts/signup/")
+    other.fill("#id_username", "alice_account")
+    other.fill("#id_password1", "alice plays tictac 7")
+    other.fill("#id_password2", "alice plays tictac 7")
+    other.click("#signup-submit")
+    expect(other.locator("#account-name")).to_have_text("alice_account")
+
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Sign in mid-game")
+    bob = new_context().new_page()
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(bob, "bob")
+    expect(alice.locator("#status")).to_have_text("Your move")
+
+    alice.click("#sign-in")  # from the room page's header
+    alice.fill("#id_username", "alice_account")
+    alice.fill("#id_password", "alice plays tictac 7")
+    alice.click("#login-submit")
+    alice.wait_for_url(f"{server.url}/rooms/{code}/")  # back to the room
+    expect(alice.locator("#account-name")).to_have_text("alice_account")
+    expect(alice.locator("#seat-X .seat-you")).to_be_visible()
+    expect(alice.locator("#seat-X .seat-name")).to_have_text("alice")
+    expect(alice.locator("#status")).to_have_text("Your move")
+    alice.click('[data-cell="4"]')
+    expect(bob.locator('[data-cell="4"]')).to_have_text("X")
+    expect(bob.locator("#status")).to_have_text("Your move")
+    screenshot(alice, "signed-in-mid-game.png")
+
+    alice.click("#profile-link")
+    expect(alice.locator("#profile-title")).to_have_text("alice_account")
+
+
+def test_a_lone_visitor_plays_the_computer_from_the_lobby(server: LiveServer, new_context: NewContext) -> None:
+    alice = new_context().new_page()
+    alice.goto(server.url + "/")
+    alice.select_option("#play-computer-level", "perfect")
+    alice.click("#play-computer")
+    alice.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
+    expect(alice.locator("#seat-O .seat-name")).to_have_text("Computer (perfect)")
+    expect(alice.locator("#status")).to_have_text("Your move")
+    alice.click('[data-cell="0"]')
+    # The computer answers through the same rules: a second mark appears and the turn comes back.
+    expect(alice.locator('[data-cell][data-mark="O"]')).to_have_count(1)
+    expect(alice.locator("#status")).to_have_text("Your move")
+    assert board_of(alice, 3)[4] == "O"  # the perfect answer to a corner is the centre
+    screenshot(alice, "computer.png", readme=True)

@@ -373,3 +373,92 @@ async def test_a_visitor_who_takes_a_seat_keeps_their_session_past_the_idle_day(
     assert await stored() < timezone.now() + timedelta(days=2)  # an idle visitor's day
     await (await open_socket(room.code, key)).join("gina")
     assert await stored() > timezone.now() + timedelta(days=300)
+
+
+# --- The computer -------------------------------------------------------------------
+
+
+async def test_the_computer_answers_every_move_and_the_perfect_one_never_loses(
+    room: Room, open_socket: OpenSocket
+) -> None:
+    alice = await open_socket(room.code, await new_session_key())
+    await alice.join("alice")
+    await alice.send({"type": "add_computer", "level": "perfect"})
+    state = await alice.next_state(status="playing")
+    assert state["players"]["O"] == {"name": "Computer (perfect)", "online": True, "computer": "perfect"}
+    # Alice tries the first free cell each time; the computer answers through the same service.
+    while state["game"]["status"] == "playing":
+        cell = state["game"]["board"].index("")
+        await alice.send({"type": "move", "cell": cell})
+        state = await alice.next_state()
+        while state["game"]["status"] == "playing" and state["game"]["turn"] != "X":
+            state = await alice.next_state()
+    assert state["game"]["winner"] != "X"
+    assert state["game"]["moves"] >= 5
+
+
+async def test_the_computer_is_refused_with_clear_codes(room: Room, open_socket: OpenSocket, settings: Any) -> None:
+    settings.TICTAC = {**settings.TICTAC, "MAX_BOT_GAMES_PER_SESSION": 1}
+    watcher = await open_socket(room.code, await new_session_key())
+    assert (await watcher.error({"type": "add_computer", "level": "easy"}))["code"] == "not_a_player"
+    alice = await open_socket(room.code, await new_session_key())
+    await alice.join("alice")
+    assert (await alice.error({"type": "add_computer", "level": "grandmaster"}))["code"] == "bad_level"
+    await alice.send({"type": "add_computer", "level": "easy"})
+    await alice.next_state(status="playing")
+    other = await make_room(name="Second")
+    again = await open_socket(other.code, alice.session_key)
+    await again.join("alice")
+    assert (await again.error({"type": "add_computer", "level": "easy"}))["code"] == "too_many_bots"
+
+
+async def test_the_computer_leaves_when_its_person_does(
+    room: Room, open_socket: OpenSocket, clock: ManualClock
+) -> None:
+    watcher = await open_socket(room.code, await new_session_key())
+    alice = await open_socket(room.code, await new_session_key())
+    await alice.join("alice")
+    await alice.send({"type": "add_computer", "level": "easy"})
+    await alice.next_state(status="playing")
+    await move(alice, 4)
+    await alice.next_state(moves=2)  # the computer's answer
+    await alice.close()
+    await watcher.until_offline("X")
+    clock.advance(room.absence_seconds)
+    ended = await watcher.next_state(status="abandoned")
+    assert ended["game"]["winner"] == "O"
+    freed = await watcher.next_state()
+    while freed["players"]["O"] is not None:
+        freed = await watcher.next_state()
+    assert freed["players"]["X"]["name"] == "alice"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_play_the_computer_from_the_lobby_seats_you_against_it() -> None:
+    client = Client()
+    response = client.post("/play/computer/", {"level": "medium"})
+    room = Room.objects.get(code=response["Location"].split("/")[2])
+    game = services.current_game(room)
+    assert game.status == "playing"
+    assert game.player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
+    assert (game.player_o.name, game.player_o.bot_level) == ("Computer (medium)", "medium")  # type: ignore[union-attr]
+
+
+async def test_the_computer_declines_a_draw_and_agrees_to_a_rematch(room: Room, open_socket: OpenSocket) -> None:
+    alice = await open_socket(room.code, await new_session_key())
+    await alice.join("alice")
+    await alice.send({"type": "add_computer", "level": "perfect"})
+    await alice.next_state(status="playing")
+    await move(alice, 0)
+    await alice.next_state(moves=2)  # the computer's answer
+    await alice.send({"type": "offer_draw"})
+    await alice.next_state(offer={"kind": "draw", "by": "X"})
+    declined = await alice.next_state(offer=None)
+    assert (declined["game"]["status"], declined["game"]["moves"]) == ("playing", 2)
+    await alice.send({"type": "resign"})
+    await alice.next_state(status="resigned")
+    await alice.send({"type": "rematch"})
+    started = await alice.next_state(number=2)
+    # Marks swap: the computer plays X now, and moves first on its own.
+    assert (started["players"]["X"]["computer"], started["players"]["O"]["name"]) == ("perfect", "alice")
+    assert (await alice.next_state(number=2, moves=1))["game"]["turn"] == "O"

@@ -93,6 +93,7 @@ def test_the_api_answers_the_state_without_you(client: Client) -> None:
         "open": True,
         "time_control": None,
         "absence_seconds": 30,
+        "rated": False,
     }
     assert state["game"]["board"] == [""] * 9
     assert state["game"]["status"] == "waiting"

@@ -92,6 +92,8 @@
     inviteLink: byId('invite-link'),
     copyInvite: byId('copy-invite'),
     inviteHero: byId('invite-hero'),
+    addComputer: byId('add-computer'),
+    computerLevel: byId('computer-level'),
     inviteHeroLink: byId('invite-hero-link'),
     copyInviteHero: byId('copy-invite-hero'),
     favicon: byId('favicon'),
@@ -1045,6 +1047,10 @@
     ui.claimDraw.addEventListener('click', () => sendOrComplain({ type: 'claim', result: 'draw' }));
     ui.copyInvite.addEventListener('click', () => copyLink(ui.inviteLink, ui.copyInvite));
     ui.copyInviteHero.addEventListener('click', () => copyLink(ui.inviteHeroLink, ui.copyInviteHero));
+    ui.addComputer.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (!send({ type: 'add_computer', level: ui.computerLevel.value })) showError('Not connected. Trying again…');
+    });
     window.addEventListener('online', reconnectNowIfDown);
     document.addEventListener('visibilitychange', renderTitle);
 

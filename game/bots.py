@@ -1,0 +1,135 @@
+"""The computer's turns: searched in a worker process of its own, played through the service layer.
+
+The search (game.bot) is pure Python and CPU-bound: run on the event loop, or
+in a thread sharing its GIL, it would stall every human game of the process.
+So each server process hands searches to one worker process of its own (a
+pool of one: the machine's other core). The move the search picks is played
+with ``services.aplay_move``, exactly as a person's, and published the same
+way. Whatever process publishes a state in which the computer is to move (or
+has an offer or a rematch to answer) schedules its turn; the version
+compare-and-swap makes a duplicate harmless.
+
+The number of rooms a process plays the computer in is capped
+(``MAX_BOT_GAMES_PER_PROCESS``), and a session may play a few games at once
+(``MAX_BOT_GAMES_PER_SESSION``): more are refused with ``too_many_bots``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from django.conf import settings
+
+from . import bot, rules, services
+from .broadcast import publish
+from .models import FINISHED_STATUSES, Room
+from .state import RoomState, room_state
+
+logger = logging.getLogger(__name__)
+
+
+class ComputerPlayers:
+    """This process's computer opponents: their search process and the rooms they play in."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._rooms: set[str] = set()
+        self._turns: set[asyncio.Task[None]] = set()
+
+    def _search_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # "spawn": a forked copy of a running server (its event loop, sockets and
+            # threads) is no place to search from; the child imports only game.bot.
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def refuse_if_full(self, room_code: str) -> None:
+        if room_code not in self._rooms and len(self._rooms) >= settings.TICTAC["MAX_BOT_GAMES_PER_PROCESS"]:
+            raise services.ActionRefused("too_many_bots", "The server is playing all the games it can: try later.")
+
+    def playing_in(self, room_code: str) -> None:
+        self._rooms.add(room_code)
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def after(self, room: Room, state: RoomState) -> None:
+        """A state of ``room`` was published: give the computer its turn, if it has one."""
+        if _computer_mark(state.message) is None:
+            self._rooms.discard(room.code)
+            return
+        if _computer_has_something_to_do(state.message):
+            self._rooms.add(room.code)
+            task = asyncio.get_running_loop().create_task(self._take_turn(room))
+            self._turns.add(task)
+            task.add_done_callback(self._turns.discard)
+
+    async def _take_turn(self, room: Room) -> None:
+        try:
+            state = await self._act(room)
+        except services.ActionRefused:
+            return  # the person got there first (resigned, left, took the move back)
+        except Exception:
+            logger.exception("the computer's turn failed", extra={"room": room.code})
+            return
+        if state is not None:
+            await publish(state, lobby=state.message["game"]["status"] in FINISHED_STATUSES)
+            self.after(room, state)
+
+    async def _act(self, room: Room) -> RoomState | None:
+        game = await services.acurrent_game(room)
+        mark = services.computer_seat(game)
+        computer = game.player(mark) if mark else None
+        if mark is None or computer is None:
+            return None
+        person = game.player(rules.other(mark))
+        if person is None:
+            return None
+        message = (await room_state(room, game)).message
+        if not message["players"][rules.other(mark)]["online"] and game.status in FINISHED_STATUSES:
+            # The person has gone: the computer does not keep the room.
+            self._rooms.discard(room.code)
+            left = await services.aremove_computer(room)
+            return None if left is None else await room_state(room, left)
+        offer = message["game"]["offer"]
+        if offer is not None and offer["by"] != mark:
+            # A takeback is granted (a child learning the game is the point); a draw is not.
+            answered = await services.aanswer_offer(room, computer.id, accept=offer["kind"] == "takeback")
+            return await room_state(room, answered)
+        if game.status in FINISHED_STATUSES:
+            if message["game"]["rematch"] and mark not in message["game"]["rematch"]:
+                return await room_state(room, await services.arequest_rematch(room, computer.id))
+            return None
+        if services.computer_to_move(game) is None:
+            return None
+        board = services.board_of(room, game)
+        level: Any = computer.bot_level
+        cell = await asyncio.get_running_loop().run_in_executor(self._search_pool(), bot.choose_move, board, level)
+        moved = await services.aplay_move(room, computer.id, cell)
+        return await room_state(room, moved, reuse_presence=True)
+
+
+def _computer_mark(state: dict[str, Any]) -> str | None:
+    return next((mark for mark, seat in state["players"].items() if seat and seat.get("computer")), None)
+
+
+def _computer_has_something_to_do(state: dict[str, Any]) -> bool:
+    """Its move, an offer to answer, a rematch to agree to, or a person who has gone."""
+    mark = _computer_mark(state)
+    game = state["game"]
+    person = state["players"][rules.O if mark == rules.X else rules.X]
+    if person is None:
+        return False
+    if game["status"] == "playing":
+        offer = game["offer"]
+        return game["turn"] == mark or (offer is not None and offer["by"] != mark)
+    if game["status"] in ("won", "draw", "resigned", "timeout", "abandoned", "aborted"):
+        return bool(game["rematch"] and mark not in game["rematch"]) or not person["online"]
+    return False
+
+
+computer_players = ComputerPlayers()

@@ -1,0 +1,158 @@
+"""Ratings: the end of a rated game moves both players' Glicko-2 ratings in its board variant.
+
+Each game is its own rating period (``glicko2.rate`` with one result), and
+each side is rated against the other's rating from before the game. The
+service layer calls :func:`record_result` in the transaction of the
+compare-and-swap that ends a game: exactly one such swap lands per game, so
+a game is counted once however many processes race to end it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from . import glicko2, rules
+from .models import Game, Player, Rating, Status
+
+# How fast volatility may move (Glickman suggests 0.3 to 1.2); small for a game of few surprises.
+TAU = 0.5
+# The endings that count: a win of either kind, or a draw. An aborted game counts for nothing.
+RATED_STATUSES = frozenset({Status.WON, Status.RESIGNED, Status.TIMEOUT, Status.ABANDONED, Status.DRAW})
+
+
+def record_result(game: Game) -> None:
+    """Update both players' ratings and records for ``game``, which has just ended.
+
+    Only a game in a rated room, won or drawn, between two different
+    signed-in people (not the computer) counts; anything else changes nothing.
+    Call it inside the transaction that ends the game.
+    """
+    room = game.room
+    if not room.rated or game.status not in RATED_STATUSES or game.player_x_id is None or game.player_o_id is None:
+        return
+    users = dict(
+        Player.objects.filter(pk__in=(game.player_x_id, game.player_o_id), bot_level="", user__isnull=False)
+        .values_list("pk", "user_id")
+        .order_by()
+    )
+    x_user, o_user = users.get(game.player_x_id), users.get(game.player_o_id)
+    if x_user is None or o_user is None or x_user == o_user:
+        return
+    variant = {"size": room.size, "win_length": room.win_length}
+    Rating.objects.bulk_create([Rating(user_id=user, **variant) for user in (x_user, o_user)], ignore_conflicts=True)
+    # Locked in user order, so two games of the same two people ending at once cannot deadlock.
+    locked = Rating.objects.select_for_update().filter(user_id__in=(x_user, o_user), **variant).order_by("user_id")
+    rows = {row.user_id: row for row in locked}
+    x_row, o_row = rows[x_user], rows[o_user]
+    x_score = 0.5 if game.status == Status.DRAW else 1.0 if game.winner == rules.X else 0.0
+    x_before, o_before = _glicko(x_row), _glicko(o_row)
+    _apply(x_row, glicko2.rate(x_before, [(o_before, x_score)], TAU), x_score)
+    _apply(o_row, glicko2.rate(o_before, [(x_before, 1.0 - x_score)], TAU), 1.0 - x_score)
+
+
+def _glicko(row: Rating) -> glicko2.Rating:
+    return glicko2.Rating(row.rating, row.deviation, row.volatility)
+
+
+def _apply(row: Rating, after: glicko2.Rating, score: float) -> None:
+    row.rating, row.deviation, row.volatility = after.rating, after.deviation, after.volatility
+    row.games += 1
+    if score == 1.0:
+        row.wins += 1
+    elif score == 0.0:
+        row.losses += 1
+    else:
+        row.draws += 1
+    row.save(update_fields=["rating", "deviation", "volatility", "games", "wins", "losses", "draws", "updated_at"])
+
+
+# --- Reading: the profile page and the leaderboard ---------------------------------
+
+LEADERBOARD_LENGTH = 50
+RECENT_GAMES = 20
+DEFAULT_VARIANT = (3, 3)
+
+
+def leaderboard(size: int, win_length: int, limit: int = LEADERBOARD_LENGTH) -> list[Rating]:
+    """The best ``limit`` ratings in a variant among players with a rated game there (index rating_leaderboard)."""
+    return list(
+        Rating.objects.filter(size=size, win_length=win_length, games__gt=0)
+        .select_related("user")
+        .order_by("-rating", "user_id")[:limit]
+    )
+
+
+def rated_variants() -> list[tuple[int, int]]:
+    """Every (size, win_length) in which someone has played a rated game, smallest first."""
+    found = Rating.objects.filter(games__gt=0).values_list("size", "win_length").distinct()
+    return sorted({DEFAULT_VARIANT, *found})
+
+
+def ratings_of(user_id: int) -> list[Rating]:
+    """A user's ratings, one per variant they have played rated, smallest board first."""
+    return list(Rating.objects.filter(user_id=user_id, games__gt=0).order_by("size", "win_length"))
+
+
+@dataclass(frozen=True)
+class PlayedGame:
+    """One of a user's finished games, from their side of the board."""
+
+    game: Game
+    mark: str
+    opponent: str | None
+    result: str
+    """"won", "lost", "drawn" or "aborted"."""
+
+
+@dataclass(frozen=True)
+class Record:
+    games: int
+    won: int
+    lost: int
+    drawn: int
+
+
+def _games_of(player_ids: list[int]) -> QuerySet[Game]:
+    """Finished games in which one of ``player_ids`` sat (indexes game_x_finished, game_o_finished)."""
+    return Game.objects.filter(Q(player_x_id__in=player_ids) | Q(player_o_id__in=player_ids), finished_at__isnull=False)
+
+
+def recent_games(user_id: int, limit: int = RECENT_GAMES) -> list[PlayedGame]:
+    """The user's last ``limit`` finished games (under any of their sessions), newest first."""
+    player_ids = list(Player.objects.filter(user_id=user_id).values_list("pk", flat=True))
+    if not player_ids:
+        return []
+    games = _games_of(player_ids).select_related("room", "player_x", "player_o").order_by("-finished_at", "-pk")
+    played = []
+    for game in games[:limit]:
+        mark = rules.X if game.player_x_id in player_ids else rules.O
+        opponent = game.player_o if mark == rules.X else game.player_x
+        if game.status == Status.ABORTED:
+            result = "aborted"
+        elif game.winner is None:
+            result = "drawn"
+        else:
+            result = "won" if game.winner == mark else "lost"
+        played.append(PlayedGame(game, mark, opponent.name if opponent else None, result))
+    return played
+
+
+def record_of(user_id: int) -> Record:
+    """How the user's finished games went, rated or not (aborted games left out)."""
+    player_ids = list(Player.objects.filter(user_id=user_id).values_list("pk", flat=True))
+    if not player_ids:
+        return Record(0, 0, 0, 0)
+    mine_won = Q(player_x_id__in=player_ids, winner=rules.X) | Q(player_o_id__in=player_ids, winner=rules.O)
+    counts = (
+        _games_of(player_ids)
+        .exclude(status=Status.ABORTED)
+        .order_by()
+        .aggregate(
+            games=Count("pk"),
+            won=Count("pk", filter=mine_won),
+            drawn=Count("pk", filter=Q(status=Status.DRAW)),
+        )
+    )
+    return Record(counts["games"], counts["won"], counts["games"] - counts["won"] - counts["drawn"], counts["drawn"])
