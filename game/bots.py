@@ -64,52 +64,49 @@ class ComputerPlayers:
             return
         if _computer_has_something_to_do(state.message):
             self._rooms.add(room.code)
-            task = asyncio.get_running_loop().create_task(self._take_turn(room))
+            task = asyncio.get_running_loop().create_task(self._take_turn(room, state))
             self._turns.add(task)
             task.add_done_callback(self._turns.discard)
 
-    async def _take_turn(self, room: Room) -> None:
+    async def _take_turn(self, room: Room, state: RoomState) -> None:
         try:
-            state = await self._act(room)
+            answer = await self._act(room, state)
         except services.ActionRefused:
-            return  # the person got there first (resigned, left, took the move back)
+            return  # the person got there first (moved, resigned, left, took the move back)
         except Exception:
             logger.exception("the computer's turn failed", extra={"room": room.code})
             return
-        if state is not None:
-            await publish(state, lobby=state.message["game"]["status"] in FINISHED_STATUSES)
-            self.after(room, state)
+        if answer is not None:
+            await publish(answer, lobby=answer.message["game"]["status"] in FINISHED_STATUSES)
+            self.after(room, answer)
 
-    async def _act(self, room: Room) -> RoomState | None:
-        game = await services.acurrent_game(room)
-        mark = services.computer_seat(game)
-        computer = game.player(mark) if mark else None
-        if mark is None or computer is None:
+    async def _act(self, room: Room, state: RoomState) -> RoomState | None:
+        """The computer's answer to ``state`` (already committed and published): everything it needs
+        to decide is in the state, so only its own action reaches the database."""
+        message = state.message
+        mark = _computer_mark(message)
+        assert mark is not None
+        computer_id = state.seats[mark]
+        person = message["players"][rules.O if mark == rules.X else rules.X]
+        game = message["game"]
+        if computer_id is None or person is None:
             return None
-        person = game.player(rules.other(mark))
-        if person is None:
-            return None
-        message = (await room_state(room, game)).message
-        if not message["players"][rules.other(mark)]["online"] and game.status in FINISHED_STATUSES:
+        if game["status"] in FINISHED_STATUSES and not person["online"]:
             # The person has gone: the computer does not keep the room.
             self._rooms.discard(room.code)
             left = await services.aremove_computer(room)
             return None if left is None else await room_state(room, left)
-        offer = message["game"]["offer"]
-        if offer is not None and offer["by"] != mark:
+        offer = game["offer"]
+        if game["status"] == "playing" and offer is not None and offer["by"] != mark:
             # A takeback is granted (a child learning the game is the point); a draw is not.
-            answered = await services.aanswer_offer(room, computer.id, accept=offer["kind"] == "takeback")
+            answered = await services.aanswer_offer(room, computer_id, accept=offer["kind"] == "takeback")
             return await room_state(room, answered)
-        if game.status in FINISHED_STATUSES:
-            if message["game"]["rematch"] and mark not in message["game"]["rematch"]:
-                return await room_state(room, await services.arequest_rematch(room, computer.id))
-            return None
-        if services.computer_to_move(game) is None:
-            return None
-        board = services.board_of(room, game)
-        level: Any = computer.bot_level
+        if game["status"] in FINISHED_STATUSES:
+            return await room_state(room, await services.arequest_rematch(room, computer_id))
+        level: Any = message["players"][mark]["computer"]
+        board = rules.Board(room.size, room.win_length, game["board"])
         cell = await asyncio.get_running_loop().run_in_executor(self._search_pool(), bot.choose_move, board, level)
-        moved = await services.aplay_move(room, computer.id, cell)
+        moved = await services.aplay_move(room, computer_id, cell)
         return await room_state(room, moved, reuse_presence=True)
 
 

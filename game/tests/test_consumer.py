@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis.utils
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -780,3 +781,35 @@ async def test_a_socket_closed_by_the_server_after_its_client_went_still_leaves_
     await alice.communicator.send_input({"type": "websocket.disconnect", "code": 1006})
     offline = await bob.until_offline("X")
     assert offline["players"]["X"] == {"name": "alice", "online": False, "computer": None}
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RuntimeError("Unexpected ASGI message 'websocket.send', after sending 'websocket.close'"),  # uvicorn
+        Disconnected("Attempt to send on a closed protocol"),  # daphne (autobahn)
+    ],
+)
+async def test_a_send_that_fails_because_the_client_went_leaves_no_ghost(
+    room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket, failure: Exception
+) -> None:
+    """A broadcast reaching a socket whose client closed makes its send raise, whatever the server;
+    the consumer must still read the disconnect behind it and leave the room, or it stays present."""
+    alice, _ = players
+    watcher = await open_socket(room.code, await new_session_key())
+    assert (await alice.fresh_state())["spectators"] == 1
+    watchers_consumer = next(
+        socket for socket in local_sockets._by_room[room.code] if socket.identity.player_name is None
+    )
+
+    async def gone(message: dict[str, Any]) -> None:
+        raise failure
+
+    watchers_consumer.base_send = gone
+    await alice.send({"type": "chat", "text": "a broadcast the watcher cannot take"})
+    await alice.next_message("chat")
+    await watcher.communicator.send_input({"type": "websocket.disconnect", "code": 1006})
+    state = await alice.fresh_state()
+    while state["spectators"] != 0:
+        state = await alice.next_state()
+    assert room.code not in local_sockets._by_room or watchers_consumer not in local_sockets._by_room[room.code]

@@ -255,3 +255,9 @@ def test_no_table_but_the_session_store_holds_a_session_key_and_the_admin_shows_
     assert "fay" in page
     assert key not in page
     assert player.session_hash not in page
+
+
+def test_the_admins_room_help_text_shows_the_address_pattern_as_text(admin_client: Client) -> None:
+    page = admin_client.get("/admin/game/room/add/").content.decode()
+    assert "/rooms/&lt;code&gt;/" in page  # shown as typed, not taken for a <code> element
+    assert "/rooms//" not in page
