@@ -3,6 +3,7 @@
 
     python3 run.py          # serve a playable game at http://127.0.0.1:8000/
     python3 run.py test     # install what the tests need and run them all
+    python3 run.py test --fast   # the in-process tests only (no servers, no browser)
     python3 run.py bench    # the benchmark (python -m bench; --quick for a short run)
 
 Both make a virtual environment in .venv with the pinned requirements (again
@@ -138,12 +139,17 @@ def _install_system_packages() -> None:
 
 
 def test() -> int:
-    _install_system_packages()
+    pytest_args = sys.argv[2:]
+    if "--fast" in pytest_args:
+        # The in-process tests only: no server processes, no browser, nothing to install.
+        pytest_args = [arg for arg in pytest_args if arg != "--fast"] + ["-m", "not live and not browser"]
+    else:
+        _install_system_packages()
     checks = [
         ("ruff check", [sys.executable, "-m", "ruff", "check", "."]),
         ("ruff format", [sys.executable, "-m", "ruff", "format", "--check", "."]),
         ("mypy", [sys.executable, "-m", "mypy", "."]),
-        ("pytest", [sys.executable, "-m", "pytest", *sys.argv[2:]]),
+        ("pytest", [sys.executable, "-m", "pytest", *pytest_args]),
     ]
     failed = []
     for name, command in checks:

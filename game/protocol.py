@@ -5,7 +5,7 @@ Pure like the rules: it turns a text frame into a typed message or raises a
 consumer never has to look inside a raw dict.
 
 >>> parse('{"type": "move", "cell": 4}')
-Move(cell=4)
+Move(cell=4, id=None)
 >>> parse('{"type": "move", "cell": "4"}')  # doctest: +IGNORE_EXCEPTION_DETAIL
 Traceback (most recent call last):
 ...

@@ -646,6 +646,7 @@ def test_signing_in_mid_game_from_the_header_keeps_the_seat(server: LiveServer, 
 
     alice.click("#profile-link")
     expect(alice.locator("#profile-title")).to_have_text("alice_account")
+    screenshot(alice, "profile.png", readme=True)
 
 
 def test_a_lone_visitor_plays_the_computer_from_the_lobby(server: LiveServer, new_context: NewContext) -> None:
