@@ -485,9 +485,7 @@ async def test_when_the_host_frees_a_seat_then_its_player_is_told_and_closed_and
 # --- Abuse limits and observability ---------------------------------------------
 
 
-async def test_tabs_of_one_session_share_one_message_budget(
-    room: Room, open_socket: OpenSocket, settings: Any
-) -> None:
+async def test_tabs_of_one_session_share_one_message_budget(room: Room, open_socket: OpenSocket, settings: Any) -> None:
     # A small budget, so that what refills while the messages are handled (even on a busy
     # machine) cannot hide the session's limit: 2 a second, bursts of 4 a tab and 6 a session.
     settings.TICTAC = {**settings.TICTAC, "MESSAGES_PER_SECOND": 2}
