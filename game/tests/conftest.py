@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 
 from game import services, state
 from game.models import Room
+from testing.live import migrate
 from testing.postgres import EmbeddedPostgres, find_bin_dir
 
 from .clients import Socket, new_session_key
@@ -53,6 +54,17 @@ async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> 
     assert (await bob.join("bob"))["you"]["mark"] == "O"
     await alice.next_state(status="playing")
     return alice, bob
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database for a module's live servers, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'db.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database()
+    migrate(url)
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -26,17 +26,6 @@ from .clients import LiveSocket
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated database for the servers: one SQLite file, or a PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'db.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database()
-    migrate(url)
-    return url
-
-
 @pytest.fixture(scope="module")
 def two_servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LiveServer]]:
     logs = tmp_path_factory.mktemp("logs")

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from game import glicko2, ratings, services
 from game.models import EndReason, Game, Player, Rating, Room, Status
-from testing.live import Browser, LiveServer, migrate, query
+from testing.live import Browser, LiveServer, query
 
 from .clients import LiveSocket
 
@@ -265,16 +265,6 @@ def test_profile_and_leaderboard_answer_fast_with_10000_games_and_1000_players(d
 
 
 # --- Two processes ending one game at the same moment --------------------------------
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('ratings') / 'db.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database()
-    migrate(url)
-    return url
 
 
 @pytest.fixture(scope="module")
