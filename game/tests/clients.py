@@ -111,19 +111,27 @@ class ProtocolClient:
 class Socket(ProtocolClient):
     """A socket to the ASGI application in this process."""
 
-    def __init__(self, path: str, session_key: str | None = None, origin: bytes | None = ORIGIN) -> None:
+    def __init__(
+        self,
+        path: str,
+        session_key: str | None = None,
+        origin: bytes | None = ORIGIN,
+        forwarded_for: str | None = None,
+    ) -> None:
         headers = []
         if origin is not None:
             headers.append((b"origin", origin))
         if session_key is not None:
             headers.append((b"cookie", f"sessionid={session_key}".encode()))
+        if forwarded_for is not None:  # as a proxy in front would say who the client is
+            headers.append((b"x-forwarded-for", forwarded_for.encode()))
         self.session_key = session_key
         self.communicator = WebsocketCommunicator(application, path, headers=headers)
 
     @classmethod
-    async def open(cls, code: str, session_key: str | None = None) -> Socket:
+    async def open(cls, code: str, session_key: str | None = None, forwarded_for: str | None = None) -> Socket:
         """Connect to room ``code`` and read the state the server sends on accept."""
-        socket = cls(f"/ws/rooms/{code}/", session_key)
+        socket = cls(f"/ws/rooms/{code}/", session_key, forwarded_for=forwarded_for)
         connected, _ = await socket.communicator.connect(timeout=TIMEOUT)
         assert connected
         await socket.next_state()
@@ -164,3 +172,14 @@ class LiveSocket(ProtocolClient):
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+async def chat_until_the_address_budget_is_spent(first: ProtocolClient, second: ProtocolClient) -> str:
+    """Three lines of chat from two sockets of one address, then a fourth; the fourth's answer code."""
+    for text in ("one", "two"):
+        await first.send({"type": "chat", "text": text})
+        await first.next_message("chat")
+    await second.send({"type": "chat", "text": "three"})
+    await second.next_message("chat")
+    code: str = (await second.error({"type": "chat", "text": "four"}))["code"]
+    return code

@@ -12,7 +12,7 @@ from django.test import Client
 from game.models import Room
 from tictac.asgi import application
 
-from .clients import ORIGIN, Socket, new_session_key
+from .clients import ORIGIN, Socket, chat_until_the_address_budget_is_spent, new_session_key
 
 _addresses = (f"10.9.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
 
@@ -110,23 +110,8 @@ async def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(
 async def test_chat_is_budgeted_per_address(room: Room, tight: dict[str, Any], settings: Any, address: str) -> None:
     settings.TRUSTED_PROXY_COUNT = 1
     tight["BUDGETS"]["chat_per_address"] = (3, 60)
-    talkers = []
-    for _ in range(2):
-        communicator = WebsocketCommunicator(
-            application, f"/ws/rooms/{room.code}/", headers=_from(address, await new_session_key())
-        )
-        socket = Socket.__new__(Socket)
-        socket.communicator, socket.session_key, socket.state = communicator, None, None
-        assert (await communicator.connect())[0]
-        await socket.next_state()
-        talkers.append(socket)
-    first, second = talkers
-    for text in ("one", "two"):
-        await first.send({"type": "chat", "text": text})
-        await first.next_message("chat")
-    await second.send({"type": "chat", "text": "three"})
-    await second.next_message("chat")
-    assert (await second.error({"type": "chat", "text": "four"}))["code"] == "rate_limited"
+    talkers = [await Socket.open(room.code, await new_session_key(), forwarded_for=address) for _ in range(2)]
+    assert await chat_until_the_address_budget_is_spent(*talkers) == "rate_limited"
     for socket in talkers:
         await socket.close()
 

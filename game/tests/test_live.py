@@ -21,7 +21,7 @@ from game.rules import Board
 from testing.live import Browser, LiveServer, manage, migrate, migrated_sqlite, query
 from testing.postgres import EmbeddedPostgres
 
-from .clients import LiveSocket
+from .clients import LiveSocket, chat_until_the_address_budget_is_spent
 
 pytestmark = pytest.mark.live
 
@@ -356,13 +356,7 @@ async def test_per_address_budgets_hold_across_two_workers(database: str, tmp_pa
             browser.visit(server, f"/rooms/{code}/")
             headers = {**browser.ws_headers(server), "X-Forwarded-For": talkers_address}
             talkers.append(await LiveSocket.open(server.ws_url, code, headers, browser.session_key))
-        first, second = talkers
-        for text in ("one", "two"):
-            await first.send({"type": "chat", "text": text})
-            await first.next_message("chat")
-        await second.send({"type": "chat", "text": "three"})
-        await second.next_message("chat")
-        assert (await second.error({"type": "chat", "text": "four"}))["code"] == "rate_limited"
+        assert await chat_until_the_address_budget_is_spent(*talkers) == "rate_limited"
         for closing in [*sockets, *(talker.connection for talker in talkers)]:
             await closing.close()
     finally:
