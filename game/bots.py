@@ -57,6 +57,11 @@ class ComputerPlayers:
     def __len__(self) -> int:
         return len(self._rooms)
 
+    async def settled(self) -> None:
+        """Wait for every turn the computer has started in this process (a test's end, a shutdown)."""
+        while self._turns:
+            await asyncio.gather(*self._turns, return_exceptions=True)
+
     def after(self, room: Room, state: RoomState) -> None:
         """A state of ``room`` was published: give the computer its turn, if it has one."""
         if _computer_mark(state.message) is None:

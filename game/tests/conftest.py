@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from game import services, state
+from game.bots import computer_players
 from game.models import Room
 from testing.live import migrate
 from testing.postgres import EmbeddedPostgres, find_bin_dir
@@ -43,6 +44,9 @@ async def open_socket(transactional_db: None) -> AsyncIterator[Callable[..., Awa
     yield open_
     for socket in sockets:
         await socket.close()
+    # A socket's leaving can give the computer a last turn (it leaves with its person): let it
+    # finish before the test's database is emptied.
+    await computer_players.settled()
 
 
 @pytest.fixture
