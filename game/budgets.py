@@ -7,19 +7,28 @@ everybody: make rooms (which fill the lobby), chat (which is sent to every
 socket in the room) and open sockets (which each cost memory and a state).
 With the in-memory channel layer (one process) the counters live in a dict.
 
+Messages per address are too many for a Redis round trip each: a
+:class:`SharedRate` counts them in the process and adds them to the window
+in steps.
+
 Concurrent sockets per address are counted in presence, not here: a count
 of what is open must go down when a socket closes, a window need not.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from .presence import MemoryPresence, presence
+
+logger = logging.getLogger(__name__)
 
 _PREFIX: Final = "tictac:budget:"
 
@@ -44,10 +53,10 @@ _counts: dict[str, int] = {}
 """The in-memory layer's counters (one process)."""
 
 
-def _spend_in_memory(key: str, limit: int) -> bool:
+def _spend_in_memory(key: str, limit: int, amount: int = 1) -> bool:
     if len(_counts) > 100_000:
         _counts.clear()  # old windows; a bound, not a policy
-    _counts[key] = _counts.get(key, 0) + 1
+    _counts[key] = _counts.get(key, 0) + amount
     return _counts[key] <= limit
 
 
@@ -67,13 +76,74 @@ def spend_blocking(name: str, who: str) -> bool:
 
 async def spend(name: str, who: str) -> bool:
     """:func:`spend_blocking` for the event loop (consumers)."""
-    spent = budget(name)
-    key = spent._key(who, time.time())
+    return await _spend(budget(name), who, 1, time.time())
+
+
+async def _spend(spent: Budget, who: str, amount: int, now: float) -> bool:
+    key = spent._key(who, now)
     store = presence()
     if isinstance(store, MemoryPresence):
-        return _spend_in_memory(key, spent.limit)
+        return _spend_in_memory(key, spent.limit, amount)
     async with store.client().pipeline(transaction=False) as pipe:
-        pipe.incr(key)
+        pipe.incrby(key, amount)
         pipe.expire(key, spent.window_seconds * 2)
         count, _ = await pipe.execute()
     return int(count) <= spent.limit
+
+
+class SharedRate:
+    """A rate per key (a client address) over every worker, with no Redis round trip per spend.
+
+    The process counts each key's spends itself and adds them to the key's
+    Redis window once ``step`` have gathered (a twentieth of the window's
+    limit). A process that finds the window's total over the limit refuses
+    the key until the window ends. A process that has not reported yet finds
+    out within its next ``step`` spends, so spread over N workers a key gets
+    at most ``limit + N * step`` a window.
+    """
+
+    WINDOW_SECONDS: Final = 10
+    REPORTS_PER_WINDOW: Final = 20
+
+    def __init__(self, name: str, setting: str, clock: Callable[[], float] = time.time) -> None:
+        self.name = name
+        self.setting = setting
+        """The ``TICTAC`` setting with the rate per second."""
+        self.clock = clock
+        self._window = -1
+        self._unreported: dict[str, int] = {}
+        self._refused: set[str] = set()
+
+    def reset(self) -> None:
+        """Forget every count this process holds (tests)."""
+        self._window = -1
+        self._unreported.clear()
+        self._refused.clear()
+
+    async def allow(self, who: str) -> bool:
+        """Spend one for ``who``; False while ``who`` is over the rate in this window."""
+        now = self.clock()
+        window = int(now // self.WINDOW_SECONDS)
+        if window != self._window:  # a new window: what the old one counted is done with
+            self.reset()
+            self._window = window
+        if who in self._refused:
+            return False
+        limit = int(settings.TICTAC[self.setting] * self.WINDOW_SECONDS)
+        unreported = self._unreported.get(who, 0) + 1
+        if unreported < max(1, limit // self.REPORTS_PER_WINDOW):
+            self._unreported[who] = unreported
+            return True
+        self._unreported.pop(who, None)
+        try:
+            if await _spend(Budget(self.name, limit, self.WINDOW_SECONDS), who, unreported, now):
+                return True
+        except (RedisError, OSError):  # Redis away: the process's own limits still hold
+            logger.warning("could not report %s to Redis", self.name, exc_info=True)
+            return True
+        self._refused.add(who)
+        return False
+
+
+messages_per_address = SharedRate("messages_per_address", "MESSAGES_PER_ADDRESS_PER_SECOND")
+"""What one client address may send over every socket and worker."""

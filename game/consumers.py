@@ -13,7 +13,6 @@ import json
 import logging
 import time
 import weakref
-from collections import Counter
 from dataclasses import replace
 from importlib import import_module
 from typing import Any
@@ -39,7 +38,7 @@ from .metrics import (
     SOCKETS_HUNG_UP,
 )
 from .models import FINISHED_STATUSES, Room
-from .presence import SocketCounts, presence
+from .presence import LobbySocketEntry, SocketCounts, presence
 from .ratelimit import TokenBucket
 from .referee import referee
 from .state import (
@@ -70,10 +69,9 @@ CLOSE_INTERNAL_ERROR = 1011
 # opening more tabs does not multiply what a person may send.
 _session_buckets: weakref.WeakValueDictionary[str, TokenBucket] = weakref.WeakValueDictionary()
 # And one per client address, so that sessions made by the thousand (one per
-# cookie-less page view) share what their address may send.
+# cookie-less page view) share what their address may send: in this process
+# second by second, and over every worker through budgets.messages_per_address.
 _address_buckets: weakref.WeakValueDictionary[str, TokenBucket] = weakref.WeakValueDictionary()
-# Lobby sockets open in this process per client address.
-_lobby_sockets_by_address: Counter[str] = Counter()
 
 
 def _shared_bucket(buckets: weakref.WeakValueDictionary[str, TokenBucket], key: str, rate: float) -> TokenBucket:
@@ -313,7 +311,9 @@ class RoomConsumer(SocketConsumer):
         started = time.perf_counter()
         kind = "unparsed"
         try:
-            if not all(bucket.allow() for bucket in self.rate_limits):
+            if not all(bucket.allow() for bucket in self.rate_limits) or (
+                self.address and not await budgets.messages_per_address.allow(self.address)
+            ):
                 raise protocol.ProtocolError("rate_limited", "Too many messages: slow down.")
             if text_data is None:
                 raise protocol.ProtocolError("bad_message", "Send JSON in text frames.")
@@ -492,29 +492,37 @@ class RoomConsumer(SocketConsumer):
 class LobbyConsumer(SocketConsumer):
     """The lobby's live list of open rooms, at ``ws/lobby/``."""
 
-    address: str | None = None
+    counted: LobbySocketEntry | None = None
+    """How presence counts this socket against its address's lobby sockets, while it does."""
 
     async def connect(self) -> None:
         await self.accept()
         address = socket_address(self.scope)
         if address:
-            over = _lobby_sockets_by_address[address] >= settings.TICTAC["MAX_LOBBY_SOCKETS_PER_ADDRESS"]
-            if over or not await budgets.spend("lobby_connect_per_address", address):
-                MESSAGES_REFUSED.labels("too_many_sockets").inc()
-                await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            if not await budgets.spend("lobby_connect_per_address", address):
+                await self._refuse()
                 return
-            self.address = address
-            _lobby_sockets_by_address[address] += 1
+            self.counted = LobbySocketEntry(self.channel_name, address)
+            local_sockets.add_lobby(self.counted)
+            if await presence().add_lobby_socket(self.counted) > settings.TICTAC["MAX_LOBBY_SOCKETS_PER_ADDRESS"]:
+                await self._refuse()
+                return
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
         rooms = await alobby_rooms()
         await self.send(text_data=json.dumps({"type": "rooms", "rooms": rooms}))
 
+    async def _refuse(self) -> None:
+        MESSAGES_REFUSED.labels("too_many_sockets").inc()
+        await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+
     async def disconnect(self, code: int) -> None:
-        if self.address:
-            _lobby_sockets_by_address[self.address] -= 1
-            if _lobby_sockets_by_address[self.address] <= 0:
-                del _lobby_sockets_by_address[self.address]
-            self.address = None
+        if self.counted is not None:
+            local_sockets.discard_lobby(self.counted)
+            try:
+                await presence().remove_lobby_socket(self.counted)
+            except Exception:  # its entry expires with the TTL
+                logger.warning("lobby socket removal failed", exc_info=True)
+            self.counted = None
         await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

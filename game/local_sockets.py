@@ -3,6 +3,8 @@ what they are told when Redis comes back.
 
 One task per process (not one per socket) keeps every local socket present
 in Redis, with one pipeline per 500 sockets every third of the presence TTL.
+Lobby sockets ride on the same heartbeat: presence counts them per client
+address, so that their cap holds over every process.
 
 A socket whose client reads slower than its room talks (under a server with
 backpressure, such as uvicorn, its sends wait) has room messages pile up in
@@ -35,7 +37,7 @@ from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from .presence import SocketEntry, presence
+from .presence import LobbySocketEntry, SocketEntry, presence
 from .state import room_state
 
 if TYPE_CHECKING:
@@ -51,11 +53,23 @@ REFRESH_BATCH = 500
 class LocalSockets:
     def __init__(self) -> None:
         self._by_room: dict[str, set[RoomConsumer]] = defaultdict(set)
+        self._lobby: set[LobbySocketEntry] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._hang_ups: set[asyncio.Task[None]] = set()
 
     def add(self, room_code: str, socket: RoomConsumer) -> None:
         self._by_room[room_code].add(socket)
+        self._start_watching()
+
+    def add_lobby(self, entry: LobbySocketEntry) -> None:
+        """Keep a lobby socket counted in presence while it is open."""
+        self._lobby.add(entry)
+        self._start_watching()
+
+    def discard_lobby(self, entry: LobbySocketEntry) -> None:
+        self._lobby.discard(entry)
+
+    def _start_watching(self) -> None:
         loop = asyncio.get_running_loop()
         if self._watcher is None or self._watcher.done() or self._watcher.get_loop() is not loop:
             self._watcher = loop.create_task(self._watch())
@@ -82,7 +96,7 @@ class LocalSockets:
         healthy = True
         refresh_every = settings.TICTAC["PRESENCE_TTL_SECONDS"] / 3
         refreshed_at = time.monotonic()
-        while self._by_room:
+        while self._by_room or self._lobby:
             await asyncio.sleep(CHECK_EVERY_SECONDS)
             self.hang_up_the_backlogged()
             if time.monotonic() - refreshed_at >= refresh_every:
@@ -97,11 +111,12 @@ class LocalSockets:
 
     async def keep_present(self) -> None:
         """Refresh every local socket's presence: one heartbeat for the process, not a task per socket."""
-        sockets = [
+        sockets: list[SocketEntry | LobbySocketEntry] = [
             _presence_entry(room_code, socket)
             for room_code, room_sockets in self._by_room.items()
             for socket in room_sockets
         ]
+        sockets.extend(self._lobby)
         for start in range(0, len(sockets), REFRESH_BATCH):
             try:
                 await presence().refresh(sockets[start : start + REFRESH_BATCH])
@@ -127,6 +142,11 @@ class LocalSockets:
 
     async def resync(self) -> None:
         """Put every local socket back in presence and send each room's state."""
+        if self._lobby:
+            try:
+                await presence().refresh(list(self._lobby))
+            except Exception:
+                logger.exception("resync of lobby sockets failed")
         for room_code, sockets in list(self._by_room.items()):
             live = [socket for socket in sockets if socket.room is not None]
             if not live:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -33,6 +34,7 @@ _ACTIVITY_KEY = "tictac:room-activity"
 _ACTIVITY_KEPT_SECONDS = 24 * 60 * 60
 _SESSION_PREFIX = "tictac:session-sockets:"
 _ADDRESS_PREFIX = "tictac:address-sockets:"
+_LOBBY_ADDRESS_PREFIX = "tictac:lobby-sockets:"
 _ANONYMOUS = "-"
 
 
@@ -53,6 +55,13 @@ class SocketEntry(NamedTuple):
     """The session's hash (never its key), or None for a socket without a session."""
     address: str | None = None
     """The client's IP address, for the per-address socket count."""
+
+
+class LobbySocketEntry(NamedTuple):
+    """A lobby socket, counted per client address only (the lobby has no presence of its own)."""
+
+    connection_id: str
+    address: str
 
 
 @dataclass(frozen=True)
@@ -78,9 +87,11 @@ def _member(connection_id: str, session: str | None) -> str:
     return f"{session or _ANONYMOUS}|{connection_id}"
 
 
-def _keyed_members(entry: SocketEntry) -> list[tuple[str, str]]:
+def _keyed_members(entry: SocketEntry | LobbySocketEntry) -> list[tuple[str, str]]:
     """The sorted sets a socket is a member of, and its member name in each: its room's, its
-    session's, and its address's when known."""
+    session's, and its address's when known (a lobby socket: its address's lobby sockets)."""
+    if isinstance(entry, LobbySocketEntry):
+        return [(_LOBBY_ADDRESS_PREFIX + entry.address, entry.connection_id)]
     keyed = [
         (_KEY_PREFIX + entry.room_code, _member(entry.connection_id, entry.session)),
         (_session_sockets_key(entry.connection_id, entry.session), entry.connection_id),
@@ -163,13 +174,14 @@ class RedisPresence:
             in_room=int(replies[2]), of_session=int(replies[6]), of_address=int(replies[10]) if address else 0
         )
 
-    async def refresh(self, sockets: list[SocketEntry]) -> None:
+    async def refresh(self, sockets: Sequence[SocketEntry | LobbySocketEntry]) -> None:
         """Keep these sockets present for another TTL, in one pipeline."""
         now = time.time()
         expires = now + self.ttl_seconds
+        rooms = {entry.room_code for entry in sockets if isinstance(entry, SocketEntry)}
         async with self._client().pipeline(transaction=False) as pipe:
-            if sockets:
-                pipe.zadd(_ACTIVITY_KEY, dict.fromkeys({entry.room_code for entry in sockets}, now))
+            if rooms:
+                pipe.zadd(_ACTIVITY_KEY, dict.fromkeys(rooms, now))
                 pipe.zremrangebyscore(_ACTIVITY_KEY, "-inf", now - _ACTIVITY_KEPT_SECONDS)
             for entry in sockets:
                 for key, member in _keyed_members(entry):
@@ -183,6 +195,22 @@ class RedisPresence:
                 pipe.zrem(key, member)
             pipe.zadd(_ACTIVITY_KEY, {room_code: time.time()})
             await pipe.execute()
+
+    async def add_lobby_socket(self, entry: LobbySocketEntry) -> int:
+        """Count a lobby socket open (or still open); how many its address has open in every process."""
+        now = time.time()
+        ((key, member),) = _keyed_members(entry)
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {member: now + self.ttl_seconds})
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zcard(key)
+            pipe.expire(key, self.ttl_seconds * 4)
+            replies = await pipe.execute()
+        return int(replies[2])
+
+    async def remove_lobby_socket(self, entry: LobbySocketEntry) -> None:
+        ((key, member),) = _keyed_members(entry)
+        await self._client().zrem(key, member)
 
     def active_rooms_blocking(self, since: float, limit: int) -> dict[str, float]:
         """The rooms someone was present in at ``since`` (epoch seconds) or later, most recent first, at most
@@ -244,6 +272,7 @@ class MemoryPresence:
     def __init__(self) -> None:
         self._rooms: dict[str, dict[str, str]] = {}
         self._addresses: dict[str, set[str]] = {}
+        self._lobby_addresses: dict[str, set[str]] = {}
         self._activity: dict[str, float] = {}
 
     async def add(
@@ -261,9 +290,12 @@ class MemoryPresence:
             of_address=len(self._addresses.get(address, ())) if address else 0,
         )
 
-    async def refresh(self, sockets: list[SocketEntry]) -> None:
+    async def refresh(self, sockets: Sequence[SocketEntry | LobbySocketEntry]) -> None:
         # Nothing expires here; only a resync needs entries put back.
         for entry in sockets:
+            if isinstance(entry, LobbySocketEntry):
+                self._lobby_addresses.setdefault(entry.address, set()).add(entry.connection_id)
+                continue
             self._rooms.setdefault(entry.room_code, {})[entry.connection_id] = _member(
                 entry.connection_id, entry.session
             )
@@ -276,6 +308,13 @@ class MemoryPresence:
         if address:
             self._addresses.get(address, set()).discard(connection_id)
         self._activity[room_code] = time.time()
+
+    async def add_lobby_socket(self, entry: LobbySocketEntry) -> int:
+        await self.refresh([entry])
+        return len(self._lobby_addresses[entry.address])
+
+    async def remove_lobby_socket(self, entry: LobbySocketEntry) -> None:
+        self._lobby_addresses.get(entry.address, set()).discard(entry.connection_id)
 
     def active_rooms_blocking(self, since: float, limit: int) -> dict[str, float]:
         recent = sorted(((at, code) for code, at in self._activity.items() if at >= since), reverse=True)

@@ -23,10 +23,12 @@ Two gaps between daphne (4.2) and RFC 6455, measured here:
   frame with 1009 from its header, before reading the payload.
 
 * Twisted closes an HTTP connection only after 60 s with no byte at all, so a
-  client sending its headers a byte a minute is never timed out. A
-  connection must now send its first request's complete headers within
-  ``TICTAC["HEADER_TIMEOUT_SECONDS"]``, and the idle timeout (between
-  requests, and between any two bytes of a later one) is that long too.
+  client sending its headers a byte a minute is never timed out. Each
+  request's headers must now be complete within
+  ``TICTAC["HEADER_TIMEOUT_SECONDS"]``: of the connection opening for its
+  first request, of a kept-alive request's first byte for the later ones
+  (as uvicorn's ``tictac.uvicorn_http``). The idle timeout between requests
+  is that long too.
 
 All five are applied when this ASGI application is loaded, so ``daphne
 tictac.asgi:application`` with no flags (and ``runserver``, which takes no
@@ -67,6 +69,7 @@ def install() -> None:
         return protocol
 
     def _give_headers_a_deadline(channel: Any, seconds: float) -> None:
+        original_data_received = channel.dataReceived
         original_all_headers_received = channel.allHeadersReceived
         original_connection_lost = channel.connectionLost
 
@@ -74,18 +77,29 @@ def install() -> None:
             if channel.transport is not None:
                 channel.transport.abortConnection()
 
-        deadline = twisted_reactor.callLater(seconds, too_slow)
+        deadline = [twisted_reactor.callLater(seconds, too_slow)]
+
+        def cancel() -> None:
+            if deadline[0].active():
+                deadline[0].cancel()
+
+        def dataReceived(data: bytes) -> Any:  # noqa: N802 - Twisted's name
+            # Between requests Twisted waits for a request line again
+            # (HTTPChannel's private ``__first_line``): a kept-alive request's
+            # first byte starts its own deadline.
+            if not deadline[0].active() and getattr(channel, "_HTTPChannel__first_line", None):
+                deadline[0] = twisted_reactor.callLater(seconds, too_slow)
+            return original_data_received(data)
 
         def allHeadersReceived() -> Any:  # noqa: N802 - Twisted's name
-            if deadline.active():
-                deadline.cancel()
+            cancel()
             return original_all_headers_received()
 
         def connectionLost(reason: Any) -> Any:  # noqa: N802 - Twisted's name
-            if deadline.active():
-                deadline.cancel()
+            cancel()
             return original_connection_lost(reason)
 
+        channel.dataReceived = dataReceived
         channel.allHeadersReceived = allHeadersReceived
         channel.connectionLost = connectionLost
 

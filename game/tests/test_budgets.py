@@ -9,6 +9,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from game import budgets
 from game.models import Room
 from tictac.asgi import application
 
@@ -130,3 +131,71 @@ async def test_lobby_sockets_are_capped_per_address(
     assert outcomes == ["rooms", "rooms", 4429]
     for lobby in lobbies:
         await lobby.disconnect()
+
+
+class _StoppedClock:
+    """A clock that stays inside one budget window, so no test straddles two."""
+
+    def __init__(self) -> None:
+        self.now = 10_000_000.0 + 10 * next(_windows)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+_windows = itertools.count()
+
+
+async def _spend_until_refused(rate: budgets.SharedRate, address: str, at_most: int = 10_000) -> int:
+    """How many ``rate`` allows ``address`` before its first refusal."""
+    for allowed in range(at_most):
+        if not await rate.allow(address):
+            return allowed
+    raise AssertionError(f"never refused after {at_most}")
+
+
+async def test_messages_per_address_are_counted_over_every_worker(tight: dict[str, Any], address: str) -> None:
+    tight["MESSAGES_PER_ADDRESS_PER_SECOND"] = 3  # 30 a 10 s window, each one reported
+    clock = _StoppedClock()
+    # Two workers: each its own process state, one Redis between them.
+    workers = [budgets.SharedRate("messages_per_address", "MESSAGES_PER_ADDRESS_PER_SECOND", clock) for _ in range(2)]
+    allowed = 0
+    while True:
+        answers = [await worker.allow(address) for worker in workers]
+        allowed += sum(answers)
+        if not any(answers):
+            break
+    assert allowed == 30
+    clock.now += budgets.SharedRate.WINDOW_SECONDS  # the next window starts afresh
+    assert all([await worker.allow(address) for worker in workers])
+
+
+async def test_a_worker_that_reports_in_steps_learns_of_the_others_spending(
+    tight: dict[str, Any], address: str
+) -> None:
+    tight["MESSAGES_PER_ADDRESS_PER_SECOND"] = 40  # 400 a window, reported 20 at a time
+    clock = _StoppedClock()
+    first, second = (
+        budgets.SharedRate("messages_per_address", "MESSAGES_PER_ADDRESS_PER_SECOND", clock) for _ in range(2)
+    )
+    for _ in range(300):  # under the limit: one worker alone never refuses these
+        assert await first.allow(address)
+    by_second = await _spend_until_refused(second, address)
+    by_first = await _spend_until_refused(first, address)
+    assert by_second < 400  # refused because of what the first worker spent
+    assert 400 <= 300 + by_second + by_first <= 400 + 2 * 20  # over the limit by at most a step per worker
+
+
+async def test_a_socket_is_refused_once_its_address_spent_the_budget_on_another_worker(
+    room: Room, tight: dict[str, Any], settings: Any, address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    tight["MESSAGES_PER_ADDRESS_PER_SECOND"] = 2
+    clock = _StoppedClock()
+    monkeypatch.setattr(budgets.messages_per_address, "clock", clock)
+    other_worker = budgets.SharedRate("messages_per_address", "MESSAGES_PER_ADDRESS_PER_SECOND", clock)
+    assert await _spend_until_refused(other_worker, address) == 20
+    socket = await Socket.open(room.code, await new_session_key(), forwarded_for=address)
+    await socket.send({"type": "ping"})  # this socket's first message: its own limits are untouched
+    assert (await socket.next_message("error"))["code"] == "rate_limited"
+    await socket.close()

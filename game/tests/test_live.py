@@ -326,6 +326,7 @@ async def test_per_address_budgets_hold_across_two_workers(database: str, tmp_pa
         "TICTAC_TRUSTED_PROXY_COUNT": "1",  # as behind nginx: the address is the proxy's X-Forwarded-For
         "TICTAC_MAX_SOCKETS_PER_ADDRESS": "4",
         "TICTAC_CHAT_PER_ADDRESS_PER_MINUTE": "3",
+        "TICTAC_MAX_LOBBY_SOCKETS_PER_ADDRESS": "2",
     }
     servers = [LiveServer("uvicorn", database, tmp_path / f"uvicorn-{n}.log", **limits).start() for n in range(2)]
     try:
@@ -357,7 +358,22 @@ async def test_per_address_budgets_hold_across_two_workers(database: str, tmp_pa
             headers = {**browser.ws_headers(server), "X-Forwarded-For": talkers_address}
             talkers.append(await LiveSocket.open(server.ws_url, code, headers, browser.session_key))
         assert await chat_until_the_address_budget_is_spent(*talkers) == "rate_limited"
-        for closing in [*sockets, *(talker.connection for talker in talkers)]:
+
+        readers_address = f"10.79.{random.randrange(256)}.{random.randrange(1, 255)}"
+        lobbies = []
+        for server in (servers[0], servers[0], servers[1]):  # two on one worker, the third on the other
+            lobby = await websockets.connect(
+                f"{server.ws_url}/ws/lobby/",
+                additional_headers={"Origin": server.url, "X-Forwarded-For": readers_address},
+            )
+            lobbies.append(lobby)
+        for lobby in lobbies[:2]:
+            assert json.loads(await asyncio.wait_for(lobby.recv(), 5))["type"] == "rooms"
+        with pytest.raises(ConnectionClosed) as refused:
+            await _read_until_closed(lobbies[2])
+        assert refused.value.rcvd is not None
+        assert refused.value.rcvd.code == 4429
+        for closing in [*sockets, *(talker.connection for talker in talkers), *lobbies]:
             await closing.close()
     finally:
         for server in servers:

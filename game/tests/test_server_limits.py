@@ -197,6 +197,8 @@ async def test_a_client_too_slow_to_send_its_headers_is_hung_up_on(impatient_ser
         _seconds_until_hung_up(server, b""),  # connects and says nothing
         _seconds_until_hung_up(server, start_line),  # stops half-way through its headers
         _seconds_until_hung_up(server, b"G", drip=b"ET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 200),  # a byte at a time
+        # A kept-alive connection: the first request whole, the second a byte at a time.
+        _seconds_until_hung_up(server, start_line + b"\r\n", drip=b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 200),
     )
     assert all(0.9 < taken < 4 for taken in seconds), seconds
     with server.get("/healthz") as response:  # a client that sends its request at once is served
