@@ -27,7 +27,8 @@ from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
@@ -129,16 +130,21 @@ def get_room(code: str) -> Room | None:
 PLAYER_SESSION_KEY = "tictac_player_id"
 
 
-def identify(session: Any) -> Identity:
-    """The identity of a request or socket's session; a key not in the store counts as none.
+def identify(session: SessionBase, new: bool = False) -> Identity:
+    """The identity of a request or socket's session; a key not in the store (or expired) counts as none.
 
     A session whose key was rotated (a sign-in) finds its Player again by the id it
-    remembered, and moves that Player, seat and all, to the new key.
+    remembered, and moves that Player, seat and all, to the new key. A ``new``
+    session, stored by this request, has no Player yet.
     """
+    # Reading the session loads it from the store, which forgets a key it does not hold.
+    auth_user_id = session.get(SESSION_KEY)
     session_key = session.session_key
-    if not session_key or not session.exists(session_key):
+    if not session_key:
         return Identity(session_key=None)
-    user_id = int(session["_auth_user_id"]) if session.get("_auth_user_id") else None
+    if new:
+        return Identity(session_key=session_key)
+    user_id = int(auth_user_id) if auth_user_id else None
     user_name = None
     if user_id is not None:
         user_name = get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()

@@ -30,12 +30,13 @@ logger = logging.getLogger(__name__)
 def _ensure_session(request: HttpRequest) -> services.Identity:
     """Give the visitor a stored session (their identity) if they have none yet."""
     session = request.session
-    if not session.session_key or not session.exists(session.session_key):
+    session.keys()  # reads the stored session: a cookie naming none leaves no key behind
+    if session.session_key is None:
         session["visitor"] = True
         sessions.start_idle(session)
         session.save()
-    else:
-        sessions.renew_cookie_if_kept(session)
+        return services.identify(session, new=True)
+    sessions.renew_cookie_if_kept(session)
     return services.identify(session)
 
 

@@ -6,10 +6,12 @@ uses) or ``uvicorn tictac.asgi:application``.
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tictac.settings")
-# Set up Django (apps, settings) before anything imports models.
+
+from tictac.one_thread import get_asgi_application
+
+# Set up Django (apps, settings) before anything imports models. Every page
+# view's synchronous code runs on the process's one database thread (tictac.one_thread).
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

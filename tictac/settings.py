@@ -114,11 +114,10 @@ def _tune_database(database: dict[str, Any]) -> None:
     database["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)
     database["CONN_HEALTH_CHECKS"] = True
     if database["ENGINE"] == "django.db.backends.postgresql":
-        # Under ASGI, Django runs each HTTP request's sync code in a thread of
-        # its own, so a kept connection lasted one request: every page load
-        # opened a PostgreSQL connection, left for the garbage collector to
-        # close. Django's pool (psycopg_pool) keeps connections across
-        # threads instead; with it CONN_MAX_AGE must be 0.
+        # Django's pool (psycopg_pool) keeps connections for the management
+        # commands and any thread besides the one database thread that page
+        # views and sockets share (tictac.one_thread); with it CONN_MAX_AGE
+        # must be 0.
         database["CONN_MAX_AGE"] = 0
         database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
@@ -186,7 +185,8 @@ else:
 
 # --- Sessions, auth, security ----------------------------------------------
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database sessions, minus the statements a page view does not need (game/session_store.py).
+SESSION_ENGINE = "game.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # The age of a session that took a seat or chatted (game.sessions.keep), and of an admin's.

@@ -245,8 +245,8 @@ async def test_players_stay_online_past_the_presence_ttl_while_their_sockets_are
 
 
 def test_page_loads_on_postgresql_share_pooled_connections(postgres_server: EmbeddedPostgres, tmp_path: Path) -> None:
-    """Under ASGI, Django runs each request's sync code in a thread of its own, so a kept
-    connection lasted one request: every page load opened a PostgreSQL session."""
+    """Page loads share connections: left to Django's thread per request, a kept connection
+    lasted one request and every page load opened a PostgreSQL session."""
     url = postgres_server.create_database()
     migrate(url)
     sessions_opened = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
@@ -264,8 +264,9 @@ def test_page_loads_on_postgresql_share_pooled_connections(postgres_server: Embe
 
 
 def test_page_loads_on_sqlite_leave_no_connection_open(tmp_path: Path) -> None:
-    """Each page's request runs in a thread of its own; a SQLite connection it kept open
-    (for CONN_MAX_AGE) would hold its file and page cache until a full garbage collection."""
+    """Page loads share the one database thread's connection (tictac.one_thread): left to
+    Django's thread per request, each would open its own, which reads the schema again and
+    holds its file and page cache until a full garbage collection."""
     database_url = migrated_sqlite(tmp_path)
     database_file = database_url.removeprefix("sqlite:///")
     server = LiveServer("uvicorn", database_url, tmp_path / "uvicorn.log").start()
@@ -276,7 +277,7 @@ def test_page_loads_on_sqlite_leave_no_connection_open(tmp_path: Path) -> None:
         open_files = [file.path for file in psutil.Process(server.process.pid).open_files()]
     finally:
         server.stop()
-    assert open_files.count(database_file) <= 1  # at most the sockets' database thread's connection
+    assert open_files.count(database_file) <= 1  # the database thread's connection
 
 
 async def test_a_flag_falls_exactly_once_with_four_workers_and_every_socket_silent(
