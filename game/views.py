@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from typing import Any
+import secrets
+from collections.abc import Awaitable
+from typing import Any, TypeVar, cast
 
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from django import forms
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,29 +21,30 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import budgets, services, sessions
+from . import budgets, rules, services, sessions
 from .access import client_address, operators_only
 from .bots import computer_players
 from .forms import RoomForm
-from .lobby import lobby_rooms
-from .models import ROOM_CODE_PATTERN, Room
-from .presence import presence
-from .protocol import ProtocolError, clean_name
+from .lobby import LOBBY_LIMIT, lobby_rooms
+from .models import MAX_ABSENCE_SECONDS, MIN_ABSENCE_SECONDS, ROOM_CODE_PATTERN, Room
+from .presence import MemoryPresence, presence
+from .protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH, ProtocolError, clean_name
 from .state import room_state_blocking
 
 logger = logging.getLogger(__name__)
+
+Checked = TypeVar("Checked")
 
 
 def _ensure_session(request: HttpRequest) -> services.Identity:
     """Give the visitor a stored session (their identity) if they have none yet."""
     session = request.session
-    session.keys()  # reads the stored session: a cookie naming none leaves no key behind
-    if session.session_key is None:
+    if not session.session_key or not session.exists(session.session_key):
         session["visitor"] = True
         sessions.start_idle(session)
         session.save()
-        return services.identify(session, new=True)
-    sessions.renew_cookie_if_kept(session)
+    else:
+        sessions.renew_cookie_if_kept(session)
     return services.identify(session)
 
 
@@ -53,8 +61,42 @@ def _remembered_name(request: HttpRequest, typed: str | None = None) -> str | No
     return name
 
 
+# How often the pages ping their socket, and how long they trust one that has heard nothing
+# (not even a pong) before dropping it as half-open and reconnecting. The pings also keep
+# proxies in front (nginx: proxy_read_timeout, 60 s unless set) from closing an idle socket.
+PING_EVERY_SECONDS = 20
+SILENCE_LIMIT_SECONDS = 50
+
+
+def _code_lengths() -> tuple[int, int]:
+    """A room code's shortest and longest length: ROOM_CODE_PATTERN ends with ``{4,32}``."""
+    shortest, longest = re.findall(r"\d+", ROOM_CODE_PATTERN)[-2:]
+    return int(shortest), int(longest)
+
+
+def page_limits() -> dict[str, int]:
+    """The server's limits that the pages' forms and scripts follow: the templates' ``limits``, JSON ``#limits``."""
+    code_min_length, code_max_length = _code_lengths()
+    return {
+        "name_max_length": NAME_MAX_LENGTH,
+        "chat_max_length": CHAT_MAX_LENGTH,
+        "room_name_max_length": cast(forms.CharField, RoomForm.base_fields["name"]).max_length or 0,
+        "code_min_length": code_min_length,
+        "code_max_length": code_max_length,
+        "min_size": rules.MIN_SIZE,
+        "max_size": rules.MAX_SIZE,
+        "min_win_length": rules.MIN_WIN_LENGTH,
+        "min_absence_seconds": MIN_ABSENCE_SECONDS,
+        "max_absence_seconds": MAX_ABSENCE_SECONDS,
+        "lobby_rooms": LOBBY_LIMIT,
+        "ping_every_ms": PING_EVERY_SECONDS * 1000,
+        "silence_limit_ms": SILENCE_LIMIT_SECONDS * 1000,
+    }
+
+
 def _lobby_page(request: HttpRequest, form: RoomForm, join_error: str | None = None, status: int = 200) -> HttpResponse:
     context: dict[str, Any] = {
+        "limits": page_limits(),
         "rooms": lobby_rooms(),
         "form": form,
         "join_error": join_error,
@@ -165,6 +207,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
         "room": room,
         "state": state.message,
         "chat": services.recent_chat(room),
+        "limits": page_limits(),
         "ws_path": f"/ws/rooms/{room.code}/",
     }
     return render(request, "game/room.html", context)
@@ -180,18 +223,22 @@ def room_api(request: HttpRequest, code: str) -> JsonResponse:
 
 @never_cache
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Ready when both the database and the channel layer answer; names the part that does not."""
-    checks = {"db": _check_database, "channel_layer": _check_channel_layer}
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """Ready when the database, the channel layer and presence's Redis answer; names the part that does not.
+
+    Each part says ``ok``, ``error`` or, on the in-memory layer (one process,
+    no Redis), ``in-memory``, which is ready too. The view is asynchronous so
+    that waiting on Redis never holds the process's database thread.
+    """
+    checks = {"db": _check_database, "channel_layer": _check_channel_layer, "presence": _check_presence}
     report: dict[str, str] = {}
     for part, check in checks.items():
         try:
-            check()
-            report[part] = "ok"
+            report[part] = await check()
         except Exception as error:
             logger.warning("health check failed: %s: %s", part, error.__class__.__name__)
             report[part] = "error"
-    healthy = all(value == "ok" for value in report.values())
+    healthy = "error" not in report.values()
     return JsonResponse({"status": "ok" if healthy else "error", **report}, status=200 if healthy else 503)
 
 
@@ -205,10 +252,65 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
 
-def _check_database() -> None:
+# How long /healthz waits for Redis (the channel layer's round trip, presence's PING) before calling it down.
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+def _select_one() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
-def _check_channel_layer() -> None:
-    presence().ping_blocking()
+async def _check_database() -> str:
+    await database_sync_to_async(_select_one)()
+    return "ok"
+
+
+async def _check_channel_layer() -> str:
+    layer = get_channel_layer()
+    if layer is None:
+        raise LookupError("no channel layer is configured")
+    if isinstance(layer, InMemoryChannelLayer):
+        return "in-memory"
+    await _within(_round_trip(layer), HEALTH_TIMEOUT_SECONDS)
+    return "ok"
+
+
+async def _check_presence() -> str:
+    store = presence()
+    if isinstance(store, MemoryPresence):
+        return "in-memory"
+    # On a thread of its own: not the database thread, which the sockets' moves need.
+    await _within(sync_to_async(store.ping_blocking, thread_sensitive=False)(), HEALTH_TIMEOUT_SECONDS)
+    return "ok"
+
+
+async def _within(work: Awaitable[Checked], seconds: float) -> Checked:
+    """What ``work`` returns, or TimeoutError after ``seconds``, without waiting for it to wind down."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait([task], timeout=seconds)
+    if not done:
+        task.cancel()  # a round trip lets go of its channel in the background
+        raise TimeoutError(f"no answer within {seconds} s")
+    return task.result()
+
+
+async def _round_trip(layer: BaseChannelLayer) -> None:
+    """Send a message to a new channel of this process and receive it back: the path every state takes.
+
+    Under an ASGI server this runs on the server's event loop, so it goes
+    through the very connections the process's sockets use (for the pub/sub
+    layer, its publishing pool and its one subscribing connection).
+    """
+    sent = {"type": "health.check", "token": secrets.token_hex(8)}
+    channel = await layer.new_channel("healthz.")
+    await layer.send(channel, sent)
+    received = await layer.receive(channel)  # cancelled while it waits, it lets go of the channel itself
+    # A receive cancelled while it waits is how a consumer lets go of its channel when it
+    # ends: the pub/sub layer then unsubscribes the channel, which nothing else would.
+    letting_go = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)  # until it waits
+    letting_go.cancel()
+    await asyncio.wait([letting_go])
+    if received != sent:
+        raise ValueError("the channel layer returned another message")

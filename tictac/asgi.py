@@ -15,10 +15,10 @@ from tictac.one_thread import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from game.routing import websocket_urlpatterns  # noqa: E402
 from tictac import daphne_compat  # noqa: E402
+from tictac.origin import AllowedHostsOnly  # noqa: E402
 
 daphne_compat.install()
 
@@ -26,9 +26,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # A socket reads its session from the cookie header once, when it
-        # connects (consumers.session_from_headers). Channels' cookie, session
+        # connects (game.socket_session). Channels' cookie, session
         # and auth middleware would keep the cookies, a session and a user
         # object, and wrap every send, for the socket's whole life.
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        # A socket from another site's page is closed with 4403 (tictac.origin), which the page can read.
+        "websocket": AllowedHostsOnly(URLRouter(websocket_urlpatterns)),
     }
 )

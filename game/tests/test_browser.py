@@ -663,3 +663,104 @@ def test_a_lone_visitor_plays_the_computer_from_the_lobby(server: LiveServer, ne
     expect(alice.locator("#status")).to_have_text("Your move")
     assert board_of(alice, 3)[4] == "O"  # the perfect answer to a corner is the centre
     screenshot(alice, "computer.png", readme=True)
+
+
+def test_a_room_page_refused_for_its_address_stops_retrying_and_says_why(
+    server: LiveServer, browser: Browser, new_context: NewContext
+) -> None:
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Elsewhere")
+    # A browser that finds this server under another name, one that is not an allowed host:
+    # its pages come through the route below; its sockets reach the server, whose Origin check
+    # accepts them only to close them with 4403, which the page can read (a 403 reads as 1006).
+    # (Chromium would not let a page of a public-looking name open a socket to 127.0.0.1.)
+    elsewhere = browser.browser_type.launch(
+        executable_path=chromium_path(),
+        args=[
+            *CHROMIUM_ARGS,
+            "--host-resolver-rules=MAP refused.test 127.0.0.1",
+            "--disable-features=LocalNetworkAccessChecks",
+        ],
+    )
+    try:
+        page = elsewhere.new_page()
+        page.set_default_timeout(10_000)
+        page.route(
+            re.compile(r"^http://refused\.test:"),
+            lambda route: route.fulfill(
+                response=route.fetch(url=route.request.url.replace("refused.test", "127.0.0.1"))
+            ),
+        )
+        sockets: list[str] = []
+        page.on("websocket", lambda socket: sockets.append(socket.url))
+        page.goto(f"http://refused.test:{server.port}/rooms/{code}/")
+        expect(page.locator("#status")).to_have_text(
+            f"The server does not accept connections from this page’s address (refused.test:{server.port})."
+            " Open the game at its usual address."
+        )
+        expect(page.locator("#room")).to_have_attribute("data-link", "final")
+        expect(page.locator("#seat-X .seat-name")).to_have_text("alice")  # the page's own copy of the room stays
+        expect(page.locator("#chat-input")).to_be_disabled()
+        screenshot(page, "refused-origin.png")
+        page.wait_for_timeout(3000)  # a page that retried would have tried 3 or more times by now
+        assert sockets == [f"ws://refused.test:{server.port}/ws/rooms/{code}/"]
+    finally:
+        elsewhere.close()
+
+
+def test_the_lobby_lists_rooms_before_its_feed_and_stops_on_a_refusal(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    host = new_context().new_page()
+    code = create_room(host, server, "Listed at once", player_name="host")
+    lobby = new_context().new_page()
+    attempts: list[str] = []
+
+    def refuse(page_socket: WebSocketRoute) -> None:
+        attempts.append(page_socket.url)
+        page_socket.close(code=4403)
+
+    lobby.route_web_socket(re.compile(r"/ws/lobby/"), refuse)
+    lobby.goto(server.url + "/")
+    expect(lobby.locator(f'[data-room="{code}"]')).to_contain_text("host vs —")  # drawn from the page's own data
+    expect(lobby.locator("#lobby-live")).to_have_attribute("data-state", "final")
+    expect(lobby.locator("#lobby-live")).to_have_text("Not live")
+    expect(lobby.locator("#lobby-stopped")).to_contain_text("does not accept connections from this page’s address")
+    screenshot(lobby, "lobby-refused.png")
+    lobby.wait_for_timeout(3000)
+    assert len(attempts) == 1
+
+
+def test_the_room_page_gives_up_only_on_the_close_codes_that_mean_so(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Codes")
+    page = new_context().new_page()
+    closing = {"code": 0}
+    attempts: list[int] = []
+
+    def close_at_once(page_socket: WebSocketRoute) -> None:
+        attempts.append(closing["code"])
+        page_socket.close(code=closing["code"])
+
+    page.route_web_socket(re.compile(r"/ws/rooms/"), close_at_once)
+    final = {
+        4404: "This room does not exist.",
+        4410: "This room was closed by the host.",
+        1009: "This page sent the server a message that was too big. Reload the page to carry on.",
+    }
+    for closing["code"], reason in final.items():
+        page.goto(f"{server.url}/rooms/{code}/")
+        expect(page.locator("#status")).to_have_text(reason)
+        expect(page.locator("#room")).to_have_attribute("data-link", "final")
+        page.wait_for_timeout(1200)  # a first retry would come within 0.5 s
+        assert attempts.count(closing["code"]) == 1
+    closing["code"] = 1011  # the server could not set the socket up: try again, with backoff
+    page.goto(f"{server.url}/rooms/{code}/")
+    expect(page.locator("#status")).to_have_text("Reconnecting…")
+    for _ in range(50):  # after 0.25-0.5 s, then 0.5-1 s more
+        if attempts.count(1011) >= 3:
+            break
+        page.wait_for_timeout(100)
+    assert attempts.count(1011) >= 3

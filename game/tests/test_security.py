@@ -1,7 +1,9 @@
-"""Safe to run in public: headers, /metrics access, the admin lockout, idle sessions, error pages."""
+"""Safe to run in public: headers, /metrics access, the admin lockout, idle sessions, error pages, socket origins."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import logging
 import os
@@ -9,10 +11,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
 import redis.exceptions
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
@@ -23,6 +27,7 @@ from django.utils import timezone
 from game import services, sessions
 from game.access import client_address
 from tictac.errors import RedisUnavailableMiddleware
+from tictac.origin import AllowedHostsOnly
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = 24 * 60 * 60
@@ -246,3 +251,51 @@ def test_a_view_failing_for_want_of_redis_answers_503_and_logs_it_plainly(caplog
     assert "can't reach Redis" in response.content.decode()
     assert "Redis is not answering at" in caplog.text
     assert middleware.process_exception(RequestFactory().get("/"), ValueError("other")) is None
+
+
+# --- WebSocket origins ---------------------------------------------------------
+
+
+async def _handshake(path: str, origin: bytes | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """What a socket opened with ``origin`` is sent, and the paths the application behind the check saw."""
+    seen: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await receive()
+        await send({"type": "websocket.accept"})
+
+    headers = [(b"origin", origin)] if origin is not None else []
+    communicator = WebsocketCommunicator(AllowedHostsOnly(inner), path, headers=headers)
+    await communicator.connect(timeout=5)
+    sent = [{"type": "websocket.accept"}]  # connect() read it
+    with contextlib.suppress(asyncio.TimeoutError):
+        sent.append(await communicator.receive_output(timeout=0.5))
+    await communicator.wait(timeout=5)
+    return sent, seen
+
+
+@pytest.mark.parametrize("path", ["/ws/rooms/abcd1234/", "/ws/lobby/"])
+@pytest.mark.parametrize("origin", [b"http://evil.example", b"https://localhost.evil.example", b"null", None])
+async def test_a_socket_from_another_sites_page_is_closed_with_4403_and_reaches_nothing(
+    path: str, origin: bytes | None
+) -> None:
+    sent, seen = await _handshake(path, origin)
+    assert sent == [{"type": "websocket.accept"}, {"type": "websocket.close", "code": 4403, "reason": None}]
+    assert seen == []
+
+
+@pytest.mark.parametrize("origin", [b"http://localhost", b"http://127.0.0.1:8123", b"https://[::1]:8443"])
+async def test_a_socket_from_an_allowed_host_on_any_port_reaches_the_application(origin: bytes) -> None:
+    sent, seen = await _handshake("/ws/lobby/", origin)
+    assert sent == [{"type": "websocket.accept"}]
+    assert seen == ["/ws/lobby/"]
+
+
+@override_settings(ALLOWED_HOSTS=[], DEBUG=True)
+async def test_with_debug_on_and_no_allowed_hosts_localhost_may_connect_as_channels_allows() -> None:
+    sent, seen = await _handshake("/ws/lobby/", b"http://localhost:8000")
+    assert seen == ["/ws/lobby/"]
+    sent, seen = await _handshake("/ws/lobby/", b"http://example.com")
+    assert sent[-1]["code"] == 4403
+    assert seen == []

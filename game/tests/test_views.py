@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 
-from game import services
+from game import rules, services
+from game.forms import TIME_CONTROL_LABELS
 from game.models import Game, Player, Room, session_hash
 from game.presence import presence
+from game.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH
+from game.views import page_limits
 
 pytestmark = pytest.mark.django_db
 
@@ -171,10 +178,45 @@ def test_join_by_code_accepts_a_code_or_an_invite_link(client: Client) -> None:
 def test_healthz_is_ok_when_database_and_redis_answer(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "db": "ok", "channel_layer": "ok"}
+    assert response.json() == {"status": "ok", "db": "ok", "channel_layer": "ok", "presence": "ok"}
 
 
-def test_healthz_is_503_naming_the_channel_layer_when_redis_is_unreachable(
+def test_healthz_is_503_naming_the_channel_layer_when_the_layer_cannot_reach_redis(client: Client) -> None:
+    nowhere = {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+    }
+    with override_settings(CHANNEL_LAYERS={"default": nowhere}):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    # Presence's Redis answers: the layer itself was asked, not presence in its name.
+    assert response.json() == {"status": "error", "db": "ok", "channel_layer": "error", "presence": "ok"}
+
+
+def test_healthz_answers_in_time_when_the_layer_s_redis_accepts_but_never_answers(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import time
+
+    from game import views
+
+    monkeypatch.setattr(views, "HEALTH_TIMEOUT_SECONDS", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connections wait in its backlog, unanswered
+        port = silent.getsockname()[1]
+        hung = {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]},
+        }
+        started = time.monotonic()
+        with override_settings(CHANNEL_LAYERS={"default": hung}):
+            response = client.get("/healthz")
+        assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    assert response.json()["channel_layer"] == "error"
+
+
+def test_healthz_is_503_naming_presence_when_its_redis_is_unreachable(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from game import presence
@@ -183,8 +225,46 @@ def test_healthz_is_503_naming_the_channel_layer_when_redis_is_unreachable(
     monkeypatch.setattr(presence, "_store", dead)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["channel_layer"] == "error"
-    assert response.json()["db"] == "ok"
+    assert response.json() == {"status": "error", "db": "ok", "channel_layer": "ok", "presence": "error"}
+
+
+def test_healthz_says_in_memory_for_the_in_memory_layer_and_is_ready(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from game import presence
+
+    monkeypatch.setattr(presence, "_store", presence.MemoryPresence())
+    with override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "db": "ok", "channel_layer": "in-memory", "presence": "in-memory"}
+
+
+def test_healthz_leaves_no_channel_subscribed_behind() -> None:
+    import asyncio
+
+    import redis.asyncio
+    from channels.layers import get_channel_layer
+    from django.conf import settings
+
+    from game.views import _round_trip
+
+    async def subscribed_after_three_checks() -> list[bytes]:
+        layer = get_channel_layer()
+        for _ in range(3):
+            await _round_trip(layer)
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        try:
+            for _ in range(50):  # an UNSUBSCRIBE is sent without waiting for its reply
+                left: list[bytes] = await client.pubsub_channels("*healthz*")
+                if not left:
+                    break
+                await asyncio.sleep(0.02)
+            return left
+        finally:
+            await client.aclose()
+
+    assert async_to_sync(subscribed_after_three_checks)() == []
 
 
 def test_a_host_creates_and_closes_rooms_in_the_admin(admin_client: Client) -> None:
@@ -261,3 +341,48 @@ def test_the_admins_room_help_text_shows_the_address_pattern_as_text(admin_clien
     page = admin_client.get("/admin/game/room/add/").content.decode()
     assert "/rooms/&lt;code&gt;/" in page  # shown as typed, not taken for a <code> element
     assert "/rooms//" not in page
+
+
+def _json_script(html: str, element_id: str) -> Any:
+    """The data a page carries in ``{{ ...|json_script:element_id }}``."""
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)
+    assert match, element_id
+    return json.loads(match.group(1))
+
+
+def test_the_pages_take_their_limits_from_the_server_not_from_numbers_in_the_page(client: Client) -> None:
+    room = services.create_room(name="Limits")
+    lobby = client.get("/").content.decode()
+    page = client.get(f"/rooms/{room.code}/").content.decode()
+    for html in (lobby, page):
+        limits = _json_script(html, "limits")
+        assert limits == page_limits()
+        assert limits["name_max_length"] == NAME_MAX_LENGTH
+        assert limits["chat_max_length"] == CHAT_MAX_LENGTH
+        assert (limits["min_size"], limits["max_size"]) == (rules.MIN_SIZE, rules.MAX_SIZE)
+        assert 0 < limits["ping_every_ms"] < limits["silence_limit_ms"]
+    assert f'id="chat-input" name="text" type="text" maxlength="{CHAT_MAX_LENGTH}"' in page
+    size = re.search(r'name="size" type="number"\s+min="(\d+)" max="(\d+)"', lobby)
+    assert size
+    assert (int(size[1]), int(size[2])) == (rules.MIN_SIZE, rules.MAX_SIZE)
+    # The create form offers exactly the time controls the form accepts, in its words.
+    offered = re.findall(r'<option value="([^"]+)"(?: selected)?>([^<]+)</option>', lobby)
+    assert [(value, label) for value, label in offered if value not in services.BOT_LEVELS] == list(
+        TIME_CONTROL_LABELS.items()
+    )
+
+
+def test_the_lobby_sends_its_rooms_as_data_for_the_one_script_that_draws_rows(client: Client) -> None:
+    services.create_room(name="Listed")
+    html = client.get("/").content.decode()
+    assert [room["name"] for room in _json_script(html, "initial-rooms")] == ["Listed"]
+    assert "room-row" not in html  # no second copy of the rows in the template
+    assert "Listed" not in html.replace(json.dumps("Listed"), "")
+
+
+def test_the_pages_load_their_scripts_as_modules(client: Client) -> None:
+    room = services.create_room(name="Modules")
+    game = services.current_game(room)
+    for path, script in (("/", "lobby.js"), (f"/rooms/{room.code}/", "room.js"), (f"/games/{game.pk}/", "replay.js")):
+        html = client.get(path).content.decode()
+        assert f'<script type="module" src="/static/game/{script}"></script>' in html, path

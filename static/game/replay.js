@@ -1,3 +1,4 @@
+// @ts-check
 /*
  * tictac replay page: steps through a game's moves.
  *
@@ -7,134 +8,161 @@
  * the slider, the move list and the keys Left/Right/Home/End choose it.
  * Nothing here comes from people except through textContent.
  */
-(function () {
-  'use strict';
 
-  const COPIED_SHOW_MS = 2000;
+const COPIED_SHOW_MS = 2000;
 
-  function byId(id) {
-    return document.getElementById(id);
+/**
+ * The page's element with this id, checked to be of `type`.
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {{new (): T, prototype: T}} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const node = document.getElementById(id);
+  if (!(node instanceof type)) throw new Error('the replay page has no ' + type.name + ' #' + id);
+  return node;
+}
+
+/** What the server put in #replay-data: the board's side, the cells in play order, the winning line. */
+const data = /** @type {{size: number, moves: number[], line: number[] | null}} */ (
+  JSON.parse(byId('replay-data', HTMLScriptElement).textContent || '{}')
+);
+const size = data.size;
+const moves = data.moves;
+const line = new Set(data.line || []);
+const board = byId('board', HTMLElement);
+const cells = Array.from(board.querySelectorAll('button[data-cell]'), (cell) => /** @type {HTMLButtonElement} */ (cell));
+const slider = byId('replay-slider', HTMLInputElement);
+const position = byId('position', HTMLElement);
+const steps = Array.from(document.querySelectorAll('button[data-step]'), (step) => /** @type {HTMLButtonElement} */ (step));
+const buttons = {
+  first: byId('replay-first', HTMLButtonElement),
+  prev: byId('replay-prev', HTMLButtonElement),
+  next: byId('replay-next', HTMLButtonElement),
+  last: byId('replay-last', HTMLButtonElement),
+};
+let shown = moves.length;
+
+/** @param {number} index */
+function markOf(index) {
+  return index % 2 === 0 ? 'X' : 'O'; // X always moves first
+}
+
+/** @param {number} cell */
+function cellName(cell) {
+  return 'r' + (Math.floor(cell / size) + 1) + 'c' + ((cell % size) + 1);
+}
+
+/**
+ * @param {number} index
+ * @param {string} mark
+ * @param {boolean} isLast
+ * @param {boolean} isWinning
+ */
+function cellLabel(index, mark, isLast, isWinning) {
+  let label = 'Row ' + (Math.floor(index / size) + 1) + ', column ' + ((index % size) + 1) + ', ' + (mark || 'empty');
+  if (isWinning) label += ', winning line';
+  if (isLast) label += ', last move';
+  return label;
+}
+
+/** @param {number} step */
+function positionText(step) {
+  if (moves.length === 0) return 'No moves';
+  if (step === 0) return 'Start: empty board, ' + moves.length + ' moves to go';
+  const index = step - 1;
+  return 'Move ' + step + ' of ' + moves.length + ': ' + markOf(index) + ' ' + cellName(moves[index]);
+}
+
+/**
+ * Draw the board after `step` moves.
+ * @param {number} step
+ */
+function show(step) {
+  shown = Math.max(0, Math.min(moves.length, step));
+  const marks = new Array(size * size).fill('');
+  for (let index = 0; index < shown; index += 1) marks[moves[index]] = markOf(index);
+  const last = shown > 0 ? moves[shown - 1] : null;
+  const atEnd = shown === moves.length;
+  cells.forEach((cell, index) => {
+    const mark = marks[index];
+    const isWinning = atEnd && line.has(index);
+    if (cell.textContent !== mark) cell.textContent = mark;
+    cell.dataset.mark = mark;
+    cell.classList.toggle('is-last', index === last);
+    cell.classList.toggle('is-win', isWinning);
+    cell.setAttribute('aria-label', cellLabel(index, mark, index === last, isWinning));
+  });
+  board.dataset.position = String(shown);
+  slider.value = String(shown);
+  slider.setAttribute('aria-valuetext', positionText(shown));
+  position.textContent = positionText(shown);
+  buttons.first.disabled = buttons.prev.disabled = shown === 0;
+  buttons.next.disabled = buttons.last.disabled = shown === moves.length;
+  steps.forEach((button) => {
+    const current = Number(button.dataset.step) === shown;
+    button.classList.toggle('is-current', current);
+    if (current) button.setAttribute('aria-current', 'step');
+    else button.removeAttribute('aria-current');
+  });
+}
+
+/**
+ * The position a key leads to, or null for keys the page leaves alone.
+ * @param {string} key
+ * @returns {number | null}
+ */
+function stepAfterKey(key) {
+  switch (key) {
+    case 'ArrowLeft': return shown - 1;
+    case 'ArrowRight': return shown + 1;
+    case 'Home': return 0;
+    case 'End': return moves.length;
+    default: return null;
   }
+}
 
-  const data = JSON.parse(byId('replay-data').textContent);
-  const size = data.size;
-  const moves = data.moves;
-  const line = new Set(data.line || []);
-  const board = byId('board');
-  const cells = Array.from(board.querySelectorAll('[data-cell]'));
-  const slider = byId('replay-slider');
-  const position = byId('position');
-  const steps = Array.from(document.querySelectorAll('[data-step]'));
-  const buttons = {
-    first: byId('replay-first'),
-    prev: byId('replay-prev'),
-    next: byId('replay-next'),
-    last: byId('replay-last'),
-  };
-  let shown = moves.length;
+/** @param {KeyboardEvent} event */
+function onKeydown(event) {
+  if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return; // Alt+Left is "back"
+  // The slider moves itself with these keys (and tells us through 'input');
+  // in the link's text box they move the caret.
+  const target = event.target;
+  if (target === slider || (target instanceof Element && target.closest('input, textarea, select'))) return;
+  const next = stepAfterKey(event.key);
+  if (next === null) return;
+  event.preventDefault();
+  show(next);
+}
 
-  function markOf(index) {
-    return index % 2 === 0 ? 'X' : 'O'; // X always moves first
+async function copyShareLink() {
+  const input = byId('share-link', HTMLInputElement);
+  const button = byId('copy-share', HTMLButtonElement);
+  try {
+    await navigator.clipboard.writeText(input.value);
+    button.textContent = 'Copied!';
+    setTimeout(() => { button.textContent = 'Copy link'; }, COPIED_SHOW_MS);
+  } catch (error) {
+    // No clipboard API (plain http) or no permission: select the text instead.
+    input.focus();
+    input.select();
   }
+}
 
-  function cellName(cell) {
-    return 'r' + (Math.floor(cell / size) + 1) + 'c' + ((cell % size) + 1);
-  }
+function start() {
+  // Whole pixels, as on the room page, so that every grid line looks the same.
+  board.style.setProperty('--size', String(size));
+  board.style.setProperty('--gap', Math.max(1, Math.min(6, Math.floor(18 / size))) + 'px');
+  buttons.first.addEventListener('click', () => show(0));
+  buttons.prev.addEventListener('click', () => show(shown - 1));
+  buttons.next.addEventListener('click', () => show(shown + 1));
+  buttons.last.addEventListener('click', () => show(moves.length));
+  slider.addEventListener('input', () => show(Number(slider.value)));
+  steps.forEach((button) => button.addEventListener('click', () => show(Number(button.dataset.step))));
+  document.addEventListener('keydown', onKeydown);
+  byId('copy-share', HTMLButtonElement).addEventListener('click', copyShareLink);
+  show(moves.length);
+}
 
-  function cellLabel(index, mark, isLast, isWinning) {
-    let label = 'Row ' + (Math.floor(index / size) + 1) + ', column ' + ((index % size) + 1) + ', ' + (mark || 'empty');
-    if (isWinning) label += ', winning line';
-    if (isLast) label += ', last move';
-    return label;
-  }
-
-  function positionText(step) {
-    if (moves.length === 0) return 'No moves';
-    if (step === 0) return 'Start: empty board, ' + moves.length + ' moves to go';
-    const index = step - 1;
-    return 'Move ' + step + ' of ' + moves.length + ': ' + markOf(index) + ' ' + cellName(moves[index]);
-  }
-
-  /** Draw the board after `step` moves. */
-  function show(step) {
-    shown = Math.max(0, Math.min(moves.length, step));
-    const marks = new Array(size * size).fill('');
-    for (let index = 0; index < shown; index += 1) marks[moves[index]] = markOf(index);
-    const last = shown > 0 ? moves[shown - 1] : null;
-    const atEnd = shown === moves.length;
-    cells.forEach((cell, index) => {
-      const mark = marks[index];
-      const isWinning = atEnd && line.has(index);
-      if (cell.textContent !== mark) cell.textContent = mark;
-      cell.dataset.mark = mark;
-      cell.classList.toggle('is-last', index === last);
-      cell.classList.toggle('is-win', isWinning);
-      cell.setAttribute('aria-label', cellLabel(index, mark, index === last, isWinning));
-    });
-    board.dataset.position = String(shown);
-    slider.value = String(shown);
-    slider.setAttribute('aria-valuetext', positionText(shown));
-    position.textContent = positionText(shown);
-    buttons.first.disabled = buttons.prev.disabled = shown === 0;
-    buttons.next.disabled = buttons.last.disabled = shown === moves.length;
-    steps.forEach((button) => {
-      const current = Number(button.dataset.step) === shown;
-      button.classList.toggle('is-current', current);
-      if (current) button.setAttribute('aria-current', 'step');
-      else button.removeAttribute('aria-current');
-    });
-  }
-
-  /** The position a key leads to, or null for keys the page leaves alone. */
-  function stepAfterKey(key) {
-    switch (key) {
-      case 'ArrowLeft': return shown - 1;
-      case 'ArrowRight': return shown + 1;
-      case 'Home': return 0;
-      case 'End': return moves.length;
-      default: return null;
-    }
-  }
-
-  function onKeydown(event) {
-    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return; // Alt+Left is "back"
-    // The slider moves itself with these keys (and tells us through 'input');
-    // in the link's text box they move the caret.
-    if (event.target === slider || event.target.closest('input, textarea, select')) return;
-    const next = stepAfterKey(event.key);
-    if (next === null) return;
-    event.preventDefault();
-    show(next);
-  }
-
-  async function copyShareLink() {
-    const input = byId('share-link');
-    const button = byId('copy-share');
-    try {
-      await navigator.clipboard.writeText(input.value);
-      button.textContent = 'Copied!';
-      setTimeout(() => { button.textContent = 'Copy link'; }, COPIED_SHOW_MS);
-    } catch (error) {
-      // No clipboard API (plain http) or no permission: select the text instead.
-      input.focus();
-      input.select();
-    }
-  }
-
-  function start() {
-    // Whole pixels, as on the room page, so that every grid line looks the same.
-    board.style.setProperty('--size', String(size));
-    board.style.setProperty('--gap', Math.max(1, Math.min(6, Math.floor(18 / size))) + 'px');
-    buttons.first.addEventListener('click', () => show(0));
-    buttons.prev.addEventListener('click', () => show(shown - 1));
-    buttons.next.addEventListener('click', () => show(shown + 1));
-    buttons.last.addEventListener('click', () => show(moves.length));
-    slider.addEventListener('input', () => show(Number(slider.value)));
-    steps.forEach((button) => button.addEventListener('click', () => show(Number(button.dataset.step))));
-    document.addEventListener('keydown', onKeydown);
-    byId('copy-share').addEventListener('click', copyShareLink);
-    show(moves.length);
-  }
-
-  start();
-}());
+start();
