@@ -12,17 +12,13 @@ import hashlib
 import json
 import logging
 import time
-import weakref
 from dataclasses import replace
-from importlib import import_module
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
-from django.http.cookie import parse_cookie
 
 from . import budgets, protocol, services, sessions
 from .access import socket_address
@@ -30,6 +26,7 @@ from .bots import computer_players
 from .broadcast import publish
 from .lobby import LOBBY_GROUP, alobby_rooms
 from .local_sockets import local_sockets
+from .message_limits import SocketLimits, message_limits
 from .metrics import (
     MESSAGE_SECONDS,
     MESSAGES_REFUSED,
@@ -39,17 +36,11 @@ from .metrics import (
 )
 from .models import FINISHED_STATUSES, Room
 from .presence import LobbySocketEntry, SocketCounts, presence
-from .ratelimit import TokenBucket
 from .referee import referee
-from .state import (
-    RoomState,
-    Version,
-    add_you,
-    forget,
-    note_received,
-    room_group,
-    room_state,
-)
+from .socket_session import session_from_headers
+from .state import RoomState, Version, add_you, forget, note_received, room_group
+from .state import room_state as read_room_state  # room_state is the handler of the group's room.state messages
+from .state_order import StateOrder
 
 logger = logging.getLogger(__name__)
 
@@ -65,34 +56,6 @@ CLOSE_TOO_FAR_BEHIND = 1013
 CLOSE_INTERNAL_ERROR = 1011
 
 
-# One bucket per session in this process, shared by its sockets, so that
-# opening more tabs does not multiply what a person may send.
-_session_buckets: weakref.WeakValueDictionary[str, TokenBucket] = weakref.WeakValueDictionary()
-# And one per client address, so that sessions made by the thousand (one per
-# cookie-less page view) share what their address may send: in this process
-# second by second, and over every worker through budgets.messages_per_address.
-_address_buckets: weakref.WeakValueDictionary[str, TokenBucket] = weakref.WeakValueDictionary()
-
-
-def _shared_bucket(buckets: weakref.WeakValueDictionary[str, TokenBucket], key: str, rate: float) -> TokenBucket:
-    bucket = buckets.get(key)
-    if bucket is None:
-        bucket = buckets[key] = TokenBucket(rate=rate, burst=2 * rate)
-    return bucket
-
-
-def rate_limits_for(session_key: str | None, address: str | None = None) -> list[TokenBucket]:
-    """A new socket's rate limits: its own, its session's and its address's."""
-    per_second = settings.TICTAC["MESSAGES_PER_SECOND"]
-    limits = [TokenBucket(rate=per_second, burst=2 * per_second)]
-    if session_key is not None:
-        # More than one socket gets, less than two together.
-        limits.append(_shared_bucket(_session_buckets, session_key, 1.5 * per_second))
-    if address:
-        limits.append(_shared_bucket(_address_buckets, address, settings.TICTAC["MESSAGES_PER_ADDRESS_PER_SECOND"]))
-    return limits
-
-
 def too_many_sockets(counts: SocketCounts) -> bool:
     limits: dict[str, int] = settings.TICTAC
     return (
@@ -100,22 +63,6 @@ def too_many_sockets(counts: SocketCounts) -> bool:
         or counts.of_session > limits["MAX_SOCKETS_PER_SESSION"]
         or counts.of_address > limits["MAX_SOCKETS_PER_ADDRESS"]
     )
-
-
-def session_from_headers(headers: list[tuple[bytes, bytes]]) -> SessionBase:
-    """The session a socket's cookie names, read once when it connects and not kept.
-
-    A socket never changes its session, so Channels' SessionMiddleware is
-    not used: it keeps a session object for the socket's whole life and
-    checks it for changes on every frame sent. Nor is its CookieMiddleware:
-    it keeps every cookie, in a copy of the scope, for as long (docs/performance.md).
-    """
-    # A client may split its cookies over several headers (HTTP/2 does, and a
-    # proxy may pass them on so); they are one list joined with "; ".
-    cookies = b"; ".join(value for name, value in headers if name == b"cookie")
-    session_key = parse_cookie(cookies.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
-    session_store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
-    return session_store(session_key)
 
 
 def countdowns_out_of_step(state: dict[str, Any]) -> bool:
@@ -191,7 +138,9 @@ class RoomConsumer(SocketConsumer):
     address: str | None = None
     """The client's IP address (game.access), for the per-address limits."""
     session_kept = False
-    last_version: Version | None = None
+    limits: SocketLimits
+    shown: StateOrder
+    """The newest state this socket has shown: an older one never replaces it."""
     seats: dict[str, int | None]
     # When the send in progress started, if one is (see local_sockets).
     send_waiting_since: float | None = None
@@ -210,8 +159,9 @@ class RoomConsumer(SocketConsumer):
                 return
             self.identity = await services.aidentify(session_from_headers(self.scope["headers"]))
             self.seats = {}
+            self.shown = StateOrder()
             self.address = socket_address(self.scope) or None
-            self.rate_limits = rate_limits_for(self.identity.session_key, self.address)
+            self.limits = message_limits.for_socket(self.identity.session_key, self.address)
             if self.address and not await budgets.spend("connect_per_address", self.address):
                 self._log_refusal("too_many_connects", "connect")
                 await self.close(code=CLOSE_TOO_MANY_SOCKETS)
@@ -224,7 +174,7 @@ class RoomConsumer(SocketConsumer):
                 return
             await self.channel_layer.group_add(room_group(room.code), self.channel_name)
             self.room = room
-            state = await self._with_countdowns_in_step(room, await room_state(room))
+            state = await self._with_countdowns_in_step(room, await read_room_state(room))
         except Exception:
             logger.exception("connect failed", extra={"room": code})
             await self.close(code=CLOSE_INTERNAL_ERROR)
@@ -240,7 +190,7 @@ class RoomConsumer(SocketConsumer):
             return state
         seen = await presence().snapshot(room.code)
         game = await services.anote_presence(room, seen.sessions)
-        return state if game is None else await room_state(room, game)
+        return state if game is None else await read_room_state(room, game)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # A socket out of its room (refused, or hung up) sends nothing more;
@@ -294,7 +244,7 @@ class RoomConsumer(SocketConsumer):
             await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
             await presence().remove(room.code, self.channel_name, self.identity.session_hash, self.address)
             # This socket is closed: the others alone hear that it left.
-            state = await self._with_countdowns_in_step(room, await room_state(room))
+            state = await self._with_countdowns_in_step(room, await read_room_state(room))
             await self._publish(state, to_self=False)
             computer_players.after(room, state)
         except Exception:
@@ -311,9 +261,7 @@ class RoomConsumer(SocketConsumer):
         started = time.perf_counter()
         kind = "unparsed"
         try:
-            if not all(bucket.allow() for bucket in self.rate_limits) or (
-                self.address and not await budgets.messages_per_address.allow(self.address)
-            ):
+            if not await self.limits.allow():
                 raise protocol.ProtocolError("rate_limited", "Too many messages: slow down.")
             if text_data is None:
                 raise protocol.ProtocolError("bad_message", "Send JSON in text frames.")
@@ -357,24 +305,24 @@ class RoomConsumer(SocketConsumer):
                 try:
                     game = await services.aplay_move(room, player_id, cell, move_id)
                 except services.AlreadyPlayed:
-                    await self.push_state(await room_state(room))
+                    await self.push_state(await read_room_state(room))
                     return
                 MOVES_ACCEPTED.inc()
-                state = await room_state(room, game, reuse_presence=True)
+                state = await read_room_state(room, game, reuse_presence=True)
                 await self._publish(state, lobby=game.status in FINISHED_STATUSES)
             case protocol.Join(name=name):
                 game, player = await services.ajoin(room, self.identity, name)
                 await self._keep_session()
                 self.identity = replace(self.identity, player_id=player.id, player_name=player.name)
-                state = await room_state(room, game)
+                state = await read_room_state(room, game)
                 # Even a re-attach that changed nothing answers the joining socket.
                 await self._send_state(state.encode(), state.seats, state.version, force=True)
                 await self._publish(state)
             case protocol.Resign():
-                await self._publish(await room_state(room, await services.aresign(room, self.identity.player_id)))
+                await self._publish(await read_room_state(room, await services.aresign(room, self.identity.player_id)))
             case protocol.Rematch():
                 game = await services.arequest_rematch(room, self.identity.player_id)
-                await self._publish(await room_state(room, game, reuse_presence=True))
+                await self._publish(await read_room_state(room, game, reuse_presence=True))
             case protocol.Chat(text=text):
                 if self.identity.session_key is None:
                     raise services.ActionRefused("no_session", "Open the room page first: chatting needs a session.")
@@ -390,22 +338,22 @@ class RoomConsumer(SocketConsumer):
                 # knows they are gone before any countdown does, so ask it first.
                 seen = await presence().snapshot(room.code)
                 if (noticed := await services.anote_presence(room, seen.sessions)) is not None:
-                    await self._publish(await room_state(room, noticed))
-                await self._publish(await room_state(room, await services.aclaim(room, player_id, result)))
+                    await self._publish(await read_room_state(room, noticed))
+                await self._publish(await read_room_state(room, await services.aclaim(room, player_id, result)))
             case protocol.OfferDraw():
-                await self._publish(await room_state(room, await services.aoffer_draw(room, player_id)))
+                await self._publish(await read_room_state(room, await services.aoffer_draw(room, player_id)))
             case protocol.Takeback():
-                await self._publish(await room_state(room, await services.arequest_takeback(room, player_id)))
+                await self._publish(await read_room_state(room, await services.arequest_takeback(room, player_id)))
             case protocol.AddComputer(level=level):
                 computer_players.refuse_if_full(room.code)
                 game = await services.aadd_computer(room, self.identity, level)
                 computer_players.playing_in(room.code)
-                await self._publish(await room_state(room, game))
+                await self._publish(await read_room_state(room, game))
             case protocol.Answer(accept=accept):
                 game = await services.aanswer_offer(room, player_id, accept=accept)
-                await self._publish(await room_state(room, game), lobby=game.status in FINISHED_STATUSES)
+                await self._publish(await read_room_state(room, game), lobby=game.status in FINISHED_STATUSES)
             case protocol.Sync():
-                state = await room_state(room)
+                state = await read_room_state(room)
                 await self._send_state(state.encode(), state.seats, state.version, force=True)
             case protocol.Ping():
                 await self.send(text_data='{"type":"pong"}')
@@ -442,12 +390,8 @@ class RoomConsumer(SocketConsumer):
     async def _send_state(
         self, encoded: str, seats: dict[str, int | None], version: Version, *, force: bool = False
     ) -> None:
-        # States from several processes can arrive out of order: never let an
-        # older one replace a newer one (a repeat of the same one is skipped too).
-        if not force and self.last_version is not None and version <= self.last_version:
+        if not self.shown.admit(version, force=force):
             return
-        if self.last_version is None or version > self.last_version:
-            self.last_version = version
         self.seats = seats
         await self.send(text_data=add_you(encoded, self._mark()))
 
@@ -461,12 +405,8 @@ class RoomConsumer(SocketConsumer):
         assert room is not None  # dispatch passes group messages only to a socket in its room
         version: Version = tuple(event["version"])
         note_received(room, event)
-        last = self.last_version
-        if last is not None and version[:2] < last[:2] and version[2] > last[2]:
-            # Someone came or went while a newer move was published with the
-            # presence read before it: this state is too old to show, and the
-            # one shown misses the change. Show the room as it is now.
-            await self.push_state(await room_state(room))
+        if self.shown.misses_a_presence_change(version):
+            await self.push_state(await read_room_state(room))  # the room as it is now
             return
         await self._send_state(event["state"], event["seats"], version)
 

@@ -1,27 +1,30 @@
-"""This process's room sockets: their presence heartbeat, who falls behind, and
-what they are told when Redis comes back.
+"""This process's room and lobby sockets, and the three jobs that look after them.
 
-One task per process (not one per socket) keeps every local socket present
-in Redis, with one pipeline per 500 sockets every third of the presence TTL.
-Lobby sockets ride on the same heartbeat: presence counts them per client
-address, so that their cap holds over every process.
+Each job is its own task, started with the process's first socket and ending
+once it has none; a step that fails is logged and the job carries on, so one
+job's trouble never stops the others.
 
-A socket whose client reads slower than its room talks (under a server with
-backpressure, such as uvicorn, its sends wait) has room messages pile up in
-its channel. Once more than ``MAX_PENDING_MESSAGES`` wait while it has been
-waiting on its client for a whole check, it is hung up with 1013 so it
-cannot hold memory without bound or miss messages silently; the page
-reconnects and gets a fresh state. A backlog alone is not enough: a burst of
-handshakes queues hundreds of states for every healthy socket for a moment.
-
-While Redis is away a committed move still reaches the mover (it is sent to
-its own socket directly) but nobody else: the group broadcast fails. So each
-process watches Redis while it has sockets, and when Redis answers again it
-waits until its own subscriptions carry messages again, then puts every
-local socket back in presence and sends each room's fresh state, so no page
-stays a move behind until the next move. Anything published between Redis's
-return and this process's resubscription is lost to pub/sub, but the fresh
-state read from the database afterwards contains it.
+* **Heartbeat** (every third of the presence TTL): one task per process (not
+  one per socket) keeps every local socket present in Redis, with one
+  pipeline per 500 sockets. Lobby sockets ride on it too: presence counts
+  them per client address, so that their cap holds over every process.
+* **Hang-ups** (every ``CHECK_EVERY_SECONDS``): a socket whose client reads
+  slower than its room talks (under a server with backpressure, such as
+  uvicorn, its sends wait) has room messages pile up in its channel. Once
+  more than ``MAX_PENDING_MESSAGES`` wait while it has been waiting on its
+  client for a whole check, it is hung up with 1013 so it cannot hold memory
+  without bound or miss messages silently; the page reconnects and gets a
+  fresh state. A backlog alone is not enough: a burst of handshakes queues
+  hundreds of states for every healthy socket for a moment.
+* **Resync** (every ``CHECK_EVERY_SECONDS``): while Redis is away a committed
+  move still reaches the mover (it is sent to its own socket directly) but
+  nobody else: the group broadcast fails. So the process watches Redis, and
+  when Redis answers again it waits until its own subscriptions carry
+  messages again, then puts every local socket back in presence and sends
+  each room's fresh state, so no page stays a move behind until the next
+  move. Anything published between Redis's return and this process's
+  resubscription is lost to pub/sub, but the fresh state read from the
+  database afterwards contains it.
 """
 
 from __future__ import annotations
@@ -30,13 +33,13 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
-from channels_redis.core import RedisChannelLayer
-from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
+from .layer_internals import pending_messages
 from .presence import LobbySocketEntry, SocketEntry, presence
 from .state import room_state
 
@@ -49,30 +52,25 @@ CHECK_EVERY_SECONDS = 1.0
 # Sockets refreshed per Redis pipeline: big enough to be cheap, small enough not to hold Redis up.
 REFRESH_BATCH = 500
 
+Step = Callable[[], Awaitable[None]]
+
 
 class LocalSockets:
-    def __init__(self) -> None:
+    """The sockets of this process, by room, and the jobs that run while there are any."""
+
+    def __init__(self, *, check_every: float = CHECK_EVERY_SECONDS, heartbeat_every: float | None = None) -> None:
+        """``heartbeat_every`` is a third of the presence TTL unless given; tests give both shorter."""
+        self._check_every = check_every
+        self._heartbeat_every = heartbeat_every
         self._by_room: dict[str, set[RoomConsumer]] = defaultdict(set)
         self._lobby: set[LobbySocketEntry] = set()
-        self._watcher: asyncio.Task[None] | None = None
+        self._jobs: dict[str, asyncio.Task[None]] = {}
         self._hang_ups: set[asyncio.Task[None]] = set()
+        self._redis_answered = True
 
     def add(self, room_code: str, socket: RoomConsumer) -> None:
         self._by_room[room_code].add(socket)
-        self._start_watching()
-
-    def add_lobby(self, entry: LobbySocketEntry) -> None:
-        """Keep a lobby socket counted in presence while it is open."""
-        self._lobby.add(entry)
-        self._start_watching()
-
-    def discard_lobby(self, entry: LobbySocketEntry) -> None:
-        self._lobby.discard(entry)
-
-    def _start_watching(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._watcher is None or self._watcher.done() or self._watcher.get_loop() is not loop:
-            self._watcher = loop.create_task(self._watch())
+        self._start_jobs()
 
     def discard(self, room_code: str, socket: RoomConsumer) -> None:
         sockets = self._by_room.get(room_code)
@@ -80,6 +78,14 @@ class LocalSockets:
             sockets.discard(socket)
             if not sockets:
                 del self._by_room[room_code]
+
+    def add_lobby(self, entry: LobbySocketEntry) -> None:
+        """Keep a lobby socket counted in presence while it is open."""
+        self._lobby.add(entry)
+        self._start_jobs()
+
+    def discard_lobby(self, entry: LobbySocketEntry) -> None:
+        self._lobby.discard(entry)
 
     def room_codes(self) -> list[str]:
         """The rooms this process has sockets in."""
@@ -89,28 +95,62 @@ class LocalSockets:
         """Whether this process has a socket in the room."""
         return room_code in self._by_room
 
+    def in_room(self, room_code: str) -> frozenset[RoomConsumer]:
+        """This process's sockets in the room."""
+        return frozenset(self._by_room.get(room_code, ()))
+
     def __len__(self) -> int:
         return sum(len(sockets) for sockets in self._by_room.values())
 
-    async def _watch(self) -> None:
-        healthy = True
-        refresh_every = settings.TICTAC["PRESENCE_TTL_SECONDS"] / 3
-        refreshed_at = time.monotonic()
-        while self._by_room or self._lobby:
-            await asyncio.sleep(CHECK_EVERY_SECONDS)
-            self.hang_up_the_backlogged()
-            if time.monotonic() - refreshed_at >= refresh_every:
-                refreshed_at = time.monotonic()
-                await self.keep_present()
-            answered = await presence().ping()
-            if answered and not healthy:
-                await _until_subscriptions_deliver()
-                logger.info("redis is back: resyncing %d sockets", len(self))
-                await self.resync()
-            healthy = answered
+    # --- The jobs ------------------------------------------------------------------
+
+    @property
+    def jobs(self) -> Mapping[str, asyncio.Task[None]]:
+        """Each job's task, by name, as last started."""
+        return dict(self._jobs)
+
+    def _start_jobs(self) -> None:
+        """Start each job that is not running in this event loop."""
+        loop = asyncio.get_running_loop()
+        heartbeat_every = self._heartbeat_every or settings.TICTAC["PRESENCE_TTL_SECONDS"] / 3
+        schedule: dict[str, tuple[Step, float]] = {
+            "heartbeat": (self.keep_present, heartbeat_every),
+            "hang-ups": (self.hang_up_the_backlogged, self._check_every),
+            "resync": (self.resync_when_redis_returns, self._check_every),
+        }
+        for name, (step, every) in schedule.items():
+            task = self._jobs.get(name)
+            if task is not None and not task.done() and task.get_loop() is loop:
+                continue
+            if name == "resync":
+                self._redis_answered = True  # a new watch starts as if Redis answered
+            self._jobs[name] = loop.create_task(self._run(name, step, every), name=f"local sockets: {name}")
+
+    def _has_sockets(self) -> bool:
+        return bool(self._by_room or self._lobby)
+
+    async def _run(self, name: str, step: Step, every: float) -> None:
+        """Run ``step`` every ``every`` seconds while the process has sockets; log a step that fails."""
+        while self._has_sockets():
+            await asyncio.sleep(every)
+            try:
+                await step()
+            except Exception:
+                logger.exception("local sockets' %s failed", name, extra={"job": name})
+
+    def reset(self) -> None:
+        """Forget every socket and stop the jobs, as a new process would start (tests)."""
+        for task in self._jobs.values():
+            if not task.done() and not task.get_loop().is_closed():
+                task.cancel()
+        self._jobs.clear()
+        self._by_room.clear()
+        self._lobby.clear()
+        self._hang_ups.clear()
+        self._redis_answered = True
 
     async def keep_present(self) -> None:
-        """Refresh every local socket's presence: one heartbeat for the process, not a task per socket."""
+        """The heartbeat: refresh every local socket's presence, one pipeline per ``REFRESH_BATCH``."""
         sockets: list[SocketEntry | LobbySocketEntry] = [
             _presence_entry(room_code, socket)
             for room_code, room_sockets in self._by_room.items()
@@ -124,10 +164,10 @@ class LocalSockets:
                 logger.warning("presence refresh failed", exc_info=True)
                 return
 
-    def hang_up_the_backlogged(self) -> None:
+    async def hang_up_the_backlogged(self) -> None:
         """Hang up every socket stuck in a send with more than ``MAX_PENDING_MESSAGES`` behind it."""
         limit = settings.TICTAC["MAX_PENDING_MESSAGES"]
-        stalled_since = time.monotonic() - CHECK_EVERY_SECONDS
+        stalled_since = time.monotonic() - self._check_every
         for sockets in list(self._by_room.values()):
             for socket in list(sockets):
                 waiting_since = socket.send_waiting_since
@@ -139,6 +179,15 @@ class LocalSockets:
                     task = asyncio.create_task(socket.hang_up_backlogged(pending))
                     self._hang_ups.add(task)
                     task.add_done_callback(self._hang_ups.discard)
+
+    async def resync_when_redis_returns(self) -> None:
+        """Watch Redis; when it answers again after it did not, resync every local socket."""
+        answered = await presence().ping()
+        if answered and not self._redis_answered:
+            await until_subscriptions_deliver()
+            logger.info("redis is back: resyncing %d sockets", len(self))
+            await self.resync()
+        self._redis_answered = answered
 
     async def resync(self) -> None:
         """Put every local socket back in presence and send each room's state."""
@@ -166,25 +215,7 @@ def _presence_entry(room_code: str, socket: RoomConsumer) -> SocketEntry:
     return SocketEntry(room_code, socket.channel_name, socket.identity.session_hash, socket.address)
 
 
-def pending_messages(layer: Any, channel: str) -> int:
-    """How many messages wait in this process for ``channel`` to take them.
-
-    Channels has no public call for this, so it reads each layer's own queue
-    per channel: unbounded for the Redis layers (their local buffer), bounded
-    by its capacity for the in-memory one.
-    """
-    if isinstance(layer, RedisPubSubChannelLayer):
-        queue = layer._get_layer().channels.get(channel)
-    elif isinstance(layer, RedisChannelLayer):
-        queue = layer.receive_buffer.get(channel)
-    elif isinstance(layer, InMemoryChannelLayer):
-        queue = layer.channels.get(channel)
-    else:
-        return 0
-    return queue.qsize() if queue is not None else 0
-
-
-async def _until_subscriptions_deliver(attempts: int = 30) -> None:
+async def until_subscriptions_deliver(attempts: int = 30) -> None:
     """Wait until a message sent to a fresh channel of this process comes back.
 
     Subscribing the probe makes the layer's pub/sub connection reconnect (and

@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from channels.db import database_sync_to_async
 
-from game import services, state
+from game import budgets, services, state
 from game.bots import computer_players
+from game.local_sockets import local_sockets
+from game.message_limits import message_limits
 from game.models import Room
 from testing.live import migrate
 from testing.postgres import EmbeddedPostgres, find_bin_dir
@@ -24,6 +26,9 @@ def fresh_process_caches() -> None:
     services._last_seen_game.clear()
     services._published_games.clear()
     state._last_known.clear()
+    message_limits.reset()
+    budgets.messages_per_address.reset()
+    local_sockets.reset()
 
 
 @pytest.fixture
