@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from . import clocks, ratings, rules
 from .group_commit import Action, GroupCommit
+from .latest_game import read_latest_game
 from .models import (
     DECIDED_STATUSES,
     FINISHED_STATUSES,
@@ -339,7 +340,7 @@ def current_game(room: Room) -> Game:
 
 
 def _latest_game(room: Room) -> Game | None:
-    game = Game.objects.select_related("player_x", "player_o").filter(room=room).order_by("-number").first()
+    game = read_latest_game(room.pk)
     if game is not None:
         game.room = room
         _last_seen_game.keep(room.pk, copy.copy(game))  # the caller may go on to change its own

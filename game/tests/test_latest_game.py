@@ -1,0 +1,75 @@
+"""The compiled read of a room's latest game builds what Django's own query would."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Model
+
+from game import services
+from game.latest_game import read_latest_game
+from game.models import Game
+
+
+def _as_django_reads_it(room_id: int) -> Game | None:
+    return Game.objects.select_related("player_x", "player_o").filter(room_id=room_id).order_by("-number").first()
+
+
+def _fields(instance: Model | None) -> dict[str, object] | None:
+    if instance is None:
+        return None
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def _assert_same(room_id: int) -> Game:
+    ours, djangos = read_latest_game(room_id), _as_django_reads_it(room_id)
+    assert ours is not None
+    assert djangos is not None
+    assert _fields(ours) == _fields(djangos)
+    assert _fields(ours.player_x) == _fields(djangos.player_x)
+    assert _fields(ours.player_o) == _fields(djangos.player_o)
+    assert ours._state.adding is False
+    assert ours._state.db == djangos._state.db
+    return ours
+
+
+@pytest.mark.django_db
+def test_a_game_in_play_with_clocks_and_moves_reads_as_django_reads_it() -> None:
+    room = services.create_room(name="read", time_control="budget:60+2")
+    alice = services.Identity(session_key="a" * 32)
+    bob = services.Identity(session_key="b" * 32)
+    services.join(room, alice, "Alice")
+    services.join(room, bob, "Bob")
+    services.play_move(room, services.current_game(room).player_x_id, 4)
+    game = _assert_same(room.pk)
+    assert game.player_x is not None
+    assert game.player_x.name == "Alice"
+    assert game.history == [4]
+    assert game.clock_x_ms is not None
+    assert game.deadline is not None
+
+
+@pytest.mark.django_db
+def test_a_finished_game_and_its_rematch_read_as_django_reads_them() -> None:
+    room = services.create_room(name="again")
+    x, o = services.Identity(session_key="c" * 32), services.Identity(session_key="d" * 32)
+    services.join(room, x, "X")
+    services.join(room, o, "O")
+    game = services.current_game(room)
+    for cell, player in zip((0, 3, 1, 4, 2), (game.player_x_id, game.player_o_id) * 3, strict=False):
+        services.play_move(room, player, cell)
+    finished = _assert_same(room.pk)
+    assert finished.status == "won"
+    assert finished.line == [0, 1, 2]
+    assert finished.finished_at is not None
+    assert finished.finished_at - finished.created_at < timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_an_empty_seat_reads_as_none_and_a_room_without_games_as_none() -> None:
+    room = services.create_room(name="waiting")
+    game = _assert_same(room.pk)
+    assert game.player_x is None
+    assert game.player_o is None
+    assert read_latest_game(room.pk + 1000) is None
