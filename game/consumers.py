@@ -8,6 +8,7 @@ writes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -40,7 +41,7 @@ from .referee import referee
 from .socket_session import session_from_headers
 from .state import RoomState, Version, add_you, forget, note_received, room_group
 from .state import room_state as read_room_state  # room_state is the handler of the group's room.state messages
-from .state_order import StateOrder
+from .state_order import HOLD_SECONDS, StateOrder
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +140,10 @@ class RoomConsumer(SocketConsumer):
     """The client's IP address (game.access), for the per-address limits."""
     session_kept = False
     limits: SocketLimits
-    shown: StateOrder
-    """The newest state this socket has shown: an older one never replaces it."""
+    shown: StateOrder[tuple[str, dict[str, int | None]]]
+    """The states this socket has shown: an older one never replaces a newer, none is skipped."""
+    _gap_timer: asyncio.TimerHandle | None = None
+    _releasing: asyncio.Future[None] | None = None
     seats: dict[str, int | None]
     # When the send in progress started, if one is (see local_sockets).
     send_waiting_since: float | None = None
@@ -238,6 +241,8 @@ class RoomConsumer(SocketConsumer):
         if room is None:
             return
         self.room = None
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
         OPEN_SOCKETS.dec()
         local_sockets.discard(room.code, self)
         try:
@@ -390,10 +395,23 @@ class RoomConsumer(SocketConsumer):
     async def _send_state(
         self, encoded: str, seats: dict[str, int | None], version: Version, *, force: bool = False
     ) -> None:
-        if not self.shown.admit(version, force=force):
-            return
-        self.seats = seats
-        await self.send(text_data=add_you(encoded, self._mark()))
+        await self._show(self.shown.offer(version, (encoded, seats), force=force))
+        if not self.shown.holding and self._gap_timer is not None:  # the gap was filled
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        elif self.shown.holding and self._gap_timer is None:
+            self._gap_timer = asyncio.get_running_loop().call_later(HOLD_SECONDS, self._gap_timed_out)
+
+    def _gap_timed_out(self) -> None:
+        """The states of a gap never came (a change that was not published): show what is held."""
+        self._gap_timer = None
+        if self.room is not None:
+            self._releasing = asyncio.ensure_future(self._show(self.shown.release()))
+
+    async def _show(self, states: list[tuple[str, dict[str, int | None]]]) -> None:
+        for encoded, seats in states:
+            self.seats = seats
+            await self.send(text_data=add_you(encoded, self._mark()))
 
     async def _send_error(self, code: str, message: str) -> None:
         await self.send(text_data=json.dumps({"type": "error", "code": code, "message": message}))

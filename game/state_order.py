@@ -1,37 +1,96 @@
 """Which room states one socket shows, in what order.
 
 States reach a socket from several processes (its own answers, and the room's
-group) and may arrive out of order. Each carries its version, ``(game number,
-game version, presence read time)``, larger being newer (``state.Version``):
-a socket never lets an older state replace a newer one, and skips a repeat of
-one it has shown.
+group) and may arrive out of order: a move committed on one worker can be
+published after the next move, committed on another, was. Each carries its
+version, ``(game number, game version, presence read time)``, larger being
+newer (``state.Version``). A socket never lets an older state replace a
+newer one, and skips a repeat of one it has shown.
+
+Every change of a game bumps its version by one and is published to the
+whole room, so a state whose game version is more than one past the last
+shown means the ones between are still on their way. Such a state is held
+until they arrive, so that every socket shows every move, in order (a page
+announces "Alice played the centre" from the state that carries it). A gap
+that is not filled within ``HOLD_SECONDS`` is given up: the held states are
+shown in order, each a full snapshot of the room. A state the socket asked
+for (``sync``, its seat) is shown at once: the page wants the room as it is.
 """
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
 
-class StateOrder:
-    """The newest state version one socket has shown, and what that lets it show next."""
+Version = tuple[int, int, int]
+Payload = TypeVar("Payload")
 
-    __slots__ = ("last",)
+HOLD_SECONDS = 0.5
+"""How long a socket waits for the states of a gap before it shows what it holds."""
+
+
+class StateOrder(Generic[Payload]):
+    """What one socket has shown, and which of the states reaching it to show next.
+
+    Each state comes with a payload (whatever the socket sends for it);
+    :meth:`offer` and :meth:`release` answer the payloads to send now, oldest
+    first.
+    """
+
+    __slots__ = ("_held", "last")
 
     def __init__(self) -> None:
-        self.last: tuple[int, int, int] | None = None
+        self.last: Version | None = None
         """The newest version shown, or None before the first."""
+        self._held: dict[Version, Payload] = {}
 
-    def admit(self, version: tuple[int, int, int], *, force: bool = False) -> bool:
-        """Whether to show a state of ``version``, noting it if it is the newest yet.
+    @property
+    def holding(self) -> bool:
+        """Whether states wait for a gap before them to be filled (the caller then calls :meth:`release` later)."""
+        return bool(self._held)
 
-        ``force`` shows it whatever came before (an answer the socket asked
-        for, a resync); it still becomes the last only if it is newer.
+    def offer(self, version: Version, payload: Payload, *, force: bool = False) -> list[Payload]:
+        """The payloads to show now, oldest first, now that a state of ``version`` has arrived.
+
+        ``force`` shows a state at once (an answer the socket asked for, a
+        resync), even one not newer than the last shown, or past a gap; it
+        becomes the last only if it is newer.
         """
-        if not force and self.last is not None and version <= self.last:
-            return False
-        if self.last is None or version > self.last:
-            self.last = version
-        return True
+        last = self.last
+        if last is not None and version <= last:
+            return [payload] if force else []
+        if not force and last is not None and version[0] == last[0] and version[1] > last[1] + 1:
+            self._held[version] = payload  # the versions between are on their way
+            return []
+        return self._show(version, payload)
 
-    def misses_a_presence_change(self, version: tuple[int, int, int]) -> bool:
+    def release(self) -> list[Payload]:
+        """Give up waiting: every held state's payload, oldest first."""
+        held, self._held = sorted(self._held.items()), {}
+        shown = []
+        for version, payload in held:
+            if self.last is None or version > self.last:
+                self.last = version
+                shown.append(payload)
+        return shown
+
+    def _show(self, version: Version, payload: Payload) -> list[Payload]:
+        # A new game: the last one's held moves first, even with a gap among them.
+        new_game = self.last is not None and version[0] > self.last[0]
+        shown = self.release() if new_game else []
+        self.last = version
+        shown.append(payload)
+        while self._held:  # the held states the gap was waiting for this one to fill
+            following = min(self._held)
+            if following <= self.last:
+                del self._held[following]  # a repeat of one shown meanwhile
+                continue
+            if following[0] == self.last[0] and following[1] > self.last[1] + 1:
+                break
+            self.last = following
+            shown.append(self._held.pop(following))
+        return shown
+
+    def misses_a_presence_change(self, version: Version) -> bool:
         """Whether a state of ``version`` is too old to show yet read presence after the one shown.
 
         Someone came or went while a newer move was published with the
