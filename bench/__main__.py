@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 
 from . import report
+from .crowd import room_count
 from .database import Databases
 from .runner import WARMUP_GAMES, ScenarioRun
 from .scenarios import FULL, QUICK, Plan, Scenario, default_scenarios
@@ -26,7 +27,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short run (about 2 minutes) with fewer scenarios")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (3–4 minutes) with fewer scenarios and a smaller crowd"
+    )
     parser.add_argument(
         "--scenario",
         action="append",
@@ -40,6 +43,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ramp", type=_games, help="games of the ramp at 1 move/s, e.g. 50,100,250,500")
     parser.add_argument("--peak", type=_games, help="games of the as-fast-as-possible phases, e.g. 16,64,256")
     parser.add_argument("--seconds", type=float, help="measured seconds per ramp and peak step")
+    parser.add_argument("--crowd", type=int, metavar="N", help="visitors of the crowd before the ramp (0: none)")
+    parser.add_argument(
+        "--crowd-concurrency", type=int, metavar="N", help="crowd visitors arriving at once (default 50)"
+    )
     return parser.parse_args(argv)
 
 
@@ -58,6 +65,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
         changes["peak_games"] = args.peak
     if args.seconds:
         changes["ramp_seconds"] = changes["peak_seconds"] = args.seconds
+    if args.crowd is not None:
+        changes["crowd_visitors"] = args.crowd
+    if args.crowd_concurrency:
+        changes["crowd_concurrency"] = args.crowd_concurrency
     return dataclasses.replace(plan, **changes)
 
 
@@ -84,14 +95,15 @@ def main(argv: list[str]) -> int:
     print(f"bench {stamp}: {len(scenarios)} scenarios, {args.db}, plan {plan}", flush=True)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="tictac-bench-") as scratch:
-        databases = Databases(args.db, Path(scratch), rooms=plan.max_games + WARMUP_GAMES)
+        rooms = plan.max_games + room_count(plan.crowd_visitors) + WARMUP_GAMES
+        databases = Databases(args.db, Path(scratch), rooms=rooms)
         try:
             for scenario in scenarios:
                 print(f"\n== {scenario}", flush=True)
                 results[str(scenario)] = ScenarioRun(scenario, plan, databases, logs, say=_say).run()
         finally:
             databases.close()
-    checks = report.verdicts(results)
+    checks = report.verdicts(results, args.db)
     document = {
         "started": stamp,
         "seconds": round(time.monotonic() - started, 1),
@@ -105,6 +117,8 @@ def main(argv: list[str]) -> int:
     report.write_json(json_path, document)
     report.plot(json_path.with_suffix(".png"), results)
     print("\n" + report.summary_table(results))
+    if crowds := report.crowd_table(results):
+        print("\n" + crowds)
     print("\n" + report.verdict_lines(checks))
     for warning in report.client_warnings(results):
         print(f"warning: {warning}")

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+from collections import Counter
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .crowd import Crowd, VisitorSpec
 from .loadgen import Fleet, GameSpec
-from .stats import PhaseCounts, SetupCounts
+from .stats import CrowdCounts, PhaseCounts, SetupCounts
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,27 @@ class CloseAll:
     pass
 
 
-Command = Connect | Play | CloseAll
+@dataclass(frozen=True)
+class CrowdArrive:
+    specs: list[VisitorSpec]
+    concurrency: int
+    start_at: float
 
 
-async def _execute(fleet: Fleet, command: Command) -> Any:
+@dataclass(frozen=True)
+class CrowdLeave:
+    pass
+
+
+Command = Connect | Play | CloseAll | CrowdArrive | CrowdLeave
+
+
+async def _execute(fleet: Fleet, crowd: Crowd, command: Command) -> Any:
     match command:
+        case CrowdArrive(specs=specs, concurrency=concurrency, start_at=start_at):
+            return await crowd.arrive(specs, concurrency, start_at)
+        case CrowdLeave():
+            return await crowd.leave()
         case Connect(specs=specs, concurrency=concurrency):
             return await fleet.connect(specs, concurrency)
         case Play():
@@ -61,9 +79,11 @@ async def _execute(fleet: Fleet, command: Command) -> Any:
 
 async def _serve(connection: Connection, deflate: bool) -> None:
     fleet = Fleet(deflate)
+    crowd = Crowd(deflate)
     loop = asyncio.get_running_loop()
     while (command := await loop.run_in_executor(None, connection.recv)) is not None:
-        connection.send(await _execute(fleet, command))
+        connection.send(await _execute(fleet, crowd, command))
+    await crowd.leave()
     await fleet.close()
 
 
@@ -120,6 +140,24 @@ class ClientPool:
 
     def close_all(self) -> None:
         self._call([CloseAll() for _ in self.connections])
+
+    def start_crowd(self, specs: list[VisitorSpec], concurrency: int, start_at: float) -> None:
+        """Hand every process its share of a crowd (every ``len(pool)``-th visitor); :meth:`finish_crowd` collects."""
+        share = max(1, concurrency // len(self))
+        for index, connection in enumerate(self.connections):
+            connection.send(CrowdArrive(specs[index :: len(self)], share, start_at))
+
+    def finish_crowd(self) -> CrowdCounts:
+        total = CrowdCounts()
+        for connection in self.connections:
+            total.merge(connection.recv())
+        return total
+
+    def crowd_leave(self) -> Counter[str]:
+        closes: Counter[str] = Counter()
+        for counted in self._call([CrowdLeave() for _ in self.connections]):
+            closes.update(counted)
+        return closes
 
     def stop(self) -> None:
         for connection in self.connections:

@@ -495,21 +495,33 @@ async def _recv(ws: ClientConnection) -> str:
     return frame
 
 
-async def fetch_session(target: SeatTarget) -> str:
-    """GET the room page as a browser would and return the ``sessionid`` it sets."""
-    reader, writer = await asyncio.open_connection(target.host, target.port)
+async def get_page(host: str, port: int, path: str) -> tuple[str, str | None, int]:
+    """GET a page as a browser's first visit does (no cookie, a connection of its own, the whole body).
+
+    Returns the status, the ``sessionid`` the answer sets (if any) and the body's length.
+    """
+    reader, writer = await asyncio.open_connection(host, port)
     try:
-        request = f"GET {target.path} HTTP/1.1\r\nHost: {target.host}:{target.port}\r\nConnection: close\r\n\r\n"
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
         writer.write(request.encode())
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        await reader.read()  # the page itself, until the server closes
+        body = await reader.read()  # the page itself, until the server closes
     finally:
         writer.close()
     status = head.split(" ", 2)[1]
-    if status != "200":
-        raise RuntimeError(f"GET {target.path} answered {status}")
+    session_key = None
     for line in head.split("\r\n"):
         name, _, value = line.partition(":")
         if name.lower() == "set-cookie" and value.strip().startswith("sessionid="):
-            return value.strip().split(";", 1)[0].split("=", 1)[1]
-    raise RuntimeError(f"GET {target.path} set no session cookie")
+            session_key = value.strip().split(";", 1)[0].split("=", 1)[1]
+    return status, session_key, len(body)
+
+
+async def fetch_session(target: SeatTarget) -> str:
+    """GET the room page as a browser would and return the ``sessionid`` it sets."""
+    status, session_key, _ = await get_page(target.host, target.port, target.path)
+    if status != "200":
+        raise RuntimeError(f"GET {target.path} answered {status}")
+    if session_key is None:
+        raise RuntimeError(f"GET {target.path} set no session cookie")
+    return session_key

@@ -7,7 +7,11 @@ keep the board themselves), so the difference to tictac is the price of
 validation, persistence and presence.
 
 Serve it like tictac, with the same server, settings and channel layer:
-``daphne bench.naive_asgi:application``. HTTP is tictac's (for /healthz).
+``daphne bench.naive_asgi:application``, with ``bench.baseline_settings``
+(tictac's settings plus the baseline page). HTTP goes to Django's own ASGI
+handler: tictac's URLs (for /healthz) and the baseline page
+(``bench/baseline.py``: a minimal view rendering a template with a
+session), which the crowd loads instead of tictac's room page.
 """
 
 import os
@@ -15,7 +19,7 @@ from typing import Any
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tictac.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.baseline_settings")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -19,7 +19,7 @@ import psutil
 from testing.live import server_env, start_healthy
 from tictac.processes import free_port, stop_process
 
-from .scenarios import APPS, LAYERS, SERVER_ENV, SERVERS, Scenario
+from .scenarios import APP_SETTINGS, APPS, LAYERS, SERVER_ENV, SERVERS, Scenario
 
 # Every benchmark client comes from 127.0.0.1, so the per-address abuse budgets (game.budgets,
 # presence's per-address socket count) would refuse all but the first hundred sockets.
@@ -75,6 +75,9 @@ class ServerProcess:
             **ONE_ADDRESS_LIMITS_OFF,
         )
         self.env["DJANGO_SETTINGS_MODULE"] = settings_module
+        if scenario.app in APP_SETTINGS:
+            self.env["BENCH_BASE_SETTINGS"] = settings_module
+            self.env["DJANGO_SETTINGS_MODULE"] = APP_SETTINGS[scenario.app]
         self.env.update(SERVER_ENV.get(scenario.server, {}))
         self.command = [part.format(port=self.port) for part in SERVERS[scenario.server]] + [APPS[scenario.app]]
         self.process: subprocess.Popen[bytes] | None = None

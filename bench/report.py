@@ -11,13 +11,16 @@ from .scenarios import STOCK, Scenario
 TARGET_GAMES = 500
 TARGET_P99_MS = 50.0
 TARGET_RSS_PER_SOCKET_KB = 40.0
+TARGET_CROWD_SECONDS = 5.0
+TARGET_CROWD_PAGE_P99_MS = 500.0
+TARGET_CROWD_PAGES_RATIO = 0.5
 
 
 def _at_games(result: dict[str, Any], games: int) -> dict[str, Any] | None:
     return next((step for step in result["ramp"] if step["games"] == games), None)
 
 
-def verdicts(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def verdicts(results: dict[str, dict[str, Any]], database: str = "sqlite") -> list[dict[str, Any]]:
     """The issue's targets, for every tictac scenario that was run."""
     checks = []
     stock = results.get(str(STOCK))
@@ -25,6 +28,7 @@ def verdicts(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         scenario = Scenario.parse(name)
         if scenario.app != "tictac":
             continue
+        checks += _crowd_verdicts(name, scenario, results, database)
         peak = result["peak_moves_per_second"]
         if stock is not None:
             ratio = peak / stock["peak_moves_per_second"]
@@ -58,6 +62,47 @@ def verdicts(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return checks
 
 
+def _crowd_verdicts(
+    name: str, scenario: Scenario, results: dict[str, dict[str, Any]], database: str
+) -> list[dict[str, Any]]:
+    """Issue 15's first target, on one worker: time until all are in, page load p99, pages/s against the baseline."""
+    crowd = results[name].get("crowd")
+    if not crowd or scenario.workers != 1:
+        return []
+    visitors = crowd["visitors"]
+    everyone = crowd["connected"] == visitors and crowd["failed"] == 0
+    seconds = crowd["connected_seconds"]
+    detail = f"{seconds} s ({crowd['connected']}/{visitors} connected"
+    if crowd["seat_takers"]:
+        detail += f", {crowd['seated']}/{crowd['seat_takers']} seated in {crowd['seated_seconds']} s"
+    detail += f", {crowd['failed']} failed)"
+    checks = [
+        _check(
+            name, f"crowd of {visitors} all connected ≤ {TARGET_CROWD_SECONDS:.0f} s ({database})",
+            everyone and seconds <= TARGET_CROWD_SECONDS, detail,
+        ),
+    ]  # fmt: skip
+    page = crowd["page_ms"]
+    p99 = page.get("p99", float("inf"))
+    checks.append(
+        _check(
+            name, f"crowd page load p99 ≤ {TARGET_CROWD_PAGE_P99_MS:.0f} ms ({database})",
+            p99 <= TARGET_CROWD_PAGE_P99_MS, f"{p99} ms (p50 {page.get('p50')} ms)",
+        )
+    )  # fmt: skip
+    baseline = (results.get(str(scenario.twin)) or {}).get("crowd")
+    if baseline and baseline.get("pages_per_second") and crowd.get("pages_per_second"):
+        ratio = crowd["pages_per_second"] / baseline["pages_per_second"]
+        checks.append(
+            _check(
+                name, f"crowd pages/s ≥ {TARGET_CROWD_PAGES_RATIO}× minimal Django view, same server",
+                ratio >= TARGET_CROWD_PAGES_RATIO,
+                f"{ratio:.2f}× ({crowd['pages_per_second']} against {baseline['pages_per_second']} pages/s)",
+            )
+        )  # fmt: skip
+    return checks
+
+
 def _check(scenario: str, target: str, met: bool, value: str) -> dict[str, Any]:
     return {"scenario": scenario, "target": target, "met": met, "value": value}
 
@@ -86,19 +131,51 @@ def summary_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def crowd_table(results: dict[str, dict[str, Any]]) -> str:
+    """The crowd of each scenario (tictac's room page, or the naive app's baseline page), side by side."""
+    header = (
+        f"{'crowd':34} {'visitors':>8} {'in (s)':>6} {'seated':>6} {'page p50':>8} {'page p99':>8} {'pages/s':>7} "
+        f"{'vs base':>7} {'visit p99':>9} {'srv ms/vis':>10} {'failed':>6} {'other cpu':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    for name, result in results.items():
+        crowd = result.get("crowd")
+        if not crowd:
+            continue
+        scenario = Scenario.parse(name)
+        baseline = (results.get(str(scenario.twin)) or {}).get("crowd") if scenario.app == "tictac" else None
+        ratio = "-"
+        if baseline and baseline.get("pages_per_second") and crowd.get("pages_per_second"):
+            ratio = f"{crowd['pages_per_second'] / baseline['pages_per_second']:.2f}×"
+        seated = crowd["seated_seconds"] if crowd["seat_takers"] else "-"
+        lines.append(
+            f"{name:34} {crowd['visitors']:8d} {crowd['connected_seconds']:6.2f} {seated!s:>6} "
+            f"{crowd['page_ms'].get('p50', '-')!s:>8} {crowd['page_ms'].get('p99', '-')!s:>8} "
+            f"{crowd['pages_per_second'] or 0:7.1f} {ratio:>7} {crowd['visitor_ms'].get('p99', '-')!s:>9} "
+            f"{crowd['server_cpu_ms_per_visitor'] or 0:10.2f} {crowd['failed']:6d} {crowd['other_cpu_cores']:9.2f}"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def client_warnings(results: dict[str, dict[str, Any]], limit: float = 0.8) -> list[str]:
     """Phases where a load generator process was this busy: there the client, not the server, may set the pace."""
-    return [
+    warnings = [
         f"client busy {phase['client_busiest_core']:.0%} of a core in {name} at {phase['games']} games"
         for name, result in results.items()
         for phase in result["ramp"] + result["peak"]
         if phase["client_busiest_core"] >= limit
     ]
+    warnings += [
+        f"client busy {result['crowd']['client_busiest_core']:.0%} of a core in {name}'s crowd"
+        for name, result in results.items()
+        if result.get("crowd") and result["crowd"]["client_busiest_core"] >= limit
+    ]
+    return warnings
 
 
 def verdict_lines(checks: list[dict[str, Any]]) -> str:
     return "\n".join(
-        f"{'MET   ' if check['met'] else 'MISSED'} {check['scenario']:34} {check['target']:48} {check['value']}"
+        f"{'MET   ' if check['met'] else 'MISSED'} {check['scenario']:34} {check['target']:54} {check['value']}"
         for check in checks
     )
 

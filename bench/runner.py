@@ -19,13 +19,16 @@ import psutil
 from tictac.embedded_redis import EmbeddedRedis
 
 from .clientproc import ClientPool
+from .crowd import VisitorSpec, layout, room_count
 from .database import Databases
 from .loadgen import GameSpec, SeatTarget
 from .processes import ServerProcess, Usage, usage
 from .scenarios import Plan, Scenario
-from .stats import PhaseCounts, SetupCounts, distribution
+from .stats import CrowdCounts, PhaseCounts, SetupCounts, distribution
 
 WARMUP_GAMES = 8
+WARMUP_VISITORS = 16
+"""Watchers (no seats) who load the page and connect in the warm-up rooms, so the page's first renders are not timed."""
 Say = Callable[[str], None]
 
 
@@ -37,6 +40,50 @@ def game_specs(scenario: Scenario, servers: list[ServerProcess], codes: list[str
         seats = tuple(SeatTarget("127.0.0.1", servers[(index + seat) % len(servers)].port, path) for seat in (0, 1))
         specs.append(GameSpec(scenario.app, code, (seats[0], seats[1])))
     return specs
+
+
+def crowd_specs(scenario: Scenario, servers: list[ServerProcess], people: list[tuple[str, bool]]) -> list[VisitorSpec]:
+    """A visitor per (room, takes a seat); with several workers, visitor ``i`` goes to worker ``i`` mod their number."""
+    return [
+        VisitorSpec(scenario.app, "127.0.0.1", servers[index % len(servers)].port, code, seat, f"crowd {index}")
+        for index, (code, seat) in enumerate(people)
+    ]
+
+
+def crowd_summary(
+    counts: CrowdCounts, plan: Plan, rooms: int, sockets: bool, servers: Usage, redis: Usage, seconds: float
+) -> dict[str, Any]:
+    visitors = counts.visitors
+    return {
+        "visitors": visitors,
+        "sockets": sockets,
+        "rooms": rooms,
+        "class_size": plan.crowd_class,
+        "concurrency": plan.crowd_concurrency,
+        "pages": counts.pages,
+        "connected": counts.connected,
+        "seat_takers": counts.seat_takers,
+        "seated": counts.seated,
+        "failed": sum(counts.failures.values()),
+        "failures": dict(counts.failures),
+        "errors": dict(counts.errors),
+        "closes": dict(counts.closes),
+        "connected_seconds": round(counts.last_connected_at, 2),
+        "seated_seconds": round(counts.last_seated_at, 2) if counts.seat_takers else None,
+        "pages_per_second": round(counts.pages / counts.last_page_at, 1) if counts.last_page_at else None,
+        "page_ms": distribution(counts.page_ms),
+        "socket_ms": distribution(counts.socket_ms),
+        "join_ms": distribution(counts.join_ms),
+        "visitor_ms": distribution(counts.visitor_ms),
+        "queued_ms": distribution(counts.queued_ms),
+        "page_kb": round(counts.page_bytes / counts.pages / 1024, 1) if counts.pages else None,
+        "frames": counts.frames,
+        "seconds": round(seconds, 2),
+        "server_cpu_cores": round(servers.cpu_seconds / seconds, 3),
+        "server_cpu_ms_per_visitor": round(servers.cpu_seconds * 1000 / visitors, 2) if visitors else None,
+        "redis_cpu_cores": round(redis.cpu_seconds / seconds, 3),
+        "client_busiest_core": round(counts.client_busiest_core, 3),
+    }
 
 
 def setup_summary(counts: SetupCounts) -> dict[str, Any]:
@@ -139,6 +186,8 @@ class ScenarioRun:
         codes = self.databases.room_codes
         self.warmup_specs = game_specs(self.scenario, self.servers, codes[-WARMUP_GAMES:])
         self.specs = game_specs(self.scenario, self.servers, codes[: self.plan.max_games])
+        # The crowd's rooms come after the games' (and before the warm-up's): empty seats for its seat-takers.
+        self.crowd_codes = codes[self.plan.max_games : self.plan.max_games + room_count(self.plan.crowd_visitors)]
 
     def _stop(self) -> None:
         # Every process is stopped even when another one's stop fails (a dead client's broken pipe).
@@ -161,6 +210,7 @@ class ScenarioRun:
         idle_rss = self._warm_up()
         result: dict[str, Any] = {"scenario": str(self.scenario), **asdict(self.scenario)}
         result["idle_rss_mb"] = round(idle_rss / 2**20, 1)
+        result["crowd"] = self._crowd() if plan.crowd_visitors else None
         result["setup"] = []
         result["ramp"] = []
         for games in plan.ramp_games:
@@ -190,8 +240,66 @@ class ScenarioRun:
         self.pool.connect(self.warmup_specs)
         self._play(WARMUP_GAMES, interval=0, seconds=2, warmup=0.5)
         self.pool.close_all()
+        if self.plan.crowd_visitors:
+            warmup_codes = [spec.code for spec in self.warmup_specs]
+            people = [(warmup_codes[index % len(warmup_codes)], False) for index in range(WARMUP_VISITORS)]
+            self.pool.start_crowd(crowd_specs(self.scenario, self.servers, people), WARMUP_VISITORS, time.monotonic())
+            self.pool.finish_crowd()
+            self.pool.crowd_leave()
         time.sleep(1)
         return self._usage()[0].rss_bytes
+
+    def _crowd(self) -> dict[str, Any]:
+        """The crowd arrives, all at once (``crowd_concurrency`` at a time); then it leaves, and the servers settle."""
+        assert self.pool is not None
+        plan = self.plan
+        specs = crowd_specs(
+            self.scenario, self.servers, layout(plan.crowd_visitors, self.crowd_codes, plan.crowd_class)
+        )
+        start_at = time.monotonic() + 0.5
+        self.pool.start_crowd(specs, plan.crowd_concurrency, start_at)
+        time.sleep(max(0.0, start_at - time.monotonic()))
+        servers_before, redis_before = self._usage()
+        machine_before = psutil.cpu_times()
+        counts = self.pool.finish_crowd()
+        seconds = time.monotonic() - start_at
+        servers_after, redis_after = self._usage()
+        machine_after = psutil.cpu_times()
+        servers = Usage(servers_after.cpu_seconds - servers_before.cpu_seconds, servers_after.rss_bytes)
+        redis = Usage(redis_after.cpu_seconds - redis_before.cpu_seconds, redis_after.rss_bytes)
+        summary = crowd_summary(counts, plan, len(self.crowd_codes), specs[0].connects, servers, redis, seconds)
+        summary["machine_cpu_busy"] = busy = _busy(machine_before, machine_after)
+        ours = summary["server_cpu_cores"] + summary["redis_cpu_cores"] + counts.client_cpu_seconds / seconds
+        summary["other_cpu_cores"] = round(max(0.0, busy * (psutil.cpu_count() or 1) - ours), 2)
+        summary["rss_mb"] = round(servers.rss_bytes / 2**20, 1)
+        left = time.monotonic()
+        closes = self.pool.crowd_leave()
+        summary["closes"] = dict(closes)
+        self._settle()
+        summary["leave_seconds"] = round(time.monotonic() - left, 1)
+        summary["rss_after_mb"] = round(self._usage()[0].rss_bytes / 2**20, 1)
+        page = summary["page_ms"]
+        seated = f", {summary['seated']} seated in {summary['seated_seconds']} s" if counts.seat_takers else ""
+        arrived = "connected" if summary["sockets"] else "pages loaded"
+        self.say(
+            f"    crowd of {summary['visitors']}: {summary['connected']} {arrived} in {summary['connected_seconds']} s"
+            f"{seated}; "
+            f"page p50 {page.get('p50')} p99 {page.get('p99')} ms, {summary['pages_per_second']} pages/s; "
+            f"{summary['failed']} failed {summary['failures'] or ''}; server {summary['server_cpu_ms_per_visitor']} ms "
+            f"a visitor; left in {summary['leave_seconds']} s"
+        )
+        return summary
+
+    def _settle(self, limit_cores: float = 0.1, patience: float = 20.0) -> None:
+        """Wait (up to ``patience`` s) until the servers are nearly idle: the crowd's goodbyes have been handled."""
+        deadline = time.monotonic() + patience
+        before = self._usage()[0].cpu_seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self._usage()[0].cpu_seconds
+            if now - before < limit_cores * 0.5:
+                return
+            before = now
 
     def _connect_up_to(self, games: int) -> dict[str, Any]:
         """Seat the players of games up to ``games``; the servers' RSS once they are all connected."""

@@ -54,6 +54,13 @@ SERVER_ENV: dict[str, dict[str, str]] = {
     "uvicorn-sansio-arenas2": {"MALLOC_ARENA_MAX": "2"},
 }
 
+# An app whose processes need settings of their own, wrapped around the layer's (below): the naive
+# app serves the baseline page (bench/baseline.py), which bench.baseline_settings adds to the
+# layer's settings module, named to it in BENCH_BASE_SETTINGS.
+APP_SETTINGS: dict[str, str] = {
+    "naive": "bench.baseline_settings",
+}
+
 # Channel layers: (TICTAC_CHANNEL_LAYER, DJANGO_SETTINGS_MODULE). "core-stock"
 # is RedisChannelLayer with channels-redis's defaults, the issue's baseline;
 # "core" is tictac's own core configuration (capacity 5000, expiry 30).
@@ -127,6 +134,12 @@ class Plan:
     client_processes: int = 1
     deflate: bool = True
     """Offer permessage-deflate, as browsers do."""
+    crowd_visitors: int = 1000
+    """Visitors of the crowd, which arrives before the ramp (0: no crowd); bench/crowd.py."""
+    crowd_class: int = 30
+    """People in each room the crowd's watchers fill: two seat-takers and ``crowd_class - 2`` watchers."""
+    crowd_concurrency: int = 50
+    """At most this many visitors arriving at once (from their page's first byte to their socket's first frame)."""
 
     @property
     def max_games(self) -> int:
@@ -136,5 +149,5 @@ class Plan:
         return asdict(self)
 
 
-QUICK = Plan(ramp_games=(100, 500), ramp_seconds=5, peak_games=(64,), peak_seconds=5)
+QUICK = Plan(ramp_games=(100, 500), ramp_seconds=5, peak_games=(64,), peak_seconds=5, crowd_visitors=200)
 FULL = Plan(ramp_games=(50, 100, 250, 500), ramp_seconds=10, peak_games=(16, 64, 256), peak_seconds=6)

@@ -85,6 +85,60 @@ class SetupCounts:
         return self
 
 
+@dataclass
+class CrowdCounts:
+    """A crowd's arrival: visitors load a page, open a socket, and half of them take a seat.
+
+    Moments are seconds after the crowd's start (``start_at``, one clock for
+    every client process), so processes' counts merge by taking the latest.
+    """
+
+    visitors: int = 0
+    pages: int = 0
+    """Pages loaded in full (status 200, with a session cookie)."""
+    connected: int = 0
+    """Sockets that got their first frame (tictac's ``state``) or, on the naive relay, finished the handshake."""
+    seat_takers: int = 0
+    seated: int = 0
+    """Seat-takers whose ``join`` was answered with a ``state`` giving them a mark."""
+    page_ms: list[float] = field(default_factory=list)
+    """From opening the page's TCP connection to the last byte of its body."""
+    socket_ms: list[float] = field(default_factory=list)
+    """From the page's last byte to the socket's first frame (the handshake on the naive relay)."""
+    join_ms: list[float] = field(default_factory=list)
+    visitor_ms: list[float] = field(default_factory=list)
+    """From the page's first byte to the socket's first frame: what one visitor waits."""
+    queued_ms: list[float] = field(default_factory=list)
+    """From the crowd's start until the visitor's turn (the load generator's bound on visitors arriving at once)."""
+    last_page_at: float = 0.0
+    last_connected_at: float = 0.0
+    last_seated_at: float = 0.0
+    page_bytes: int = 0
+    frames: int = 0
+    """Frames the crowd's sockets received while it arrived (presence updates to everyone in a room)."""
+    failures: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    """``error`` frames by code (a seat-taker refused, say)."""
+    closes: Counter[str] = field(default_factory=Counter)
+    """Sockets the server closed while the crowd was there, by close code."""
+    client_cpu_seconds: float = 0.0
+    client_busiest_core: float = 0.0
+
+    def merge(self, other: CrowdCounts) -> CrowdCounts:
+        for name in ("visitors", "pages", "connected", "seat_takers", "seated", "page_bytes", "frames"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("page_ms", "socket_ms", "join_ms", "visitor_ms", "queued_ms"):
+            getattr(self, name).extend(getattr(other, name))
+        for name in ("last_page_at", "last_connected_at", "last_seated_at"):
+            setattr(self, name, max(getattr(self, name), getattr(other, name)))
+        self.failures.update(other.failures)
+        self.errors.update(other.errors)
+        self.closes.update(other.closes)
+        self.client_cpu_seconds += other.client_cpu_seconds
+        self.client_busiest_core = max(self.client_busiest_core, other.client_busiest_core)
+        return self
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The nearest-rank percentile (no interpolation: every reported value was observed)."""
     if not values:
