@@ -15,7 +15,6 @@ database thread.
 
 from __future__ import annotations
 
-import copy
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
-from typing import Any, TypeVar
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -34,6 +33,7 @@ from django.db.models import Field, Q
 from django.utils import timezone
 
 from . import clocks, ratings, rules
+from .cache import game_cache
 from .group_commit import Action, GroupCommit
 from .latest_game import read_latest_game
 from .models import (
@@ -99,26 +99,6 @@ class Identity:
         return None if self.session_key is None else session_hash(self.session_key)
 
 
-# The per-room caches of a process (games here, presence readings in
-# state.py) hold the rooms it has sockets in; a room is forgotten when its
-# last local socket leaves (forget_room). Rooms only read over HTTP are not,
-# so past this many a cache starts again from empty rather than grow with
-# every room the process has ever served.
-ROOMS_REMEMBERED = 10_000
-
-RoomKey = TypeVar("RoomKey")
-Cached = TypeVar("Cached")
-
-
-class RoomCache(dict[RoomKey, Cached]):
-    """One of this process's per-room caches, held to ROOMS_REMEMBERED rooms."""
-
-    def keep(self, room: RoomKey, value: Cached) -> None:
-        if room not in self and len(self) >= ROOMS_REMEMBERED:
-            self.clear()
-        self[room] = value
-
-
 # --- Reading ----------------------------------------------------------------
 
 
@@ -175,26 +155,9 @@ def _rekeyed_player(player_id: int, new_hash: str, user_id: int | None, user_nam
     return player
 
 
-# The game this process last read or wrote, per room: the move path judges
-# against it and skips the SELECT. It may be stale (another process moved),
-# which is safe: an acceptance is confirmed by the version compare-and-swap,
-# and a refusal is judged again against a fresh read before it is given. A
-# copy that may hold rolled-back changes is dropped (see _atomic_write).
-# Nobody changes a game once it is here: a read caches a copy of what it
-# returns, an action changes a copy of the cached game, and a game goes in
-# only once its change is written (_swap_with). Actions run on more than one
-# thread (the consumers' database thread, each HTTP request's own).
-_last_seen_game: RoomCache[int, Game] = RoomCache()
-
-
 def forget_room(room: Room) -> None:
-    """This process has no socket in the room any more: drop what it cached about the room's game.
-
-    Only a cost if the room comes back (a read instead of a copy): the
-    version check, not the cache, is what keeps a move right.
-    """
-    _last_seen_game.pop(room.pk, None)
-    _published_games.pop(room.pk, None)
+    """This process has no socket in the room any more: drop what it cached about the room's game."""
+    game_cache.forget(room.pk)
 
 
 @contextmanager
@@ -208,7 +171,7 @@ def _atomic_write(room: Room) -> Iterator[None]:
         with transaction.atomic(savepoint=not getattr(_batch, "running", False)):
             yield
     except BaseException:
-        _last_seen_game.pop(room.pk, None)
+        game_cache.discard(room.pk)
         raise
 
 
@@ -235,7 +198,7 @@ def together(actions: Sequence[Action[Game]]) -> list[Game | Exception]:
             finally:
                 _batch.running = False
     except Exception:
-        _last_seen_game.clear()  # any copy touched in the batch may hold rolled-back changes
+        game_cache.discard_all()  # any copy touched in the batch may hold rolled-back changes
         return [_alone(action) for action in actions]
     return results
 
@@ -248,81 +211,15 @@ def _alone(action: Action[Game]) -> Game | Exception:
 
 
 def _cached_or_current(room: Room) -> tuple[Game, bool]:
-    """A copy of this process's game for the room if it has one, else a fresh read; and whether it is fresh.
+    """The game cache's copy of the room's game if it has one, else a fresh read; and whether it is fresh.
 
-    The copy is the action's own: the cached game may be one a caller is
-    still reading on the event loop (building its state), which a change
-    made here must not reach.
+    The copy is the action's own (see game.cache): the game a caller may
+    still be reading on the event loop (building its state) is another.
     """
-    cached = _last_seen_game.get(room.pk)
+    cached = game_cache.get(room)
     if cached is None:
         return current_game(room), True
-    return _brought_up_to_date(copy.copy(cached)), False
-
-
-@dataclass(frozen=True)
-class PublishedGame:
-    """The newest state of a room's game that reached this process through the room's group."""
-
-    number: int
-    version: int
-    seats: dict[str, int | None]
-    encoded: str
-    read_fields: Callable[[str], dict[str, Any]]
-    """Reads the Game fields out of ``encoded`` (state.game_fields), when they are first needed."""
-
-
-# Per room, written on the event loop and read on the database thread; an
-# entry is only ever replaced whole.
-_published_games: RoomCache[int, PublishedGame] = RoomCache()
-
-
-def note_published_game(
-    room_pk: int,
-    number: int,
-    version: int,
-    seats: dict[str, int | None],
-    encoded: str,
-    read_fields: Callable[[str], dict[str, Any]],
-) -> None:
-    """Keep the newest published state of a room's game, to bring this process's copy up to date.
-
-    With a game's players on two workers, each move is made on the worker
-    that did not make the last one: without this, every move found its
-    worker's copy a move behind, lost its compare-and-swap and read the game
-    again. Every socket of the room in this process hands over the same
-    state, so what is known already is turned away before anything is made.
-    """
-    mine = _last_seen_game.get(room_pk)
-    if mine is not None and (mine.number, mine.version) >= (number, version):
-        return  # this process's copy has it already: most often the change was made here
-    known = _published_games.get(room_pk)
-    if known is not None and (known.number, known.version) >= (number, version):
-        return
-    _published_games.keep(room_pk, PublishedGame(number, version, seats, encoded, read_fields))
-
-
-def _brought_up_to_date(game: Game) -> Game:
-    """``game`` with the fields of a newer published state of the same game, if there is one.
-
-    A state is published only after its change has committed, and it carries
-    every field that a change to the same game with the same players makes, so
-    the result is the stored row at the published version. Anything else (a
-    new game, a seat taken or freed) is left to the version check, which
-    fails and makes the action read the game again.
-    """
-    published = _published_games.get(game.room_id)
-    if (
-        published is None
-        or published.number != game.number
-        or published.version <= game.version
-        or published.seats != {rules.X: game.player_x_id, rules.O: game.player_o_id}
-    ):
-        return game
-    for name, value in published.read_fields(published.encoded).items():
-        setattr(game, name, value)
-    game.version = published.version
-    return game
+    return cached, False
 
 
 def current_game(room: Room) -> Game:
@@ -343,7 +240,7 @@ def _latest_game(room: Room) -> Game | None:
     game = read_latest_game(room.pk)
     if game is not None:
         game.room = room
-        _last_seen_game.keep(room.pk, copy.copy(game))  # the caller may go on to change its own
+        game_cache.store(game)  # a snapshot: the caller may go on to change its own
     return game
 
 
@@ -496,7 +393,7 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     if finishing:
         ratings.record_result(game)  # only one swap lands that ends a game, so this runs once per game
     # The game as written is this process's copy now (dropped again if the transaction rolls back).
-    _last_seen_game.keep(game.room_id, game)
+    game_cache.store(game)
     return True
 
 
@@ -560,7 +457,8 @@ def _seat(room: Room, player: Player, name: str | None) -> tuple[Game, Player]:
         else:
             raise ActionRefused("room_full", "Both seats are taken: you can watch.")
         seated_as = _name_beside(player, name, opponent)
-        if seated_as != player.name:
+        renamed = seated_as != player.name
+        if renamed:
             player.name = seated_as
             player.save(update_fields=["name"])
         if mine is not None:
@@ -568,6 +466,8 @@ def _seat(room: Room, player: Player, name: str | None) -> tuple[Game, Player]:
             for seat in (game.player_x, game.player_o):
                 if seat is not None and seat.id == player.id:
                     seat.name = player.name
+            if renamed:
+                game_cache.store(game)  # the name is saved: this process's copy shows it too
             return game, player
         if game.player_x_id is None:
             changes: dict[str, Any] = {"player_x": player}
@@ -953,7 +853,7 @@ def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: 
         setattr(next_game, name, value)
     next_game.save(force_insert=True)
     next_game.room = room
-    _last_seen_game.keep(room.pk, next_game)
+    game_cache.store(next_game)
     return next_game
 
 

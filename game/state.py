@@ -15,18 +15,16 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from . import rules
-from .models import FINISHED_STATUSES, Game, Room, Status, encode_board
+from .cache import RoomCache, game_cache
+from .models import FINISHED_STATUSES, Game, Room, Status
 from .presence import PresenceSnapshot, presence
 from .services import (
-    RoomCache,
     acurrent_game,
     claim_at,
     current_game,
     epoch_ms,
     forget_room,
-    from_epoch_ms,
     is_due,
-    note_published_game,
     series_after,
     settle,
 )
@@ -87,43 +85,11 @@ def add_you(encoded_state: str, mark: str | None) -> str:
     return f'{encoded_state[:-1]},"you":{you}}}'
 
 
-def game_fields(encoded_state: str) -> dict[str, Any]:
-    """The Game fields an encoded state describes: what a move, resign, claim, offer or rematch request changes."""
-    game = json.loads(encoded_state)["game"]
-    offer = game["offer"] or {"kind": "", "by": ""}
-    fields = {
-        "board": encode_board(tuple(game["board"])),
-        "history": game["history"],
-        "move_count": game["moves"],
-        "turn": game["turn"],
-        "status": game["status"],
-        "reason": game["reason"] or "",
-        "winner": game["winner"],
-        "line": game["line"],
-        "rematch_x": "X" in game["rematch"],
-        "rematch_o": "O" in game["rematch"],
-        "offer_kind": offer["kind"],
-        "offer_by": offer["by"],
-        "finished_at": from_epoch_ms(game["finished_at"]) if game["finished_at"] else None,
-    }
-    for mark in rules.MARKS:
-        away = game["absent"].get(mark)
-        fields[f"{mark.lower()}_left_at"] = from_epoch_ms(away["since"]) if away else None
-    clock = game["clock"] or {"X": None, "O": None, "since": None, "deadline": None}
-    fields |= {
-        "clock_x_ms": clock["X"],
-        "clock_o_ms": clock["O"],
-        "turn_started_at": from_epoch_ms(clock["since"]) if clock["since"] is not None else None,
-        "deadline": from_epoch_ms(clock["deadline"]) if clock["deadline"] is not None else None,
-    }
-    return fields
-
-
 def note_received(room: Room, event: dict[str, Any]) -> None:
     """What this process learns from a state that reached it through the room's group."""
     number, game_version, read_at_us = event["version"]
     forget_presence_older_than(room.code, read_at_us)
-    note_published_game(room.pk, number, game_version, event["seats"], event["state"], game_fields)
+    game_cache.note_published(room.pk, number, game_version, event["seats"], event["state"])
 
 
 def _time_control(room: Room) -> dict[str, Any] | None:
@@ -247,21 +213,16 @@ async def room_state(room: Room, game: Game | None = None, *, reuse_presence: bo
 
     ``reuse_presence`` is for a move or a rematch request, which change
     nothing about who is connected: the state may then reuse this process's
-    last reading of the room's presence (see :func:`_reusable_presence`).
+    last reading of the room's presence (see :meth:`LastPresence.reusable`).
     """
     if game is None:
         game = await acurrent_game(room)
-    seen = _reusable_presence(room.code) if reuse_presence else None
+    seen = last_presence.reusable(room.code) if reuse_presence else None
     if seen is None:
         seen = await _presence_or_last_known(room.code)
     return build(room, game, seen)
 
 
-# The newest presence read per room, and when (this process's monotonic clock).
-# It is the fallback when Redis cannot be read: a move that was committed must
-# still be told, with slightly old online dots. And a move's state reuses it,
-# which spares a Redis round trip on every move.
-_last_known: RoomCache[str, tuple[PresenceSnapshot, float]] = RoomCache()
 _NOBODY = PresenceSnapshot(frozenset(), 0, 0)
 
 # How long a move's state may reuse a reading. Every presence change publishes
@@ -271,24 +232,63 @@ _NOBODY = PresenceSnapshot(frozenset(), 0, 0)
 PRESENCE_REUSE_SECONDS = 5.0
 
 
-def _reusable_presence(room_code: str) -> PresenceSnapshot | None:
-    known = _last_known.get(room_code)
-    if known is None or time.monotonic() - known[1] > PRESENCE_REUSE_SECONDS:
-        return None
-    return known[0]
+class LastPresence:
+    """The newest presence read per room, and when (this process's monotonic clock).
+
+    It is the fallback when Redis cannot be read: a move that was committed
+    must still be told, with slightly old online dots. And a move's state
+    reuses it, which spares a Redis round trip on every move.
+    """
+
+    def __init__(self) -> None:
+        self._readings: RoomCache[str, tuple[PresenceSnapshot, float]] = RoomCache()
+
+    def reusable(self, room_code: str) -> PresenceSnapshot | None:
+        """The room's reading if it is recent enough for a move's state to reuse."""
+        known = self._readings.get(room_code)
+        if known is None or time.monotonic() - known[1] > PRESENCE_REUSE_SECONDS:
+            return None
+        return known[0]
+
+    def last(self, room_code: str) -> PresenceSnapshot | None:
+        known = self._readings.get(room_code)
+        return None if known is None else known[0]
+
+    def keep(self, room_code: str, seen: PresenceSnapshot) -> None:
+        """Keep ``seen`` unless a newer reading is kept already (of two readings racing here, the newer wins)."""
+        known = self._readings.get(room_code)
+        if known is None or known[0].read_at_us <= seen.read_at_us:
+            self._readings.keep(room_code, (seen, time.monotonic()))
+
+    def forget_older_than(self, room_code: str, read_at_us: int) -> None:
+        known = self._readings.get(room_code)
+        if known is not None and known[0].read_at_us < read_at_us:
+            self._readings.pop(room_code, None)
+
+    def forget(self, room_code: str) -> None:
+        self._readings.pop(room_code, None)
+
+    def knows(self, room_code: str) -> bool:
+        return room_code in self._readings
+
+    def reset(self) -> None:
+        """Hold nothing, as a new process (the tests start each from here)."""
+        self._readings.clear()
+
+
+last_presence = LastPresence()
+"""The process's one record of the presence it last read per room."""
 
 
 def forget_presence_older_than(room_code: str, read_at_us: int) -> None:
     """A state with a newer presence reading reached this process: its own reading is out of date."""
-    known = _last_known.get(room_code)
-    if known is not None and known[0].read_at_us < read_at_us:
-        del _last_known[room_code]
+    last_presence.forget_older_than(room_code, read_at_us)
 
 
 def forget(room: Room) -> None:
     """This process's last socket in the room has left: drop what it cached about the room."""
     forget_room(room)
-    _last_known.pop(room.code, None)
+    last_presence.forget(room.code)
 
 
 async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
@@ -296,10 +296,6 @@ async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
         seen = await presence().snapshot(room_code)
     except (RedisError, OSError):
         logger.warning("presence unreadable; using the last known", extra={"room": room_code})
-        known = _last_known.get(room_code)
-        return known[0] if known is not None else _NOBODY
-    known = _last_known.get(room_code)
-    # Of two readings racing here, the newer is kept.
-    if known is None or known[0].read_at_us <= seen.read_at_us:
-        _last_known.keep(room_code, (seen, time.monotonic()))
+        return last_presence.last(room_code) or _NOBODY
+    last_presence.keep(room_code, seen)
     return seen

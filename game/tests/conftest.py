@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 
 from game import budgets, services, state
 from game.bots import computer_players
+from game.cache import game_cache
 from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
@@ -23,9 +24,8 @@ make_room = database_sync_to_async(services.create_room)
 def fresh_process_caches() -> None:
     """Each test starts as a new process would: nothing cached about rooms an
     earlier test made (their ids come round again once its database is gone)."""
-    services._last_seen_game.clear()
-    services._published_games.clear()
-    state._last_known.clear()
+    game_cache.reset()
+    state.last_presence.reset()
     message_limits.reset()
     budgets.messages_per_address.reset()
     local_sockets.reset()

@@ -58,7 +58,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.socket_session",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
-    "services": ("game.services", "game.ratings", "game.latest_game"),
+    "services": ("game.services", "game.ratings", "game.latest_game", "game.cache"),
     "messages": ("game.state", "game.lobby", "game.metrics"),
     "publishing": (
         "game.broadcast",

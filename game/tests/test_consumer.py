@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from game import host_actions, services, state
+from game.cache import game_cache
 from game.local_sockets import local_sockets
 from game.models import Game, Room
 from game.presence import presence
@@ -666,14 +667,11 @@ async def test_a_process_forgets_a_room_when_its_last_socket_there_leaves(
     await bob.next_state(moves=1)
 
     def cached() -> list[bool]:
-        return [
-            room.pk in services._last_seen_game,
-            room.pk in services._published_games,
-            room.code in state._last_known,
-        ]
+        mine, published = game_cache.versions(room.pk)
+        return [mine is not None, published is not None, state.last_presence.knows(room.code)]
 
-    # As a state from another process would have left it (an old one: nothing reads it here).
-    services._published_games[room.pk] = services.PublishedGame(1, 0, {}, "{}", state.game_fields)
+    # As a state from another process would have left it (of a later game: nothing reads it here).
+    game_cache.note_published(room.pk, 99, 0, {}, "{}")
     await bob.close()
     await alice.until_offline("O")
     assert cached() == [True, True, True]
@@ -692,9 +690,11 @@ async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_
     await alice.next_state(moves=1)
 
     def move_elsewhere() -> state.RoomState:
-        mine = services._last_seen_game.pop(room.pk)
+        mine = game_cache.get(room)
+        assert mine is not None
+        game_cache.discard(room.pk)
         theirs = services.play_move(room, mine.player_o_id, 4)  # bob's move, on another worker
-        services._last_seen_game[room.pk] = mine  # this process did not see that move
+        game_cache.store(mine)  # this process did not see that move
         return state.build(room, theirs, presence().snapshots_blocking([room.code])[room.code])
 
     published = await database_sync_to_async(move_elsewhere)()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
 from functools import partial
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from game import services
+from game import cache, services
+from game.cache import game_cache, game_fields
 from game.models import Game, Move, Room
 from game.presence import PresenceSnapshot
-from game.state import build, game_fields
+from game.state import build
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +25,19 @@ def _seated_room() -> tuple[Room, int, int]:
     return room, alice.id, bob.id
 
 
+def _elsewhere(room: Room, action: Callable[[], Game]) -> Game:
+    """Run ``action`` the way another worker would: without this process's copy of the game, which it keeps."""
+    mine = game_cache.get(room)
+    assert mine is not None
+    game_cache.discard(room.pk)
+    theirs = action()
+    game_cache.store(mine)  # this process still holds the old copy
+    return theirs
+
+
 def _as_another_process(room: Room, player_id: int, cell: int) -> None:
     """Apply a move the way another worker would: without this process's copy of the game."""
-    mine = services._last_seen_game.pop(room.pk)
-    services.play_move(room, player_id, cell)
-    services._last_seen_game[room.pk] = mine  # this process still holds the old copy
+    _elsewhere(room, partial(services.play_move, room, player_id, cell))
 
 
 def test_a_legal_move_refused_by_a_stale_copy_is_judged_again_and_accepted() -> None:
@@ -62,7 +71,7 @@ def test_a_move_whose_insert_fails_is_rolled_back_whole_and_forgets_the_cached_c
     with pytest.raises(DatabaseError):
         services.play_move(room, bob, 4)
     monkeypatch.undo()
-    assert room.pk not in services._last_seen_game
+    assert game_cache.get(room) is None
     stored = Game.objects.get(room=room)
     assert (stored.move_count, stored.history) == (1, [0])  # the UPDATE was rolled back with it
     assert services.play_move(room, bob, 4).move_count == 2
@@ -72,10 +81,7 @@ def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game() -> No
     room, alice, bob = _seated_room()
     for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
         services.play_move(room, player, cell)
-    mine = services._last_seen_game[room.pk]
-    services._last_seen_game.pop(room.pk)
-    services.request_rematch(room, alice)  # asked on another worker
-    services._last_seen_game[room.pk] = mine  # our copy has not seen it
+    _elsewhere(room, partial(services.request_rematch, room, alice))  # our copy has not seen it
     next_game = services.request_rematch(room, bob)
     assert next_game.number == 2
     assert (next_game.player_x_id, next_game.player_o_id) == (bob, alice)
@@ -112,7 +118,7 @@ def test_when_one_action_of_a_batch_fails_the_others_are_still_stored_and_only_i
     assert isinstance(results[1], IntegrityError)
     assert Game.objects.get(room=first).history == [0]
     assert Game.objects.get(room=second).history == []  # its UPDATE went with its transaction
-    assert second.pk not in services._last_seen_game  # and so did the cached copy of it
+    assert game_cache.get(second) is None  # and so did the cached copy of it
 
 
 def _statements(queries: CaptureQueriesContext) -> list[str]:
@@ -121,19 +127,18 @@ def _statements(queries: CaptureQueriesContext) -> list[str]:
     return [kind for kind in kinds if kind in ("SELECT", "UPDATE", "INSERT", "DELETE")]
 
 
-def _received(room: Room, game: Game) -> None:
-    """Hand this process a state of ``game`` as the room's group would bring it."""
+def _received(room: Room, game: Game, seats: dict[str, int | None] | None = None) -> None:
+    """Hand this process a state of ``game`` as the room's group would bring it (with other ``seats``, if given)."""
     state = build(room, game, PresenceSnapshot(frozenset(), 0, 0))
     number, version, _ = state.version
-    services.note_published_game(room.pk, number, version, state.seats, state.encode(), game_fields)
+    game_cache.note_published(room.pk, number, version, seats or state.seats, state.encode())
 
 
-def _as_another_process_publishing(room: Room, player_id: int, cell: int) -> None:
+def _as_another_process_publishing(
+    room: Room, player_id: int, cell: int, seats: dict[str, int | None] | None = None
+) -> None:
     """A move made on another worker, whose state then reaches this process."""
-    mine = services._last_seen_game.pop(room.pk)
-    theirs = services.play_move(room, player_id, cell)
-    services._last_seen_game[room.pk] = mine
-    _received(room, theirs)
+    _received(room, _elsewhere(room, partial(services.play_move, room, player_id, cell)), seats)
 
 
 def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date() -> None:
@@ -151,9 +156,7 @@ def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date(
 def test_a_published_state_of_other_seats_is_not_taken_and_the_move_reads_the_game_again() -> None:
     room, alice, bob = _seated_room()
     services.play_move(room, alice, 0)
-    _as_another_process_publishing(room, bob, 4)
-    published = services._published_games[room.pk]
-    services._published_games[room.pk] = replace(published, seats={"X": alice, "O": None})
+    _as_another_process_publishing(room, bob, 4, seats={"X": alice, "O": None})
     with CaptureQueriesContext(connection) as queries:
         game = services.play_move(room, alice, 8)
     # The stale copy says it is O's turn: the refusal sends the move to a fresh read.
@@ -165,10 +168,10 @@ def test_an_older_published_state_does_not_replace_a_newer_one() -> None:
     room, alice, bob = _seated_room()
     first = services.play_move(room, alice, 0)
     second = services.play_move(room, bob, 4)
-    services._last_seen_game.pop(room.pk)  # as on a worker that made neither move
+    game_cache.discard(room.pk)  # as on a worker that made neither move
     _received(room, second)
     _received(room, first)
-    assert services._published_games[room.pk].version == second.version
+    assert game_cache.versions(room.pk) == (None, (second.number, second.version))
 
 
 def test_a_game_handed_to_a_caller_is_not_changed_by_the_next_action() -> None:
@@ -216,7 +219,9 @@ def test_a_game_read_for_a_change_is_not_the_process_copy_until_the_change_is_wr
     room, _, _ = _seated_room()
     game = services.current_game(room)
     game.status = "waiting"  # a change in progress, not written yet
-    assert services._last_seen_game[room.pk].status == "playing"
+    mine = game_cache.get(room)
+    assert mine is not None
+    assert mine.status == "playing"
 
 
 def test_a_state_this_process_already_has_is_not_kept() -> None:
@@ -225,14 +230,42 @@ def test_a_state_this_process_already_has_is_not_kept() -> None:
     room, alice, _ = _seated_room()
     mine = services.play_move(room, alice, 0)
     _received(room, mine)
-    assert room.pk not in services._published_games
+    assert game_cache.versions(room.pk)[1] is None
 
 
 def test_a_process_caches_the_games_of_at_most_rooms_remembered_rooms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rooms only ever read over HTTP are not forgotten by a socket leaving; the bound keeps them in check."""
-    monkeypatch.setattr(services, "ROOMS_REMEMBERED", 3)
+    monkeypatch.setattr(cache, "ROOMS_REMEMBERED", 3)
     rooms = [services.create_room(name=f"room {number}") for number in range(7)]
     for room in rooms:
         services.current_game(room)
-        assert len(services._last_seen_game) <= 3
-    assert rooms[-1].pk in services._last_seen_game  # the newest read is always kept
+        assert sum(game_cache.get(held) is not None for held in rooms) <= 3
+    assert game_cache.get(rooms[-1]) is not None  # the newest read is always kept
+
+
+def test_nothing_done_to_a_game_the_cache_handed_out_or_took_in_reaches_what_it_holds() -> None:
+    # Its copies share no objects with the games of callers: not the players, not the JSON values.
+    room, alice, _ = _seated_room()
+    played = services.play_move(room, alice, 0)  # taken in as written
+    played.history.append(8)
+    assert played.player_x is not None
+    played.player_x.name = "mallory"
+    handed = game_cache.get(room)
+    assert handed is not None
+    assert (handed.history, handed.player_x.name) == ([0], "alice")  # type: ignore[union-attr]
+    handed.history.append(7)
+    handed.series["draws"] = 9
+    handed.player_o.name = "eve"  # type: ignore[union-attr]
+    again = game_cache.get(room)
+    assert again is not None
+    assert (again.history, again.series, again.player_o.name) == ([0], {}, "bob")  # type: ignore[union-attr]
+    assert again.player_x is not handed.player_x
+
+
+def test_a_new_name_given_on_rejoining_shows_in_the_process_copy() -> None:
+    room, _, _ = _seated_room()
+    services.join(room, services.Identity(session_key="a" * 32), "alicia")
+    mine = game_cache.get(room)
+    assert mine is not None
+    assert mine.player_x is not None
+    assert mine.player_x.name == "alicia"
