@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import websockets
@@ -13,6 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 from websockets.asyncio.client import ClientConnection
 
+from testing.live import Browser, LiveServer
 from tictac.asgi import application
 
 ORIGIN = b"http://localhost"
@@ -183,3 +186,24 @@ async def chat_until_the_address_budget_is_spent(first: ProtocolClient, second: 
     await second.next_message("chat")
     code: str = (await second.error({"type": "chat", "text": "four"}))["code"]
     return code
+
+
+def new_room(
+    server: LiveServer, browser: Browser | None = None, size: int = 3, win_length: int = 3, time_control: str = "none"
+) -> str:
+    """Create a room through the lobby form, as a person would: ``browser`` (a new one if none) sits in it as X."""
+    browser = browser or Browser()
+    browser.visit(server, "/")
+    token = next(cookie.value for cookie in browser.jar if cookie.name == "csrftoken")
+    fields = {"name": "live", "size": size, "win_length": win_length, "time_control": time_control}
+    data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}).encode()
+    request = urllib.request.Request(server.url + "/rooms/", data=data, headers={"Referer": server.url + "/"})
+    with browser.opener.open(request, timeout=10) as response:
+        return response.url.rstrip("/").rsplit("/", 1)[1]
+
+
+async def seated(browser: Browser, server: LiveServer, code: str, name: str) -> LiveSocket:
+    browser.visit(server, f"/rooms/{code}/")
+    socket = await LiveSocket.open(server.ws_url, code, browser.ws_headers(server), browser.session_key)
+    await socket.join(name)
+    return socket

@@ -15,8 +15,7 @@ from game import services
 from game.models import Room
 from testing.live import Browser, LiveServer
 
-from .clients import LiveSocket, ProtocolClient, Socket, new_session_key
-from .test_live import new_room, seated
+from .clients import LiveSocket, ProtocolClient, Socket, new_room, new_session_key, seated
 
 SIZE = 5  # 25 cells: a long game, many turns to race on
 

@@ -20,8 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from testing.live import Browser, LiveServer, migrated_sqlite
 from tictac.embedded_redis import EmbeddedRedis
 
-from .clients import LiveSocket
-from .test_live import new_room, seated
+from .clients import LiveSocket, new_room, seated
 
 pytestmark = pytest.mark.live
 
