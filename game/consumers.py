@@ -424,7 +424,9 @@ class RoomConsumer(SocketConsumer):
         version: Version = tuple(event["version"])
         note_received(room, event)
         if self.shown.misses_a_presence_change(version):
-            await self.push_state(await read_room_state(room))  # the room as it is now
+            # The room as it is now, in its place: a move or more may be on their way before it.
+            fresh = await read_room_state(room)
+            await self._send_state(fresh.encode(), fresh.seats, fresh.version)
             return
         await self._send_state(event["state"], event["seats"], version)
 
