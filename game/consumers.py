@@ -405,6 +405,7 @@ class RoomConsumer(SocketConsumer):
     def _gap_timed_out(self) -> None:
         """The states of a gap never came (a change that was not published): show what is held."""
         self._gap_timer = None
+        logger.info("a state never came: showing the held ones", extra={"room": self._room_code()})
         if self.room is not None:
             self._releasing = asyncio.ensure_future(self._show(self.shown.release()))
 

@@ -24,8 +24,10 @@ from typing import Generic, TypeVar
 Version = tuple[int, int, int]
 Payload = TypeVar("Payload")
 
-HOLD_SECONDS = 0.5
-"""How long a socket waits for the states of a gap before it shows what it holds."""
+HOLD_SECONDS = 2.0
+"""How long a socket waits for the states of a gap before it shows what it holds. Every change is
+published, so a gap fills as soon as the missing state arrives; this only bounds a change nobody
+published, and must outlast a loaded worker's delay (0.5 s was seen to fall short in CI)."""
 
 
 class StateOrder(Generic[Payload]):
