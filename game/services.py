@@ -32,7 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
-from . import clocks, ratings, rules
+from . import clocks, ratings, rules, sessions
 from .cache import game_cache
 from .group_commit import Action, GroupCommit
 from .latest_game import read_latest_game
@@ -118,11 +118,11 @@ def identify(session: SessionBase, new: bool = False) -> Identity:
     remembered, and moves that Player, seat and all, to the new key. A ``new``
     session, stored by this request, has no Player yet.
     """
-    # Reading the session loads it from the store, which forgets a key it does not hold.
-    auth_user_id = session.get(SESSION_KEY)
-    session_key = session.session_key
-    if not session_key:
+    if not sessions.is_stored(session):
         return Identity(session_key=None)
+    session_key = session.session_key
+    assert session_key is not None
+    auth_user_id = session.get(SESSION_KEY)
     if new:
         return Identity(session_key=session_key)
     user_id = int(auth_user_id) if auth_user_id else None

@@ -18,6 +18,18 @@ from django.utils.module_loading import import_string
 _RENEW_COOKIE = "renew_cookie"
 
 
+def is_stored(session: SessionBase) -> bool:
+    """Whether ``session`` names a session the store holds and that has not expired.
+
+    It reads the session (once; later reads use what it read): Django's stores
+    drop a key they do not hold as they read it, so the key is then None.
+    """
+    if not session.session_key:
+        return False
+    session.keys()  # the read
+    return session.session_key is not None
+
+
 def start_idle(session: SessionBase) -> None:
     """Make a new visitor's ``session`` expire after the idle age (call before its first save)."""
     session.set_expiry(settings.TICTAC_IDLE_SESSION_SECONDS)

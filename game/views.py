@@ -36,16 +36,26 @@ logger = logging.getLogger(__name__)
 Checked = TypeVar("Checked")
 
 
-def _ensure_session(request: HttpRequest) -> services.Identity:
-    """Give the visitor a stored session (their identity) if they have none yet."""
+def _store_session(request: HttpRequest) -> bool:
+    """Give the visitor a stored session (their identity) if they have none yet; whether this request made it.
+
+    The check reads the session once: a key the store does not hold (or that
+    expired) is dropped by that read (game.sessions.is_stored).
+    """
     session = request.session
-    if not session.session_key or not session.exists(session.session_key):
-        session["visitor"] = True
-        sessions.start_idle(session)
-        session.save()
-    else:
+    if sessions.is_stored(session):
         sessions.renew_cookie_if_kept(session)
-    return services.identify(session)
+        return False
+    session["visitor"] = True
+    sessions.start_idle(session)
+    session.save()
+    return True
+
+
+def _ensure_session(request: HttpRequest) -> services.Identity:
+    """The visitor's identity, giving them a stored session first if they have none."""
+    made = _store_session(request)
+    return services.identify(request.session, new=made)
 
 
 # The name a visitor last played under, kept in their session so quick play asks only once.
@@ -201,7 +211,8 @@ def join_by_code(request: HttpRequest) -> HttpResponse:
 @require_GET
 def room(request: HttpRequest, code: str) -> HttpResponse:
     room = get_object_or_404(Room, code=code)
-    _ensure_session(request)
+    # The page needs a session for its socket, not who the visitor is: the socket tells its page.
+    _store_session(request)
     state = room_state_blocking(room)
     context = {
         "room": room,

@@ -48,6 +48,33 @@ def test_a_returning_visitors_room_page_writes_no_session() -> None:
     assert _session_writes(queries) == []
 
 
+def _reads_of(queries: CaptureQueriesContext, table: str) -> int:
+    return sum(
+        1 for query in queries.captured_queries if query["sql"].startswith("SELECT") and f"FROM {table}" in query["sql"]
+    )
+
+
+@pytest.mark.django_db
+def test_a_returning_visitors_room_page_reads_their_session_once() -> None:
+    room = services.create_room(name="once")
+    browser = Client(HTTP_HOST="127.0.0.1")
+    browser.get(f"/rooms/{room.code}/")
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(f"/rooms/{room.code}/").status_code == 200
+    assert _reads_of(queries, '"django_session"') == 1
+
+
+@pytest.mark.django_db
+def test_the_room_page_does_not_look_up_who_the_visitor_plays_as() -> None:
+    # The page's socket tells it the visitor's seat; the page itself needs only their session.
+    room = services.create_room(name="anyone")
+    browser = Client(HTTP_HOST="127.0.0.1")
+    for _ in range(2):  # a newcomer, then the same visitor returning
+        with CaptureQueriesContext(connection) as queries:
+            assert browser.get(f"/rooms/{room.code}/").status_code == 200
+        assert _reads_of(queries, '"game_player"') == 0
+
+
 @pytest.mark.django_db
 def test_a_cookie_naming_no_stored_session_gets_a_new_one() -> None:
     room = services.create_room(name="stale")
