@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from . import clocks, ratings, rules, sessions
 from .cache import game_cache
+from .compiled_reads import CompiledRead
 from .group_commit import Action, GroupCommit
 from .latest_game import read_latest_game
 from .models import (
@@ -102,8 +103,12 @@ class Identity:
 # --- Reading ----------------------------------------------------------------
 
 
+_ROOM_BY_CODE = CompiledRead(Room, lambda code: Room.objects.filter(code=code)[:1], ("code",), ("example",))
+
+
 def get_room(code: str) -> Room | None:
-    return Room.objects.filter(code=code).first()
+    """The room with this code, or None (every room page and socket asks, so its SQL is compiled once)."""
+    return _ROOM_BY_CODE.first(code)
 
 
 # The session's Player id, written before a sign-in rotates the session key (game.account_views):
@@ -948,10 +953,17 @@ def save_chat(room: Room, name: str, mark: str | None, text: str) -> dict[str, A
     return _chat_line(message)
 
 
+_NEWEST_CHAT = CompiledRead(
+    ChatMessage,
+    lambda room_id: ChatMessage.objects.filter(room_id=room_id).order_by("-id")[:CHAT_KEPT],
+    ("room",),
+    (1,),
+)
+
+
 def recent_chat(room: Room) -> list[dict[str, Any]]:
-    """The room's last CHAT_KEPT chat messages, oldest first."""
-    newest = ChatMessage.objects.filter(room=room).order_by("-id")[:CHAT_KEPT]
-    return [_chat_line(message) for message in reversed(newest)]
+    """The room's last CHAT_KEPT chat messages, oldest first (every room page shows them)."""
+    return [_chat_line(message) for message in reversed(_NEWEST_CHAT.all(room.pk))]
 
 
 # --- Hosts' actions (the admin) -------------------------------------------------

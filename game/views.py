@@ -15,8 +15,8 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django import forms
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -210,7 +210,9 @@ def join_by_code(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def room(request: HttpRequest, code: str) -> HttpResponse:
-    room = get_object_or_404(Room, code=code)
+    room = services.get_room(code)
+    if room is None:
+        raise Http404(f"No room has the code {code!r}.")
     # The page needs a session for its socket, not who the visitor is: the socket tells its page.
     _store_session(request)
     state = room_state_blocking(room)
@@ -226,7 +228,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def room_api(request: HttpRequest, code: str) -> JsonResponse:
-    room = Room.objects.filter(code=code).first()
+    room = services.get_room(code)
     if room is None:
         return JsonResponse({"error": "not_found", "message": f"No room has the code {code!r}."}, status=404)
     return JsonResponse(room_state_blocking(room).message)

@@ -56,6 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.qr",
         "game.message_limits",
         "game.socket_session",
+        "game.compiled_reads",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
     "services": ("game.services", "game.ratings", "game.latest_game", "game.cache"),
