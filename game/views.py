@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import budgets, rules, services, sessions
+from . import budgets, room_states, rules, services, sessions
 from .access import client_address, operators_only
 from .bots import computer_players
 from .forms import RoomForm
@@ -29,7 +29,6 @@ from .lobby import LOBBY_LIMIT, lobby_rooms
 from .models import MAX_ABSENCE_SECONDS, MIN_ABSENCE_SECONDS, ROOM_CODE_PATTERN, Room
 from .presence import MemoryPresence, presence
 from .protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH, ProtocolError, clean_name
-from .state import room_state_blocking
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +201,7 @@ def join_by_code(request: HttpRequest) -> HttpResponse:
 def room(request: HttpRequest, code: str) -> HttpResponse:
     room = get_object_or_404(Room, code=code)
     _ensure_session(request)
-    state = room_state_blocking(room)
+    state = room_states.read_blocking(room)
     context = {
         "room": room,
         "state": state.message,
@@ -218,7 +217,7 @@ def room_api(request: HttpRequest, code: str) -> JsonResponse:
     room = Room.objects.filter(code=code).first()
     if room is None:
         return JsonResponse({"error": "not_found", "message": f"No room has the code {code!r}."}, status=404)
-    return JsonResponse(room_state_blocking(room).message)
+    return JsonResponse(room_states.read_blocking(room).message)
 
 
 @never_cache
