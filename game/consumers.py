@@ -39,8 +39,8 @@ from .models import FINISHED_STATUSES, Room
 from .presence import LobbySocketEntry, SocketCounts, presence
 from .referee import referee
 from .socket_session import session_from_headers
-from .state import RoomState, Version, add_you, room_group
-from .state_order import HOLD_SECONDS, StateOrder
+from .state import RoomState, add_you, room_group
+from .state_order import HOLD_SECONDS, StateOrder, StateStamp
 
 logger = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ class RoomConsumer(SocketConsumer):
                 self.identity = replace(self.identity, player_id=player.id, player_name=player.name)
                 state = await room_states.read(room, game)
                 # Even a re-attach that changed nothing answers the joining socket.
-                await self._send_state(state.encode(), state.seats, state.version, force=True)
+                await self._send_state(state.encode(), state.seats, state.stamp, force=True)
                 await self._publish(state)
             case protocol.Resign():
                 await self._publish(await room_states.read(room, await services.aresign(room, self.identity.player_id)))
@@ -358,7 +358,7 @@ class RoomConsumer(SocketConsumer):
                 await self._publish(await room_states.read(room, game), lobby=game.status in FINISHED_STATUSES)
             case protocol.Sync():
                 state = await room_states.read(room)
-                await self._send_state(state.encode(), state.seats, state.version, force=True)
+                await self._send_state(state.encode(), state.seats, state.stamp, force=True)
             case protocol.Ping():
                 await self.send(text_data='{"type":"pong"}')
 
@@ -382,19 +382,19 @@ class RoomConsumer(SocketConsumer):
         state when Redis is back (see local_sockets).
         """
         if to_self:
-            await self._send_state(state.encode(), state.seats, state.version)
+            await self._send_state(state.encode(), state.seats, state.stamp)
         await publish(state, lobby=lobby, layer=self.channel_layer)
         if self.room is not None:
             computer_players.after(self.room, state)
 
     async def push_state(self, state: RoomState) -> None:
         """Send ``state`` to this socket (used to resync after a Redis outage)."""
-        await self._send_state(state.encode(), state.seats, state.version, force=True)
+        await self._send_state(state.encode(), state.seats, state.stamp, force=True)
 
     async def _send_state(
-        self, encoded: str, seats: dict[str, int | None], version: Version, *, force: bool = False
+        self, encoded: str, seats: dict[str, int | None], stamp: StateStamp, *, force: bool = False
     ) -> None:
-        await self._show(self.shown.offer(version, (encoded, seats), force=force))
+        await self._show(self.shown.offer(stamp, (encoded, seats), force=force))
         if not self.shown.holding and self._gap_timer is not None:  # the gap was filled
             self._gap_timer.cancel()
             self._gap_timer = None
@@ -421,14 +421,14 @@ class RoomConsumer(SocketConsumer):
     async def room_state(self, event: dict[str, Any]) -> None:
         room = self.room
         assert room is not None  # dispatch passes group messages only to a socket in its room
-        version: Version = tuple(event["version"])
+        stamp: StateStamp = tuple(event["stamp"])
         room_states.note_received(room, event)
-        if self.shown.misses_a_presence_change(version):
+        if self.shown.misses_a_presence_change(stamp):
             # The room as it is now, in its place: a move or more may be on their way before it.
             fresh = await room_states.read(room)
-            await self._send_state(fresh.encode(), fresh.seats, fresh.version)
+            await self._send_state(fresh.encode(), fresh.seats, fresh.stamp)
             return
-        await self._send_state(event["state"], event["seats"], version)
+        await self._send_state(event["state"], event["seats"], stamp)
 
     async def room_chat(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["message"])
@@ -438,7 +438,7 @@ class RoomConsumer(SocketConsumer):
         if self.room is not None:
             # The state published when this socket leaves must not reopen the room in the lobby.
             self.room.is_open = False
-        await self._send_state(event["state"], event["seats"], tuple(event["version"]), force=True)
+        await self._send_state(event["state"], event["seats"], tuple(event["stamp"]), force=True)
         await self.close(code=CLOSE_ROOM_CLOSED)
 
     async def room_kicked(self, event: dict[str, Any]) -> None:

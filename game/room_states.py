@@ -50,7 +50,7 @@ def read_blocking(room: Room) -> RoomState:
 
 def note_received(room: Room, event: dict[str, Any]) -> None:
     """What this process learns from a state that reached it through the room's group."""
-    number, game_version, read_at_us = event["version"]
+    number, game_version, read_at_us = event["stamp"]
     last_presence.forget_older_than(room.code, read_at_us)
     game_cache.note_published(room.pk, number, game_version, event["seats"], event["state"])
 

@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Any
 from . import rules
 from .models import FINISHED_STATUSES, Game, Room, Status
 from .services import claim_at, epoch_ms, series_after
+from .state_order import StateStamp
 
 if TYPE_CHECKING:
     from .presence import PresenceSnapshot
-
-Version = tuple[int, int, int]
-"""(game number, game version, presence read time): larger is newer."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,8 @@ class RoomState:
     """The state message without ``you``: what /api/rooms/<code>/ answers."""
     seats: dict[str, int | None]
     """Player id per mark, so each socket can tell its own seat."""
-    version: Version
+    stamp: StateStamp
+    """Which of two states is newer (see :data:`game.state_order.StateStamp`)."""
 
     def encode(self) -> str:
         return json.dumps(self.message, separators=(",", ":"))
@@ -65,7 +64,7 @@ def room_group(code: str) -> str:
 
 def state_event(state: RoomState) -> dict[str, Any]:
     """The group message that carries a state to every socket of the room."""
-    return {"type": "room.state", "state": state.encode(), "seats": state.seats, "version": state.version}
+    return {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}
 
 
 def add_you(encoded_state: str, mark: str | None) -> str:
@@ -173,5 +172,5 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
     return RoomState(
         message=message,
         seats={"X": game.player_x_id, "O": game.player_o_id},
-        version=(game.number, game.version, seen.read_at_us),
+        stamp=(game.number, game.version, seen.read_at_us),
     )

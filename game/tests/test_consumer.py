@@ -601,7 +601,7 @@ async def test_a_presence_change_that_loses_the_race_to_a_newer_move_still_reach
             "state": json.dumps(before_move),
             "seats": {"X": game.player_x_id, "O": game.player_o_id},
             # The game before the move, with presence read after every other state.
-            "version": [game.number, game.version - 1, (time.time_ns() // 1000) * 2],
+            "stamp": [game.number, game.version - 1, (time.time_ns() // 1000) * 2],
         },
     )
     for socket in (alice, bob):
