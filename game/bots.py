@@ -57,6 +57,13 @@ class ComputerPlayers:
     def __len__(self) -> int:
         return len(self._rooms)
 
+    def reset(self) -> None:
+        """Play in no room and hold no turn, as a new process (the tests start each from here, after
+        :meth:`settled`). The search process is kept: it holds nothing about a room, and starting
+        one costs a Python start-up."""
+        self._rooms.clear()
+        self._turns.clear()
+
     async def settled(self) -> None:
         """Wait for every turn the computer has started in this process (a test's end, a shutdown)."""
         while self._turns:
