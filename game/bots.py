@@ -24,10 +24,10 @@ from typing import Any
 
 from django.conf import settings
 
-from . import bot, rules, services
+from . import bot, room_states, rules, services
 from .broadcast import publish
 from .models import FINISHED_STATUSES, Room
-from .state import RoomState, room_state
+from .state import RoomState
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,13 @@ class ComputerPlayers:
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def reset(self) -> None:
+        """Play in no room and hold no turn, as a new process (the tests start each from here, after
+        :meth:`settled`). The search process is kept: it holds nothing about a room, and starting
+        one costs a Python start-up."""
+        self._rooms.clear()
+        self._turns.clear()
 
     async def settled(self) -> None:
         """Wait for every turn the computer has started in this process (a test's end, a shutdown)."""
@@ -100,19 +107,19 @@ class ComputerPlayers:
             # The person has gone: the computer does not keep the room.
             self._rooms.discard(room.code)
             left = await services.aremove_computer(room)
-            return None if left is None else await room_state(room, left)
+            return None if left is None else await room_states.read(room, left)
         offer = game["offer"]
         if game["status"] == "playing" and offer is not None and offer["by"] != mark:
             # A takeback is granted (a child learning the game is the point); a draw is not.
             answered = await services.aanswer_offer(room, computer_id, accept=offer["kind"] == "takeback")
-            return await room_state(room, answered)
+            return await room_states.read(room, answered)
         if game["status"] in FINISHED_STATUSES:
-            return await room_state(room, await services.arequest_rematch(room, computer_id))
+            return await room_states.read(room, await services.arequest_rematch(room, computer_id))
         level: Any = message["players"][mark]["computer"]
         board = rules.Board(room.size, room.win_length, game["board"])
         cell = await asyncio.get_running_loop().run_in_executor(self._search_pool(), bot.choose_move, board, level)
         moved = await services.aplay_move(room, computer_id, cell)
-        return await room_state(room, moved, reuse_presence=True)
+        return await room_states.read(room, moved, reuse_presence=True)
 
 
 def _computer_mark(state: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ version compare-and-swap, and a refusal is judged again against a fresh read
 before it is given. The service layer owns it (``game.services`` stores every
 game it reads or writes, and drops a copy that may hold rolled-back changes);
 the state messages hand it the states other workers publish
-(``game.state.note_received``), so a process that did not make the last move
+(``game.room_states.note_received``), so a process that did not make the last move
 still skips the SELECT.
 
 What is kept is a :class:`Snapshot`: the game's column values and its two
@@ -33,10 +33,10 @@ from . import rules
 from .models import Game, Player, Room, encode_board
 
 # The per-room caches of a process (games here, presence readings in
-# state.py) hold the rooms it has sockets in; a room is forgotten when its
-# last local socket leaves (GameCache.forget). Rooms only read over HTTP are
-# not, so past this many a cache starts again from empty rather than grow with
-# every room the process has ever served.
+# presence_readings.py) hold the rooms it has sockets in; a room is forgotten
+# when its last local socket leaves (room_states.forget). Rooms only read over
+# HTTP are not, so past this many a cache starts again from empty rather than
+# grow with every room the process has ever served.
 ROOMS_REMEMBERED = 10_000
 
 RoomKey = TypeVar("RoomKey")

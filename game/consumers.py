@@ -21,7 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import budgets, protocol, services, sessions
+from . import budgets, protocol, room_states, services, sessions
 from .access import socket_address
 from .bots import computer_players
 from .broadcast import publish
@@ -39,9 +39,8 @@ from .models import FINISHED_STATUSES, Room
 from .presence import LobbySocketEntry, SocketCounts, presence
 from .referee import referee
 from .socket_session import session_from_headers
-from .state import RoomState, Version, add_you, forget, note_received, room_group
-from .state import room_state as read_room_state  # room_state is the handler of the group's room.state messages
-from .state_order import HOLD_SECONDS, StateOrder
+from .state import RoomState, add_you, room_group
+from .state_order import HOLD_SECONDS, StateOrder, StateStamp
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +176,7 @@ class RoomConsumer(SocketConsumer):
                 return
             await self.channel_layer.group_add(room_group(room.code), self.channel_name)
             self.room = room
-            state = await self._with_countdowns_in_step(room, await read_room_state(room))
+            state = await self._with_countdowns_in_step(room, await room_states.read(room))
         except Exception:
             logger.exception("connect failed", extra={"room": code})
             await self.close(code=CLOSE_INTERNAL_ERROR)
@@ -193,7 +192,7 @@ class RoomConsumer(SocketConsumer):
             return state
         seen = await presence().snapshot(room.code)
         game = await services.anote_presence(room, seen.sessions)
-        return state if game is None else await read_room_state(room, game)
+        return state if game is None else await room_states.read(room, game)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # A socket out of its room (refused, or hung up) sends nothing more;
@@ -249,13 +248,13 @@ class RoomConsumer(SocketConsumer):
             await self.channel_layer.group_discard(room_group(room.code), self.channel_name)
             await presence().remove(room.code, self.channel_name, self.identity.session_hash, self.address)
             # This socket is closed: the others alone hear that it left.
-            state = await self._with_countdowns_in_step(room, await read_room_state(room))
+            state = await self._with_countdowns_in_step(room, await room_states.read(room))
             await self._publish(state, to_self=False)
             computer_players.after(room, state)
         except Exception:
             logger.exception("disconnect cleanup failed", extra={"room": room.code})
         if not local_sockets.serves(room.code):
-            forget(room)  # else every room this process ever served stays in its caches
+            room_states.forget(room)  # else every room this process ever served stays in its caches
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.room is None:
@@ -310,24 +309,24 @@ class RoomConsumer(SocketConsumer):
                 try:
                     game = await services.aplay_move(room, player_id, cell, move_id)
                 except services.AlreadyPlayed:
-                    await self.push_state(await read_room_state(room))
+                    await self.push_state(await room_states.read(room))
                     return
                 MOVES_ACCEPTED.inc()
-                state = await read_room_state(room, game, reuse_presence=True)
+                state = await room_states.read(room, game, reuse_presence=True)
                 await self._publish(state, lobby=game.status in FINISHED_STATUSES)
             case protocol.Join(name=name):
                 game, player = await services.ajoin(room, self.identity, name)
                 await self._keep_session()
                 self.identity = replace(self.identity, player_id=player.id, player_name=player.name)
-                state = await read_room_state(room, game)
+                state = await room_states.read(room, game)
                 # Even a re-attach that changed nothing answers the joining socket.
-                await self._send_state(state.encode(), state.seats, state.version, force=True)
+                await self._send_state(state.encode(), state.seats, state.stamp, force=True)
                 await self._publish(state)
             case protocol.Resign():
-                await self._publish(await read_room_state(room, await services.aresign(room, self.identity.player_id)))
+                await self._publish(await room_states.read(room, await services.aresign(room, self.identity.player_id)))
             case protocol.Rematch():
                 game = await services.arequest_rematch(room, self.identity.player_id)
-                await self._publish(await read_room_state(room, game, reuse_presence=True))
+                await self._publish(await room_states.read(room, game, reuse_presence=True))
             case protocol.Chat(text=text):
                 if self.identity.session_key is None:
                     raise services.ActionRefused("no_session", "Open the room page first: chatting needs a session.")
@@ -343,23 +342,23 @@ class RoomConsumer(SocketConsumer):
                 # knows they are gone before any countdown does, so ask it first.
                 seen = await presence().snapshot(room.code)
                 if (noticed := await services.anote_presence(room, seen.sessions)) is not None:
-                    await self._publish(await read_room_state(room, noticed))
-                await self._publish(await read_room_state(room, await services.aclaim(room, player_id, result)))
+                    await self._publish(await room_states.read(room, noticed))
+                await self._publish(await room_states.read(room, await services.aclaim(room, player_id, result)))
             case protocol.OfferDraw():
-                await self._publish(await read_room_state(room, await services.aoffer_draw(room, player_id)))
+                await self._publish(await room_states.read(room, await services.aoffer_draw(room, player_id)))
             case protocol.Takeback():
-                await self._publish(await read_room_state(room, await services.arequest_takeback(room, player_id)))
+                await self._publish(await room_states.read(room, await services.arequest_takeback(room, player_id)))
             case protocol.AddComputer(level=level):
                 computer_players.refuse_if_full(room.code)
                 game = await services.aadd_computer(room, self.identity, level)
                 computer_players.playing_in(room.code)
-                await self._publish(await read_room_state(room, game))
+                await self._publish(await room_states.read(room, game))
             case protocol.Answer(accept=accept):
                 game = await services.aanswer_offer(room, player_id, accept=accept)
-                await self._publish(await read_room_state(room, game), lobby=game.status in FINISHED_STATUSES)
+                await self._publish(await room_states.read(room, game), lobby=game.status in FINISHED_STATUSES)
             case protocol.Sync():
-                state = await read_room_state(room)
-                await self._send_state(state.encode(), state.seats, state.version, force=True)
+                state = await room_states.read(room)
+                await self._send_state(state.encode(), state.seats, state.stamp, force=True)
             case protocol.Ping():
                 await self.send(text_data='{"type":"pong"}')
 
@@ -383,19 +382,19 @@ class RoomConsumer(SocketConsumer):
         state when Redis is back (see local_sockets).
         """
         if to_self:
-            await self._send_state(state.encode(), state.seats, state.version)
+            await self._send_state(state.encode(), state.seats, state.stamp)
         await publish(state, lobby=lobby, layer=self.channel_layer)
         if self.room is not None:
             computer_players.after(self.room, state)
 
     async def push_state(self, state: RoomState) -> None:
         """Send ``state`` to this socket (used to resync after a Redis outage)."""
-        await self._send_state(state.encode(), state.seats, state.version, force=True)
+        await self._send_state(state.encode(), state.seats, state.stamp, force=True)
 
     async def _send_state(
-        self, encoded: str, seats: dict[str, int | None], version: Version, *, force: bool = False
+        self, encoded: str, seats: dict[str, int | None], stamp: StateStamp, *, force: bool = False
     ) -> None:
-        await self._show(self.shown.offer(version, (encoded, seats), force=force))
+        await self._show(self.shown.offer(stamp, (encoded, seats), force=force))
         if not self.shown.holding and self._gap_timer is not None:  # the gap was filled
             self._gap_timer.cancel()
             self._gap_timer = None
@@ -422,14 +421,14 @@ class RoomConsumer(SocketConsumer):
     async def room_state(self, event: dict[str, Any]) -> None:
         room = self.room
         assert room is not None  # dispatch passes group messages only to a socket in its room
-        version: Version = tuple(event["version"])
-        note_received(room, event)
-        if self.shown.misses_a_presence_change(version):
+        stamp: StateStamp = tuple(event["stamp"])
+        room_states.note_received(room, event)
+        if self.shown.misses_a_presence_change(stamp):
             # The room as it is now, in its place: a move or more may be on their way before it.
-            fresh = await read_room_state(room)
-            await self._send_state(fresh.encode(), fresh.seats, fresh.version)
+            fresh = await room_states.read(room)
+            await self._send_state(fresh.encode(), fresh.seats, fresh.stamp)
             return
-        await self._send_state(event["state"], event["seats"], version)
+        await self._send_state(event["state"], event["seats"], stamp)
 
     async def room_chat(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["message"])
@@ -439,7 +438,7 @@ class RoomConsumer(SocketConsumer):
         if self.room is not None:
             # The state published when this socket leaves must not reopen the room in the lobby.
             self.room.is_open = False
-        await self._send_state(event["state"], event["seats"], tuple(event["version"]), force=True)
+        await self._send_state(event["state"], event["seats"], tuple(event["stamp"]), force=True)
         await self.close(code=CLOSE_ROOM_CLOSED)
 
     async def room_kicked(self, event: dict[str, Any]) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from . import rules, services
+from . import room_states, rules, services
 from .lobby import LOBBY_GROUP
 from .models import Room
-from .state import room_group, room_state_blocking, state_event
+from .state import room_group, state_event
 
 
 def _group_send(group: str, message: dict[str, object]) -> None:
@@ -19,14 +19,14 @@ def _group_send(group: str, message: dict[str, object]) -> None:
 
 def publish(room: Room) -> None:
     """Send the room's current state to its sockets and the lobby."""
-    state = room_state_blocking(room)
+    state = room_states.read_blocking(room)
     _group_send(room_group(room.code), state_event(state))
     _group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
 
 
 def close_room(room: Room) -> None:
     services.close_room(room)
-    state = room_state_blocking(room)
+    state = room_states.read_blocking(room)
     _group_send(room_group(room.code), {**state_event(state), "type": "room.closed"})
     _group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
 

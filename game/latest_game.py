@@ -53,10 +53,6 @@ class _Compiled:
     player_o: _Columns
 
 
-_compiled: dict[str, _Compiled] = {}
-"""Per database alias: the statement and the row's layout (they never change while the process runs)."""
-
-
 def _columns(model: type[Model], alias: str, table_alias: str, start: int) -> _Columns:
     connection = connections[alias]
     fields: list[Field[Any, Any]] = list(model._meta.concrete_fields)
@@ -89,12 +85,35 @@ def _compile(alias: str) -> _Compiled:
     return _Compiled(sql, game, player_x, player_o)
 
 
+class CompiledStatements:
+    """Per database alias, the statement and the row's layout, compiled on first use.
+
+    They never change while the process runs. Two threads that compile the
+    same alias at once store equal values, so no lock is needed.
+    """
+
+    def __init__(self) -> None:
+        self._by_alias: dict[str, _Compiled] = {}
+
+    def for_alias(self, alias: str) -> _Compiled:
+        compiled = self._by_alias.get(alias)
+        if compiled is None:
+            compiled = self._by_alias[alias] = _compile(alias)
+        return compiled
+
+    def reset(self) -> None:
+        """Hold nothing, as a new process: the next read compiles again (the tests start each from here)."""
+        self._by_alias.clear()
+
+
+compiled_statements = CompiledStatements()
+"""The process's one set of compiled statements."""
+
+
 def read_latest_game(room_id: int) -> Game | None:
     """The room's latest game with ``player_x`` and ``player_o`` loaded (None for an empty seat), or None."""
     alias = router.db_for_read(Game)
-    compiled = _compiled.get(alias)
-    if compiled is None:
-        compiled = _compiled[alias] = _compile(alias)
+    compiled = compiled_statements.for_alias(alias)
     with connections[alias].cursor() as cursor:
         cursor.execute(compiled.sql, [room_id])
         row = cursor.fetchone()

@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from . import room_states
 from .layer_internals import pending_messages
 from .presence import LobbySocketEntry, SocketEntry, presence
-from .state import room_state
 
 if TYPE_CHECKING:
     from .consumers import RoomConsumer
@@ -204,7 +204,7 @@ class LocalSockets:
                 await presence().refresh([_presence_entry(room_code, socket) for socket in live])
                 room = live[0].room
                 assert room is not None
-                state = await room_state(room)
+                state = await room_states.read(room)
                 await asyncio.gather(*(socket.push_state(state) for socket in live))
             except Exception:
                 logger.exception("resync failed", extra={"room": room_code})

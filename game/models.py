@@ -181,12 +181,15 @@ class Game(models.Model):
     # The cells in the order they were played; X played the even positions.
     # Kept beside the board so a state needs no query of the Move table.
     history = models.JSONField(default=list, blank=True)
-    # The compare-and-swap version of a move: it rises by one per move.
+    # How many moves are on the board (the length of history), and so the
+    # number of the last Move row: it rises by one per move and falls by one
+    # with a takeback. Not the compare-and-swap counter: that is ``version``.
     move_count = models.PositiveSmallIntegerField(default=0)
     player_x = models.ForeignKey(Player, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     player_o = models.ForeignKey(Player, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # Rises by one on every change (join, move, resign, rematch request): the
-    # service layer's compare-and-swap, and how a socket tells a stale state.
+    # Rises by one on every change (join, move, resign, rematch request,
+    # takeback): the service layer's compare-and-swap counter, and, with the
+    # game number, how a socket tells a stale state (state_order.StateStamp).
     version = models.PositiveIntegerField(default=0)
     rematch_x = models.BooleanField(default=False)
     rematch_o = models.BooleanField(default=False)

@@ -22,12 +22,11 @@ from typing import Final
 
 from channels.db import database_sync_to_async
 
-from . import rules, services
+from . import room_states, rules, services
 from .bots import computer_players
 from .broadcast import publish
 from .models import Game, Room, Status
 from .presence import PresenceSnapshot, presence
-from .state import room_state
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class Referee:
             game = await services.asettle(room)
             if game is not None:
                 ended += 1
-                state = await room_state(room, game)
+                state = await room_states.read(room, game)
                 await publish(state)
                 computer_players.after(room, state)  # a computer whose person has gone leaves too
         return ended
@@ -83,7 +82,7 @@ class Referee:
         for room in await _arooms_out_of_step(seen):
             game = await services.anote_presence(room, seen[room.code].sessions)
             if game is not None:
-                await publish(await room_state(room, game))
+                await publish(await room_states.read(room, game))
 
 
 def _rooms_out_of_step(seen: dict[str, PresenceSnapshot]) -> list[Room]:

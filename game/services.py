@@ -180,6 +180,9 @@ def _atomic_write(room: Room) -> Iterator[None]:
         raise
 
 
+# Whether this thread is running together()'s batch, for _atomic_write. Not process state
+# that needs a reset: it is per thread, set only inside together() and put back by its
+# finally, so nothing outside a batch (another action, a request, a test) ever sees it set.
 _batch = threading.local()
 
 

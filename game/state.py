@@ -1,38 +1,25 @@
-"""What clients are told: the ``state`` message and the lobby's room summaries.
+"""What clients are told: the ``state`` message and the lobby's room summaries, built from values.
 
 A state is built once per change by the process that made the change, then
 sent through the room's group; each socket only appends its own ``you``.
+Nothing here reads the database or presence: ``game.room_states`` reads the
+room and calls :func:`build`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import dataclass
-from typing import Any
-
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, Any
 
 from . import rules
-from .cache import RoomCache, game_cache
 from .models import FINISHED_STATUSES, Game, Room, Status
-from .presence import PresenceSnapshot, presence
-from .services import (
-    acurrent_game,
-    claim_at,
-    current_game,
-    epoch_ms,
-    forget_room,
-    is_due,
-    series_after,
-    settle,
-)
+from .services import claim_at, epoch_ms, series_after
+from .state_order import StateStamp
 
-logger = logging.getLogger(__name__)
-
-Version = tuple[int, int, int]
-"""(game number, game version, presence read time): larger is newer."""
+if TYPE_CHECKING:
+    from .presence import PresenceSnapshot
 
 
 @dataclass(frozen=True)
@@ -41,7 +28,8 @@ class RoomState:
     """The state message without ``you``: what /api/rooms/<code>/ answers."""
     seats: dict[str, int | None]
     """Player id per mark, so each socket can tell its own seat."""
-    version: Version
+    stamp: StateStamp
+    """Which of two states is newer (see :data:`game.state_order.StateStamp`)."""
 
     def encode(self) -> str:
         return json.dumps(self.message, separators=(",", ":"))
@@ -76,20 +64,13 @@ def room_group(code: str) -> str:
 
 def state_event(state: RoomState) -> dict[str, Any]:
     """The group message that carries a state to every socket of the room."""
-    return {"type": "room.state", "state": state.encode(), "seats": state.seats, "version": state.version}
+    return {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}
 
 
 def add_you(encoded_state: str, mark: str | None) -> str:
     """The encoded state with this socket's ``you`` appended, without encoding it again."""
     you = '{"mark":null}' if mark is None else f'{{"mark":"{mark}"}}'
     return f'{encoded_state[:-1]},"you":{you}}}'
-
-
-def note_received(room: Room, event: dict[str, Any]) -> None:
-    """What this process learns from a state that reached it through the room's group."""
-    number, game_version, read_at_us = event["version"]
-    forget_presence_older_than(room.code, read_at_us)
-    game_cache.note_published(room.pk, number, game_version, event["seats"], event["state"])
 
 
 def _time_control(room: Room) -> dict[str, Any] | None:
@@ -137,6 +118,7 @@ def _series(game: Game) -> dict[str, int]:
 
 
 def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
+    """The room's state, from its game and a reading of its presence."""
     seated = {player.session_hash: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
     last_move = None
     if game.history:
@@ -190,112 +172,5 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
     return RoomState(
         message=message,
         seats={"X": game.player_x_id, "O": game.player_o_id},
-        version=(game.number, game.version, seen.read_at_us),
+        stamp=(game.number, game.version, seen.read_at_us),
     )
-
-
-def room_state_blocking(room: Room) -> RoomState:
-    """:func:`room_state` for synchronous code (views).
-
-    A game the server should have ended on its own by now (a flag fell while
-    no process had a socket in the room to referee it) is ended first.
-    """
-    game = current_game(room)
-    if is_due(room, game):
-        game = settle(room) or current_game(room)
-    return build(room, game, presence().snapshots_blocking([room.code])[room.code])
-
-
-async def room_state(room: Room, game: Game | None = None, *, reuse_presence: bool = False) -> RoomState:
-    """The room's state now. Reads the game before presence, so that of two
-    states built concurrently the one with the newer game also has the newer
-    presence.
-
-    ``reuse_presence`` is for a move or a rematch request, which change
-    nothing about who is connected: the state may then reuse this process's
-    last reading of the room's presence (see :meth:`LastPresence.reusable`).
-    """
-    if game is None:
-        game = await acurrent_game(room)
-    seen = last_presence.reusable(room.code) if reuse_presence else None
-    if seen is None:
-        seen = await _presence_or_last_known(room.code)
-    return build(room, game, seen)
-
-
-_NOBODY = PresenceSnapshot(frozenset(), 0, 0)
-
-# How long a move's state may reuse a reading. Every presence change publishes
-# a state of its own, and receiving one makes this process drop its older
-# reading (forget_presence_older_than), so the bound is only for the change
-# nobody announces: entries that expire after their process died.
-PRESENCE_REUSE_SECONDS = 5.0
-
-
-class LastPresence:
-    """The newest presence read per room, and when (this process's monotonic clock).
-
-    It is the fallback when Redis cannot be read: a move that was committed
-    must still be told, with slightly old online dots. And a move's state
-    reuses it, which spares a Redis round trip on every move.
-    """
-
-    def __init__(self) -> None:
-        self._readings: RoomCache[str, tuple[PresenceSnapshot, float]] = RoomCache()
-
-    def reusable(self, room_code: str) -> PresenceSnapshot | None:
-        """The room's reading if it is recent enough for a move's state to reuse."""
-        known = self._readings.get(room_code)
-        if known is None or time.monotonic() - known[1] > PRESENCE_REUSE_SECONDS:
-            return None
-        return known[0]
-
-    def last(self, room_code: str) -> PresenceSnapshot | None:
-        known = self._readings.get(room_code)
-        return None if known is None else known[0]
-
-    def keep(self, room_code: str, seen: PresenceSnapshot) -> None:
-        """Keep ``seen`` unless a newer reading is kept already (of two readings racing here, the newer wins)."""
-        known = self._readings.get(room_code)
-        if known is None or known[0].read_at_us <= seen.read_at_us:
-            self._readings.keep(room_code, (seen, time.monotonic()))
-
-    def forget_older_than(self, room_code: str, read_at_us: int) -> None:
-        known = self._readings.get(room_code)
-        if known is not None and known[0].read_at_us < read_at_us:
-            self._readings.pop(room_code, None)
-
-    def forget(self, room_code: str) -> None:
-        self._readings.pop(room_code, None)
-
-    def knows(self, room_code: str) -> bool:
-        return room_code in self._readings
-
-    def reset(self) -> None:
-        """Hold nothing, as a new process (the tests start each from here)."""
-        self._readings.clear()
-
-
-last_presence = LastPresence()
-"""The process's one record of the presence it last read per room."""
-
-
-def forget_presence_older_than(room_code: str, read_at_us: int) -> None:
-    """A state with a newer presence reading reached this process: its own reading is out of date."""
-    last_presence.forget_older_than(room_code, read_at_us)
-
-
-def forget(room: Room) -> None:
-    """This process's last socket in the room has left: drop what it cached about the room."""
-    forget_room(room)
-    last_presence.forget(room.code)
-
-
-async def _presence_or_last_known(room_code: str) -> PresenceSnapshot:
-    try:
-        seen = await presence().snapshot(room_code)
-    except (RedisError, OSError):
-        logger.warning("presence unreadable; using the last known", extra={"room": room_code})
-        return last_presence.last(room_code) or _NOBODY
-    last_presence.keep(room_code, seen)
-    return seen

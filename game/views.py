@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import budgets, rules, services, sessions
+from . import budgets, room_states, rules, services, sessions
 from .access import client_address, operators_only
 from .bots import computer_players
 from .forms import RoomForm
@@ -29,7 +29,6 @@ from .lobby import LOBBY_LIMIT, lobby_rooms
 from .models import MAX_ABSENCE_SECONDS, MIN_ABSENCE_SECONDS, ROOM_CODE_PATTERN, Room
 from .presence import MemoryPresence, presence
 from .protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH, ProtocolError, clean_name
-from .state import room_state_blocking
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +214,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404(f"No room has the code {code!r}.")
     # The page needs a session for its socket, not who the visitor is: the socket tells its page.
     _store_session(request)
-    state = room_state_blocking(room)
+    state = room_states.read_blocking(room)
     context = {
         "room": room,
         "state": state.message,
@@ -231,7 +230,7 @@ def room_api(request: HttpRequest, code: str) -> JsonResponse:
     room = services.get_room(code)
     if room is None:
         return JsonResponse({"error": "not_found", "message": f"No room has the code {code!r}."}, status=404)
-    return JsonResponse(room_state_blocking(room).message)
+    return JsonResponse(room_states.read_blocking(room).message)
 
 
 @never_cache

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from channels.db import database_sync_to_async
 
-from game import budgets, services, state
+from game import budgets, services
 from game.bots import computer_players
 from game.cache import game_cache
+from game.latest_game import compiled_statements
 from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
+from game.presence_readings import last_presence
 from testing.live import migrate
 from testing.postgres import EmbeddedPostgres, find_bin_dir
 
@@ -25,10 +27,12 @@ def fresh_process_caches() -> None:
     """Each test starts as a new process would: nothing cached about rooms an
     earlier test made (their ids come round again once its database is gone)."""
     game_cache.reset()
-    state.last_presence.reset()
+    last_presence.reset()
     message_limits.reset()
     budgets.messages_per_address.reset()
     local_sockets.reset()
+    computer_players.reset()
+    compiled_statements.reset()
 
 
 @pytest.fixture

@@ -59,8 +59,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.compiled_reads",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
-    "services": ("game.services", "game.ratings", "game.latest_game", "game.cache"),
-    "messages": ("game.state", "game.lobby", "game.metrics"),
+    "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),
+    "messages": ("game.state", "game.room_states", "game.lobby", "game.metrics"),
     "publishing": (
         "game.broadcast",
         "game.bots",
@@ -99,6 +99,10 @@ VIEW_MODULES = ("game.views", "game.account_views", "game.replay_views", "game.r
 # Only these may reach the channel layer (or Redis's layer) directly: they publish.
 PUBLISHING_LAYERS = ("publishing", "edges", "wiring")
 CHANNEL_LAYER_MODULES = ("channels.layers", "channels_redis")
+# The modules that build messages from values: they read nothing (no Redis, presence, caches), so at
+# run time they import the pure modules, the models, and the service layer's pure helpers alone.
+BUILT_FROM_VALUES = ("game.state",)
+BUILDERS_MAY_IMPORT = ("game.models", "game.services")
 # The type-only imports that point up a layer, each for annotations alone (docs/architecture.md).
 TYPE_ONLY_UPWARDS = {("game.local_sockets", "game.consumers")}
 
@@ -240,6 +244,20 @@ def views_imported(modules: dict[str, list[Import]]) -> list[str]:
     ]
 
 
+def reads_in_builders(modules: dict[str, list[Import]]) -> list[str]:
+    breaches = []
+    for name, imported in _runtime(modules):
+        if name not in BUILT_FROM_VALUES or imported.module == "game":
+            continue
+        if _is_local(imported.module):
+            allowed = layer_of(imported.module) == "pure" or imported.module in BUILDERS_MAY_IMPORT
+        else:
+            allowed = _top(imported.module) in sys.stdlib_module_names and _top(imported.module) not in IO_MODULES
+        if not allowed:
+            breaches.append(f"{name}:{imported.line} imports {imported.module} (it builds from values, reads nothing)")
+    return breaches
+
+
 def publishing_below_publishers(modules: dict[str, list[Import]]) -> list[str]:
     return [
         f"{name}:{imported.line} imports {imported.module} (only publishers reach the channel layer)"
@@ -301,6 +319,7 @@ RULES: list[Rule] = [
     impure_imports,
     consumers_imported,
     views_imported,
+    reads_in_builders,
     publishing_below_publishers,
     project_app_crossings,
     cycles,
@@ -389,6 +408,9 @@ def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
         ("game/consumers.py", "from .views import lobby\n", views_imported),
         ("game/services.py", "from channels.layers import get_channel_layer\n", publishing_below_publishers),
         ("game/state.py", "import channels_redis.pubsub\n", publishing_below_publishers),
+        ("game/state.py", "from .presence import presence\n", reads_in_builders),
+        ("game/state.py", "from redis.exceptions import RedisError\n", reads_in_builders),
+        ("game/state.py", "from .cache import game_cache\n", reads_in_builders),
         ("game/models.py", "from tictac import settings\n", project_app_crossings),
         ("tictac/settings.py", "import game.rules\n", project_app_crossings),
         ("game/services.py", "from . import state\n", cycles),

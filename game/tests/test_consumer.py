@@ -19,7 +19,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import OperationalError
 
-from game import host_actions, services, state
+from game import host_actions, presence_readings, services, state
 from game.cache import game_cache
 from game.local_sockets import local_sockets
 from game.models import Game, Room
@@ -601,7 +601,7 @@ async def test_a_presence_change_that_loses_the_race_to_a_newer_move_still_reach
             "state": json.dumps(before_move),
             "seats": {"X": game.player_x_id, "O": game.player_o_id},
             # The game before the move, with presence read after every other state.
-            "version": [game.number, game.version - 1, (time.time_ns() // 1000) * 2],
+            "stamp": [game.number, game.version - 1, (time.time_ns() // 1000) * 2],
         },
     )
     for socket in (alice, bob):
@@ -632,7 +632,7 @@ async def test_a_presence_reading_older_than_the_reuse_limit_is_read_again(
 ) -> None:
     alice, bob = players
     await _unannounced_spectator(room)
-    monkeypatch.setattr(state, "PRESENCE_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr(presence_readings, "PRESENCE_REUSE_SECONDS", 0.0)
     await alice.send({"type": "move", "cell": 0})
     assert (await bob.next_state(moves=1))["spectators"] == 1
 
@@ -668,7 +668,7 @@ async def test_a_process_forgets_a_room_when_its_last_socket_there_leaves(
 
     def cached() -> list[bool]:
         mine, published = game_cache.versions(room.pk)
-        return [mine is not None, published is not None, state.last_presence.knows(room.code)]
+        return [mine is not None, published is not None, presence_readings.last_presence.knows(room.code)]
 
     # As a state from another process would have left it (of a later game: nothing reads it here).
     game_cache.note_published(room.pk, 99, 0, {}, "{}")

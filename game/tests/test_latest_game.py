@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Model
 
 from game import services
-from game.latest_game import read_latest_game
+from game.latest_game import compiled_statements, read_latest_game
 from game.models import Game
 
 
@@ -73,3 +73,13 @@ def test_an_empty_seat_reads_as_none_and_a_room_without_games_as_none() -> None:
     assert game.player_x is None
     assert game.player_o is None
     assert read_latest_game(room.pk + 1000) is None
+
+
+@pytest.mark.django_db
+def test_the_statement_is_compiled_once_per_database_until_a_reset() -> None:
+    first = compiled_statements.for_alias("default")
+    assert compiled_statements.for_alias("default") is first
+    compiled_statements.reset()
+    again = compiled_statements.for_alias("default")
+    assert again is not first
+    assert again.sql == first.sql

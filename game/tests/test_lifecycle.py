@@ -412,6 +412,22 @@ async def test_the_computer_is_refused_with_clear_codes(room: Room, open_socket:
     assert (await again.error({"type": "add_computer", "level": "easy"}))["code"] == "too_many_bots"
 
 
+async def test_a_process_playing_the_computer_in_its_most_rooms_refuses_one_more(
+    room: Room, open_socket: OpenSocket, settings: Any
+) -> None:
+    """The cap counts this process's rooms with the computer in them, from none: a test starts as a
+    new process would (conftest resets ``computer_players``), whatever rooms earlier tests left."""
+    settings.TICTAC = {**settings.TICTAC, "MAX_BOT_GAMES_PER_PROCESS": 1}
+    alice = await open_socket(room.code, await new_session_key())
+    await alice.join("alice")
+    await alice.send({"type": "add_computer", "level": "easy"})
+    await alice.next_state(status="playing")
+    other = await make_room(name="Second")
+    bob = await open_socket(other.code, await new_session_key())
+    await bob.join("bob")
+    assert (await bob.error({"type": "add_computer", "level": "easy"}))["code"] == "too_many_bots"
+
+
 async def test_the_computer_leaves_when_its_person_does(
     room: Room, open_socket: OpenSocket, clock: ManualClock
 ) -> None:

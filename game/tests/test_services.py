@@ -130,7 +130,7 @@ def _statements(queries: CaptureQueriesContext) -> list[str]:
 def _received(room: Room, game: Game, seats: dict[str, int | None] | None = None) -> None:
     """Hand this process a state of ``game`` as the room's group would bring it (with other ``seats``, if given)."""
     state = build(room, game, PresenceSnapshot(frozenset(), 0, 0))
-    number, version, _ = state.version
+    number, version, _ = state.stamp
     game_cache.note_published(room.pk, number, version, seats or state.seats, state.encode())
 
 

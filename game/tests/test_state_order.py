@@ -1,24 +1,24 @@
-"""Which states one socket shows (game/state_order.py), with plain versions:
-(game number, game version, presence read time), each state's payload its version."""
+"""Which states one socket shows (game/state_order.py), with plain stamps:
+(game number, game version, presence read time), each state's payload its stamp."""
 
 from __future__ import annotations
 
-from game.state_order import StateOrder, Version
+from game.state_order import StateOrder, StateStamp
 
 
-def shown_after(*versions: Version) -> StateOrder[Version]:
-    order: StateOrder[Version] = StateOrder()
-    for version in versions:
-        order.offer(version, version)
+def shown_after(*stamps: StateStamp) -> StateOrder[StateStamp]:
+    order: StateOrder[StateStamp] = StateOrder()
+    for stamp in stamps:
+        order.offer(stamp, stamp)
     return order
 
 
-def offer(order: StateOrder[Version], version: Version, *, force: bool = False) -> list[Version]:
-    return order.offer(version, version, force=force)
+def offer(order: StateOrder[StateStamp], stamp: StateStamp, *, force: bool = False) -> list[StateStamp]:
+    return order.offer(stamp, stamp, force=force)
 
 
 def test_the_first_state_is_shown_and_becomes_the_last() -> None:
-    order: StateOrder[Version] = StateOrder()
+    order: StateOrder[StateStamp] = StateOrder()
     assert offer(order, (1, 0, 5)) == [(1, 0, 5)]
     assert order.last == (1, 0, 5)
 
