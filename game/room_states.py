@@ -36,16 +36,23 @@ async def read(room: Room, game: Game | None = None, *, reuse_presence: bool = F
     return build(room, game, seen)
 
 
-def read_blocking(room: Room) -> RoomState:
+def read_blocking(room: Room, *, reuse_presence: bool = False) -> RoomState:
     """:func:`read` for synchronous code (views, the admin).
 
     A game the server should have ended on its own by now (a flag fell while
     no process had a socket in the room to referee it) is ended first.
+    ``reuse_presence`` is for the room page, whose socket sends the room's
+    state again as it connects: it may show this process's last reading
+    (see :meth:`LastPresence.reusable`) rather than hold the database thread,
+    which the sockets share, for a round trip to Redis.
     """
     game = current_game(room)
     if is_due(room, game):
         game = settle(room) or current_game(room)
-    return build(room, game, presence().snapshots_blocking([room.code])[room.code])
+    seen = last_presence.reusable(room.code) if reuse_presence else None
+    if seen is None:
+        seen = presence().snapshots_blocking([room.code])[room.code]
+    return build(room, game, seen)
 
 
 def note_received(room: Room, event: dict[str, Any]) -> None:

@@ -214,7 +214,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404(f"No room has the code {code!r}.")
     # The page needs a session for its socket, not who the visitor is: the socket tells its page.
     _store_session(request)
-    state = room_states.read_blocking(room)
+    state = room_states.read_blocking(room, reuse_presence=True)
     context = {
         "room": room,
         "state": state.message,

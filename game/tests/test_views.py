@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from django.test import Client, override_settings
 from game import rules, services
 from game.forms import TIME_CONTROL_LABELS
 from game.models import Game, Player, Room, session_hash
-from game.presence import presence
+from game.presence import PresenceSnapshot, presence
+from game.presence_readings import last_presence
 from game.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH
 from game.views import page_limits
 
@@ -78,6 +80,24 @@ def test_the_room_page_sets_a_session_cookie_and_has_a_board(client: Client) -> 
     assert cookie["samesite"] == "Lax"
     assert response.context["state"]["room"]["size"] == 4
     assert 'id="initial-state"' in response.content.decode()
+
+
+def test_the_room_page_shows_this_processs_recent_presence_reading_without_asking_redis(client: Client) -> None:
+    room = services.create_room(name="Watched")
+    # Redis has nobody in the room; this process read two watchers a moment ago.
+    last_presence.keep(room.code, PresenceSnapshot(frozenset({"w1", "w2"}), 0, time.time_ns() // 1000))
+    assert client.get(f"/rooms/{room.code}/").context["state"]["spectators"] == 2
+    # The API answers what Redis holds now.
+    assert client.get(f"/api/rooms/{room.code}/").json()["spectators"] == 0
+
+
+def test_the_room_page_reads_presence_from_redis_when_this_process_knows_none(client: Client) -> None:
+    room = services.create_room(name="Fresh")
+    async_to_sync(presence().add)(room.code, "socket-1", "watcher-hash", None)
+    try:
+        assert client.get(f"/rooms/{room.code}/").context["state"]["spectators"] == 1
+    finally:
+        async_to_sync(presence().remove)(room.code, "socket-1", "watcher-hash", None)
 
 
 def test_an_unknown_room_is_404_on_the_page_and_the_api(client: Client) -> None:
