@@ -420,10 +420,16 @@ def _concrete_field(model: type[Game] | type[Move], name: str) -> Field[Any, Any
 def _player(identity: Identity, name: str | None) -> Player:
     """This session's Player, made (under ``name``) the first time it takes a seat."""
     assert identity.session_hash is not None
-    player, _ = Player.objects.get_or_create(
-        session_hash=identity.session_hash,
-        defaults={"name": name or (identity.user_name or DEFAULT_NAME)[:NAME_MAX_LENGTH], "user_id": identity.user_id},
-    )
+    defaults = {"name": name or (identity.user_name or DEFAULT_NAME)[:NAME_MAX_LENGTH], "user_id": identity.user_id}
+    if identity.player_id is None:
+        # Nobody had a Player for this session when its socket connected: most likely a newcomer,
+        # so insert first (get_or_create would look first); another tab may have made it since.
+        try:
+            with transaction.atomic():
+                return Player.objects.create(session_hash=identity.session_hash, **defaults)
+        except IntegrityError:
+            pass
+    player, _ = Player.objects.get_or_create(session_hash=identity.session_hash, defaults=defaults)
     return player
 
 

@@ -111,3 +111,25 @@ async def test_page_views_run_on_the_database_thread_the_sockets_use(room: Room)
         request_started.disconnect(note_thread)
     database_thread = await database_sync_to_async(threading.get_ident)()
     assert page_threads == [database_thread, database_thread]
+
+
+@pytest.mark.django_db
+def test_a_newcomer_taking_a_seat_inserts_their_player_without_looking_first() -> None:
+    room = services.create_room(name="seat")
+    newcomer = services.Identity(session_key="n" * 32)
+    with CaptureQueriesContext(connection) as queries:
+        game, player = services.join(room, newcomer, "Nell")
+    assert game.player_x_id == player.id
+    assert _reads_of(queries, '"game_player"') == 0
+
+
+@pytest.mark.django_db
+def test_a_seat_taken_with_an_identity_older_than_its_player_finds_that_player() -> None:
+    # Two tabs of one session connected before either sat down; the first made the Player.
+    room = services.create_room(name="tabs")
+    first_tab = second_tab = services.Identity(session_key="t" * 32)
+    _, made = services.join(room, first_tab, "Tess")
+    game, found = services.join(room, second_tab, None)
+    assert found.id == made.id
+    assert game.player_x_id == made.id
+    assert game.player_o_id is None
