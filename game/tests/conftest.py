@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from game import budgets, services
 from game.bots import computer_players
 from game.cache import game_cache
-from game.latest_game import compiled_statements
+from game.compiled_reads import compiled_statements
 from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room

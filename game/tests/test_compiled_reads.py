@@ -91,7 +91,30 @@ def test_values_prepared_in_another_order_than_djangos_are_refused_when_compiled
 
 
 @pytest.mark.django_db
-def test_a_read_of_related_models_is_refused() -> None:
-    joined = CompiledRead(Room, lambda code: Room.objects.select_related("host").filter(code=code), ("code",), ("x",))
-    with pytest.raises(ValueError, match="one model"):
-        joined.first("x")
+def test_a_read_of_a_related_models_related_model_is_refused() -> None:
+    deep = CompiledRead(
+        ChatMessage,
+        lambda room_id: ChatMessage.objects.select_related("room__host").filter(room_id=room_id),
+        ("room",),
+        (1,),
+    )
+    with pytest.raises(ValueError, match="one level"):
+        deep.first(1)
+
+
+@pytest.mark.django_db
+def test_a_related_model_is_loaded_and_attached_as_select_related_would() -> None:
+    host = get_user_model().objects.create_user("hostess", password="pw-host-1234")
+    hosted = services.create_room(name="hosted", host_id=host.pk)
+    unhosted = services.create_room(name="unhosted")
+    with_host = CompiledRead(
+        Room, lambda code: Room.objects.select_related("host").filter(code=code), ("code",), ("x",)
+    )
+    ours = with_host.first(hosted.code)
+    assert ours is not None
+    assert Room.host.is_cached(ours)
+    assert _fields(ours.host) == _fields(host)
+    empty = with_host.first(unhosted.code)
+    assert empty is not None
+    assert Room.host.is_cached(empty)
+    assert empty.host is None

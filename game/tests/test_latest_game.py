@@ -8,7 +8,8 @@ import pytest
 from django.db.models import Model
 
 from game import services
-from game.latest_game import compiled_statements, read_latest_game
+from game.compiled_reads import compiled_statements
+from game.latest_game import _LATEST_GAME, read_latest_game
 from game.models import Game
 
 
@@ -77,9 +78,9 @@ def test_an_empty_seat_reads_as_none_and_a_room_without_games_as_none() -> None:
 
 @pytest.mark.django_db
 def test_the_statement_is_compiled_once_per_database_until_a_reset() -> None:
-    first = compiled_statements.for_alias("default")
-    assert compiled_statements.for_alias("default") is first
+    first = compiled_statements.for_read(_LATEST_GAME, "default")
+    assert compiled_statements.for_read(_LATEST_GAME, "default") is first
     compiled_statements.reset()
-    again = compiled_statements.for_alias("default")
+    again = compiled_statements.for_read(_LATEST_GAME, "default")
     assert again is not first
     assert again.sql == first.sql
