@@ -701,7 +701,7 @@ def test_a_room_page_refused_for_its_address_stops_retrying_and_says_why(
         expect(page.locator("#room")).to_have_attribute("data-link", "final")
         expect(page.locator("#seat-X .seat-name")).to_have_text("alice")  # the page's own copy of the room stays
         expect(page.locator("#chat-input")).to_be_disabled()
-        screenshot(page, "refused-origin.png")
+        screenshot(page, "refused-origin.png", readme=True)
         page.wait_for_timeout(3000)  # a page that retried would have tried 3 or more times by now
         assert sockets == [f"ws://refused.test:{server.port}/ws/rooms/{code}/"]
     finally:
