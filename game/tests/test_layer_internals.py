@@ -22,7 +22,7 @@ from game.layer_internals import LayerInternalsError, channel_queues, pending_me
 
 
 def _hosts() -> list[str]:
-    return [settings.REDIS_URL]
+    return list(settings.REDIS_URLS)
 
 
 def assert_queues_by_channel(queues: Mapping[str, asyncio.Queue[object]] | None, channel: str) -> None:
