@@ -38,9 +38,8 @@ from .metrics import (
 from .models import FINISHED_STATUSES, Room
 from .presence import LobbySocketEntry, SocketCounts, presence
 from .referee import referee
-from .shards import room_group
 from .socket_session import session_from_headers
-from .state import RoomState, Version, add_you, forget, note_received
+from .state import RoomState, Version, add_you, forget, note_received, room_group
 from .state import room_state as read_room_state  # room_state is the handler of the group's room.state messages
 from .state_order import HOLD_SECONDS, StateOrder
 

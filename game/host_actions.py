@@ -8,8 +8,7 @@ from channels.layers import get_channel_layer
 from . import rules, services
 from .lobby import LOBBY_GROUP
 from .models import Room
-from .shards import room_group
-from .state import room_state_blocking, state_event
+from .state import room_group, room_state_blocking, state_event
 
 
 def _group_send(group: str, message: dict[str, object]) -> None:
