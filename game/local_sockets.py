@@ -18,8 +18,9 @@ job's trouble never stops the others.
   hundreds of states for every healthy socket for a moment.
 * **Resync** (every ``CHECK_EVERY_SECONDS``): while Redis is away a committed
   move still reaches the mover (it is sent to its own socket directly) but
-  nobody else: the group broadcast fails. So the process watches Redis, and
-  when Redis answers again it waits until its own subscriptions carry
+  nobody else: the group broadcast fails. So the process watches Redis (its
+  run id, which a restart changes even when it falls between two looks),
+  and when Redis answers again it waits until its own subscriptions carry
   messages again, then puts every local socket back in presence and sends
   each room's fresh state, so no page stays a move behind until the next
   move. Anything published between Redis's return and this process's
@@ -70,8 +71,8 @@ class LocalSockets:
         self._lobby: set[LobbySocketEntry] = set()
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._hang_ups: set[asyncio.Task[None]] = set()
-        # Whether each Redis shard answered at the last look (a shard not looked at yet did).
-        self._shards_answered: dict[int, bool] = {}
+        # Each Redis shard's run id at the last look (None: it did not answer); a shard not looked at yet is absent.
+        self._shard_runs: dict[int, str | None] = {}
 
     def add(self, room_code: str, socket: RoomConsumer) -> None:
         self._by_room[room_code].add(socket)
@@ -128,16 +129,25 @@ class LocalSockets:
             if task is not None and not task.done() and task.get_loop() is loop:
                 continue
             if name == "resync":
-                self._shards_answered = {}  # a new watch starts as if Redis answered
-            self._jobs[name] = loop.create_task(self._run(name, step, every), name=f"local sockets: {name}")
+                self._shard_runs = {}  # a new watch starts from what it sees first
+            # The resync's first look is at once: it is what a restart is told from, and a shard
+            # restarted before it would leave the sockets opened just now out of presence.
+            at_once = name == "resync"
+            self._jobs[name] = loop.create_task(
+                self._run(name, step, every, at_once=at_once), name=f"local sockets: {name}"
+            )
 
     def _has_sockets(self) -> bool:
         return bool(self._by_room or self._lobby)
 
-    async def _run(self, name: str, step: Step, every: float) -> None:
-        """Run ``step`` every ``every`` seconds while the process has sockets; log a step that fails."""
+    async def _run(self, name: str, step: Step, every: float, *, at_once: bool = False) -> None:
+        """Run ``step`` every ``every`` seconds while the process has sockets (``at_once``: first right
+        away); log a step that fails."""
+        first = at_once
         while self._has_sockets():
-            await asyncio.sleep(every)
+            if not first:
+                await asyncio.sleep(every)
+            first = False
             try:
                 await step()
             except Exception:
@@ -152,7 +162,7 @@ class LocalSockets:
         self._by_room.clear()
         self._lobby.clear()
         self._hang_ups.clear()
-        self._shards_answered = {}
+        self._shard_runs = {}
 
     async def keep_present(self) -> None:
         """The heartbeat: refresh every local socket's presence, one pipeline per shard per ``REFRESH_BATCH``."""
@@ -193,14 +203,19 @@ class LocalSockets:
                     task.add_done_callback(self._hang_ups.discard)
 
     async def resync_when_redis_returns(self) -> None:
-        """Watch each Redis shard; when one answers again after it did not, resync what it holds."""
-        answered = await presence().shards_answering()
-        returned = {shard for shard, now in enumerate(answered) if now and not self._shards_answered.get(shard, True)}
+        """Watch each Redis shard; when one answers again after it did not, or answers as another run (it
+        restarted, empty, between two looks), resync what it holds."""
+        runs = await presence().shard_runs()
+        returned = {
+            shard
+            for shard, run in enumerate(runs)
+            if run is not None and shard in self._shard_runs and self._shard_runs[shard] != run
+        }
         if returned:
-            await until_subscriptions_deliver(returned, len(answered))
+            await until_subscriptions_deliver(returned, len(runs))
             logger.info("redis is back (shards %s): resyncing %d sockets", sorted(returned), len(self))
             await self.resync(returned)
-        self._shards_answered = dict(enumerate(answered))
+        self._shard_runs = dict(enumerate(runs))
 
     async def resync(self, shards: Collection[int] | None = None) -> None:
         """Put every local socket back in presence on ``shards`` (None: every shard) and send the state

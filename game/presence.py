@@ -137,15 +137,17 @@ class RedisPresence:
         """The shard of the room's presence: its group's."""
         return self.shards.of_room(room_code)
 
-    async def shards_answering(self) -> list[bool]:
-        """Whether each shard answers now, in ``REDIS_URLS`` order."""
-        return await _each(range(len(self.shards)), self._ping)
+    async def shard_runs(self) -> list[str | None]:
+        """Each shard's run id, in ``REDIS_URLS`` order: a Redis server's, new each time it starts (so a
+        restart shows even between two looks); None for a shard that does not answer."""
+        return await _each(range(len(self.shards)), self._run_id)
 
-    async def _ping(self, shard: int) -> bool:
+    async def _run_id(self, shard: int) -> str | None:
         try:
-            return bool(await self.shards.client(shard).ping())
-        except (redis_sync.RedisError, OSError):
-            return False
+            info = await self.shards.client(shard).info("server")
+            return str(info["run_id"])
+        except (redis_sync.RedisError, OSError, KeyError):
+            return None
 
     async def add(
         self, room_code: str, connection_id: str, session: str | None, address: str | None = None
@@ -375,8 +377,8 @@ class MemoryPresence:
     def room_shard(self, room_code: str) -> int:
         return 0
 
-    async def shards_answering(self) -> list[bool]:
-        return [True]
+    async def shard_runs(self) -> list[str | None]:
+        return ["in-memory"]
 
     async def refresh(
         self, sockets: Sequence[SocketEntry | LobbySocketEntry], *, shards: Collection[int] | None = None

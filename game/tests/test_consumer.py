@@ -760,7 +760,7 @@ async def test_new_redis_connections_do_not_read_package_metadata(monkeypatch: p
     await layer.group_send("nobody-listens", {"type": "room.chat", "message": "{}"})
     await layer.flush()
     store = RedisPresence(settings.REDIS_URLS, ttl_seconds=30)  # new pools, so new connections
-    assert all(await store.shards_answering())
+    assert all(await store.shard_runs())
     await asyncio.to_thread(store.ping_blocking, 0)
     assert lookups == []
 
