@@ -143,11 +143,11 @@ class LocalSockets:
     async def _run(self, name: str, step: Step, every: float, *, at_once: bool = False) -> None:
         """Run ``step`` every ``every`` seconds while the process has sockets (``at_once``: first right
         away); log a step that fails."""
-        first = at_once
+        wait = not at_once
         while self._has_sockets():
-            if not first:
+            if wait:
                 await asyncio.sleep(every)
-            first = False
+            wait = True
             try:
                 await step()
             except Exception:
