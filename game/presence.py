@@ -124,9 +124,8 @@ class RedisPresence:
     """Presence in Redis, on the channel layer's shards: a room's sorted set (and the activity entry and
     clock read with it) on its group's shard, a session's or an address's sockets on their key's own."""
 
-    def __init__(self, urls: Sequence[str], ttl_seconds: int, *, shards: RedisShards | None = None) -> None:
-        """``shards``: tests give ones whose rooms follow a channel layer of their own."""
-        self.shards = shards or RedisShards(urls)
+    def __init__(self, urls: Sequence[str], ttl_seconds: int) -> None:
+        self.shards = RedisShards(urls)
         self.ttl_seconds = ttl_seconds
 
     @property

@@ -36,13 +36,11 @@ def room_group(code: str) -> str:
 class RedisShards:
     """A client per Redis shard (per event loop for asyncio), in ``REDIS_URLS`` order, and which shard holds a key."""
 
-    def __init__(self, urls: Sequence[str], *, shard_of_group: Callable[[str], int] = group_shard) -> None:
-        """``shard_of_group``: the channel layer's choice of host for a group (the process's layer unless
-        given; tests give a layer of their own shards)."""
+    def __init__(self, urls: Sequence[str]) -> None:
+        """``urls``: the process's channel layer has one host for each, in this order (settings.py)."""
         if not urls:
             raise ValueError("at least one Redis URL is needed")
         self.urls = tuple(urls)
-        self._shard_of_group = shard_of_group
         # redis.asyncio clients belong to the event loop that made them.
         self._clients: list[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.Redis]] = [
             weakref.WeakKeyDictionary() for _ in self.urls
@@ -56,7 +54,7 @@ class RedisShards:
         """The shard of the room's group: where its presence and its clock live too."""
         if len(self.urls) == 1:
             return 0
-        shard = self._shard_of_group(room_group(code))
+        shard = group_shard(room_group(code))
         if shard >= len(self.urls):
             raise ValueError(f"the channel layer has more hosts than REDIS_URL names ({len(self.urls)})")
         return shard

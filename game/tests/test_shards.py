@@ -131,7 +131,7 @@ async def test_budgets_counted_by_two_workers_hold_on_the_shard_of_their_key(
     shards: list[redis.Redis], settings: Any
 ) -> None:
     settings.TICTAC = {**settings.TICTAC, "MESSAGES_PER_ADDRESS_PER_SECOND": 3}  # 30 a window, each reported
-    addresses = [f"10.3.3.{n}" for n in range(1, 9)]  # enough that both shards hold some
+    addresses = [f"10.3.{n}.{n**3}" for n in range(1, 9)]  # of several lengths, on both shards
     for address in addresses:
         # Two workers: each its own process state, one window per address between them, on its shard.
         workers = [
@@ -146,6 +146,16 @@ async def test_budgets_counted_by_two_workers_hold_on_the_shard_of_their_key(
         written = [shard for shard, client in enumerate(shards) if client.keys(counter + ":*")]
         assert written == [key_shard(counter, 2)]
     assert {key_shard(f"tictac:budget:messages_per_address:{address}", 2) for address in addresses} == {0, 1}
+
+
+def test_a_views_budget_holds_on_the_shard_of_its_key(shards: list[redis.Redis], settings: Any) -> None:
+    settings.TICTAC = {**settings.TICTAC, "BUDGETS": {**settings.TICTAC["BUDGETS"], "rooms_per_address": (2, 3600)}}
+    addresses = [f"10.4.{n}.{n**3}" for n in range(1, 9)]  # of several lengths, on both shards
+    for address in addresses:
+        assert [budgets.spend_blocking("rooms_per_address", address) for _ in range(3)] == [True, True, False]
+        counter = f"tictac:budget:rooms_per_address:{address}"
+        assert [shard for shard, client in enumerate(shards) if client.keys(counter + ":*")] == [key_shard(counter, 2)]
+    assert {key_shard(f"tictac:budget:rooms_per_address:{address}", 2) for address in addresses} == {0, 1}
 
 
 @dataclass(eq=False)
