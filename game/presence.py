@@ -142,10 +142,16 @@ class RedisPresence:
         return await _each(range(len(self.shards)), self._run_id)
 
     async def _run_id(self, shard: int) -> str | None:
+        client = self.shards.client(shard)
         try:
-            info = await self.shards.client(shard).info("server")
-            return str(info["run_id"])
-        except (redis_sync.RedisError, OSError, KeyError):
+            try:
+                info = await client.info("server")
+                return str(info["run_id"])
+            except (redis_sync.ResponseError, KeyError):
+                # A Redis that refuses INFO (some hosted ones) is told answering, not which run it is:
+                # only a return after a look that found it away is seen then.
+                return "answers" if await client.ping() else None
+        except (redis_sync.RedisError, OSError):
             return None
 
     async def add(

@@ -158,6 +158,16 @@ def test_a_views_budget_holds_on_the_shard_of_its_key(shards: list[redis.Redis],
     assert {key_shard(f"tictac:budget:rooms_per_address:{address}", 2) for address in addresses} == {0, 1}
 
 
+async def test_a_shard_that_refuses_info_is_watched_by_ping(shards: list[redis.Redis]) -> None:
+    shards[1].execute_command("ACL", "SETUSER", "default", "-info")  # as some hosted Redis do
+    try:
+        runs = await store().shard_runs()
+    finally:
+        shards[1].execute_command("ACL", "SETUSER", "default", "+info")
+    assert runs[0] == shards[0].info("server")["run_id"]
+    assert runs[1] == "answers"
+
+
 @dataclass(eq=False)
 class StandIn:
     """What the resync reads of a room socket, and what it was sent."""
