@@ -7,11 +7,11 @@ that; everything else (database, presence, rate limits) is tictac's own.
 """
 
 from tictac.settings import *  # noqa: F403
-from tictac.settings import REDIS_URL
+from tictac.settings import REDIS_URLS
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": REDIS_URLS},
     }
 }

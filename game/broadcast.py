@@ -9,7 +9,8 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 
 from .lobby import LOBBY_GROUP
 from .metrics import BROADCASTS_FAILED
-from .state import RoomState, room_group, state_event
+from .shards import room_group
+from .state import RoomState, state_event
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ the spend reaches. They guard what one client can make the server do for
 everybody: make rooms (which fill the lobby), chat (which is sent to every
 socket in the room) and open sockets (which each cost memory and a state).
 With the in-memory channel layer (one process) the counters live in a dict.
+With several Redis shards a key's windows are on the shard its name hashes
+to (game/shards.py), the same from every worker.
 
 Messages per address are too many for a Redis round trip each: a
 :class:`SharedRate` counts them in the process and adds them to the window
@@ -40,7 +42,11 @@ class Budget:
     window_seconds: int
 
     def _key(self, who: str, now: float) -> str:
-        return f"{_PREFIX}{self.name}:{who}:{int(now // self.window_seconds)}"
+        return f"{self._counter(who)}:{int(now // self.window_seconds)}"
+
+    def _counter(self, who: str) -> str:
+        """What names ``who``'s windows: the shard it hashes to holds every one of them."""
+        return f"{_PREFIX}{self.name}:{who}"
 
 
 def budget(name: str) -> Budget:
@@ -49,15 +55,28 @@ def budget(name: str) -> Budget:
     return Budget(name, limit, window_seconds)
 
 
-_counts: dict[str, int] = {}
-"""The in-memory layer's counters (one process)."""
+class MemoryCounts:
+    """The in-memory layer's window counters (one process)."""
+
+    BOUND: Final = 100_000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def spend(self, key: str, limit: int, amount: int = 1) -> bool:
+        """Add ``amount`` to the window ``key``; whether it is still within ``limit``."""
+        if len(self._counts) > self.BOUND:
+            self._counts.clear()  # old windows; a bound, not a policy
+        self._counts[key] = self._counts.get(key, 0) + amount
+        return self._counts[key] <= limit
+
+    def reset(self) -> None:
+        """Forget every window, as a new process would (tests)."""
+        self._counts.clear()
 
 
-def _spend_in_memory(key: str, limit: int, amount: int = 1) -> bool:
-    if len(_counts) > 100_000:
-        _counts.clear()  # old windows; a bound, not a policy
-    _counts[key] = _counts.get(key, 0) + amount
-    return _counts[key] <= limit
+memory_counts = MemoryCounts()
+"""The process's counters when it runs on the in-memory layer."""
 
 
 def spend_blocking(name: str, who: str) -> bool:
@@ -66,8 +85,9 @@ def spend_blocking(name: str, who: str) -> bool:
     key = spent._key(who, time.time())
     store = presence()
     if isinstance(store, MemoryPresence):
-        return _spend_in_memory(key, spent.limit)
-    with store.blocking_client().pipeline(transaction=False) as pipe:
+        return memory_counts.spend(key, spent.limit)
+    shards = store.shards
+    with shards.blocking_client(shards.of_key(spent._counter(who))).pipeline(transaction=False) as pipe:
         pipe.incr(key)
         pipe.expire(key, spent.window_seconds * 2)
         count, _ = pipe.execute()
@@ -83,8 +103,9 @@ async def _spend(spent: Budget, who: str, amount: int, now: float) -> bool:
     key = spent._key(who, now)
     store = presence()
     if isinstance(store, MemoryPresence):
-        return _spend_in_memory(key, spent.limit, amount)
-    async with store.client().pipeline(transaction=False) as pipe:
+        return memory_counts.spend(key, spent.limit, amount)
+    shards = store.shards
+    async with shards.client(shards.of_key(spent._counter(who))).pipeline(transaction=False) as pipe:
         pipe.incrby(key, amount)
         pipe.expire(key, spent.window_seconds * 2)
         count, _ = await pipe.execute()

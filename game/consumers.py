@@ -38,8 +38,9 @@ from .metrics import (
 from .models import FINISHED_STATUSES, Room
 from .presence import LobbySocketEntry, SocketCounts, presence
 from .referee import referee
+from .shards import room_group
 from .socket_session import session_from_headers
-from .state import RoomState, add_you, room_group
+from .state import RoomState, add_you
 from .state_order import HOLD_SECONDS, StateOrder, StateStamp
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ from channels.layers import get_channel_layer
 from . import room_states, rules, services
 from .lobby import LOBBY_GROUP
 from .models import Room
-from .state import room_group, state_event
+from .shards import room_group
+from .state import state_event
 
 
 def _group_send(group: str, message: dict[str, object]) -> None:

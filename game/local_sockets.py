@@ -18,29 +18,34 @@ job's trouble never stops the others.
   hundreds of states for every healthy socket for a moment.
 * **Resync** (every ``CHECK_EVERY_SECONDS``): while Redis is away a committed
   move still reaches the mover (it is sent to its own socket directly) but
-  nobody else: the group broadcast fails. So the process watches Redis, and
-  when Redis answers again it waits until its own subscriptions carry
+  nobody else: the group broadcast fails. So the process watches Redis (its
+  run id, which a restart changes even when it falls between two looks),
+  and when Redis answers again it waits until its own subscriptions carry
   messages again, then puts every local socket back in presence and sends
   each room's fresh state, so no page stays a move behind until the next
   move. Anything published between Redis's return and this process's
   resubscription is lost to pub/sub, but the fresh state read from the
-  database afterwards contains it.
+  database afterwards contains it. With several Redis shards each is
+  watched on its own: when one comes back, the entries kept on it are put
+  back and only the rooms whose group it carries get a fresh state (the
+  other shards' rooms missed nothing).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import room_states
-from .layer_internals import pending_messages
+from .layer_internals import group_shard, pending_messages
 from .presence import LobbySocketEntry, SocketEntry, presence
 
 if TYPE_CHECKING:
@@ -66,7 +71,8 @@ class LocalSockets:
         self._lobby: set[LobbySocketEntry] = set()
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._hang_ups: set[asyncio.Task[None]] = set()
-        self._redis_answered = True
+        # Each Redis shard's run id at the last look (None: it did not answer); a shard not looked at yet is absent.
+        self._shard_runs: dict[int, str | None] = {}
 
     def add(self, room_code: str, socket: RoomConsumer) -> None:
         self._by_room[room_code].add(socket)
@@ -123,16 +129,25 @@ class LocalSockets:
             if task is not None and not task.done() and task.get_loop() is loop:
                 continue
             if name == "resync":
-                self._redis_answered = True  # a new watch starts as if Redis answered
-            self._jobs[name] = loop.create_task(self._run(name, step, every), name=f"local sockets: {name}")
+                self._shard_runs = {}  # a new watch starts from what it sees first
+            # The resync's first look is at once: it is what a restart is told from, and a shard
+            # restarted before it would leave the sockets opened just now out of presence.
+            at_once = name == "resync"
+            self._jobs[name] = loop.create_task(
+                self._run(name, step, every, at_once=at_once), name=f"local sockets: {name}"
+            )
 
     def _has_sockets(self) -> bool:
         return bool(self._by_room or self._lobby)
 
-    async def _run(self, name: str, step: Step, every: float) -> None:
-        """Run ``step`` every ``every`` seconds while the process has sockets; log a step that fails."""
+    async def _run(self, name: str, step: Step, every: float, *, at_once: bool = False) -> None:
+        """Run ``step`` every ``every`` seconds while the process has sockets (``at_once``: first right
+        away); log a step that fails."""
+        wait = not at_once
         while self._has_sockets():
-            await asyncio.sleep(every)
+            if wait:
+                await asyncio.sleep(every)
+            wait = True
             try:
                 await step()
             except Exception:
@@ -147,10 +162,17 @@ class LocalSockets:
         self._by_room.clear()
         self._lobby.clear()
         self._hang_ups.clear()
-        self._redis_answered = True
+        self._shard_runs = {}
 
     async def keep_present(self) -> None:
-        """The heartbeat: refresh every local socket's presence, one pipeline per ``REFRESH_BATCH``."""
+        """The heartbeat: refresh every local socket's presence, one pipeline per shard per ``REFRESH_BATCH``."""
+        await self._refresh_all(shards=None)
+
+    async def _refresh_all(self, shards: Collection[int] | None) -> None:
+        """Refresh every local socket's presence kept on ``shards`` (None: every shard).
+
+        A shard that fails leaves the others refreshed (presence runs each shard's pipeline to its
+        end); the batches stop at the first failure, as the next heartbeat tries again anyway."""
         sockets: list[SocketEntry | LobbySocketEntry] = [
             _presence_entry(room_code, socket)
             for room_code, room_sockets in self._by_room.items()
@@ -159,7 +181,7 @@ class LocalSockets:
         sockets.extend(self._lobby)
         for start in range(0, len(sockets), REFRESH_BATCH):
             try:
-                await presence().refresh(sockets[start : start + REFRESH_BATCH])
+                await presence().refresh(sockets[start : start + REFRESH_BATCH], shards=shards)
             except Exception:
                 logger.warning("presence refresh failed", exc_info=True)
                 return
@@ -181,27 +203,32 @@ class LocalSockets:
                     task.add_done_callback(self._hang_ups.discard)
 
     async def resync_when_redis_returns(self) -> None:
-        """Watch Redis; when it answers again after it did not, resync every local socket."""
-        answered = await presence().ping()
-        if answered and not self._redis_answered:
-            await until_subscriptions_deliver()
-            logger.info("redis is back: resyncing %d sockets", len(self))
-            await self.resync()
-        self._redis_answered = answered
+        """Watch each Redis shard; when one answers again after it did not, or answers as another run (it
+        restarted, empty, between two looks), resync what it holds."""
+        runs = await presence().shard_runs()
+        returned = {
+            shard
+            for shard, run in enumerate(runs)
+            if run is not None and shard in self._shard_runs and self._shard_runs[shard] != run
+        }
+        if returned:
+            await until_subscriptions_deliver(returned, len(runs))
+            logger.info("redis is back (shards %s): resyncing %d sockets", sorted(returned), len(self))
+            await self.resync(returned)
+        self._shard_runs = dict(enumerate(runs))
 
-    async def resync(self) -> None:
-        """Put every local socket back in presence and send each room's state."""
-        if self._lobby:
-            try:
-                await presence().refresh(list(self._lobby))
-            except Exception:
-                logger.exception("resync of lobby sockets failed")
+    async def resync(self, shards: Collection[int] | None = None) -> None:
+        """Put every local socket back in presence on ``shards`` (None: every shard) and send the state
+        of each room whose group is on one of them."""
+        await self._refresh_all(shards)
+        store = presence()
         for room_code, sockets in list(self._by_room.items()):
+            if shards is not None and store.room_shard(room_code) not in shards:
+                continue
             live = [socket for socket in sockets if socket.room is not None]
             if not live:
                 continue
             try:
-                await presence().refresh([_presence_entry(room_code, socket) for socket in live])
                 room = live[0].room
                 assert room is not None
                 state = await room_states.read(room)
@@ -215,24 +242,40 @@ def _presence_entry(room_code: str, socket: RoomConsumer) -> SocketEntry:
     return SocketEntry(room_code, socket.channel_name, socket.identity.session_hash, socket.address)
 
 
-async def until_subscriptions_deliver(attempts: int = 30) -> None:
-    """Wait until a message sent to a fresh channel of this process comes back.
+async def until_subscriptions_deliver(shards: Collection[int] = (0,), shard_count: int = 1, attempts: int = 30) -> None:
+    """Wait until a message sent through each of ``shards`` to a fresh channel of this process comes back.
 
-    Subscribing the probe makes the layer's pub/sub connection reconnect (and
-    resubscribe every channel and group it had); the echo proves it did.
+    Subscribing the probe makes the layer's pub/sub connection to that shard
+    reconnect (and resubscribe every channel and group it had); the echo
+    proves it did. The probe goes through a group that lives on the shard:
+    a group's messages take its shard's connection, whichever shard the
+    channel's own name hashes to.
     """
     layer = get_channel_layer()
     if layer is None:
         return
-    for _ in range(attempts):
-        try:
-            probe = await layer.new_channel("tictac-probe.")
-            await layer.send(probe, {"type": "probe"})
-            await asyncio.wait_for(layer.receive(probe), 1.0)
-            return
-        except Exception:
-            await asyncio.sleep(0.5)
-    logger.warning("channel layer subscriptions did not come back; resyncing anyway")
+    for shard in shards:
+        group = _probe_group(shard, shard_count, layer)
+        for _ in range(attempts):
+            try:
+                probe = await layer.new_channel("tictac-probe.")
+                await layer.group_add(group, probe)
+                await layer.group_send(group, {"type": "probe"})
+                await asyncio.wait_for(layer.receive(probe), 1.0)
+                await layer.group_discard(group, probe)
+                break
+            except Exception:
+                await asyncio.sleep(0.5)
+        else:
+            logger.warning("channel layer subscriptions on shard %d did not come back; resyncing anyway", shard)
+
+
+def _probe_group(shard: int, shard_count: int, layer: object) -> str:
+    """A group of this process alone (no other's probe reaches it) that the layer puts on ``shard``."""
+    while True:  # 1 in shard_count names lands on the shard
+        group = f"tictac-probe.{secrets.token_hex(8)}"
+        if shard_count == 1 or group_shard(group, layer) == shard:
+            return group
 
 
 local_sockets = LocalSockets()

@@ -57,11 +57,6 @@ class RoomState:
         }
 
 
-def room_group(code: str) -> str:
-    """The channel-layer group of a room's sockets."""
-    return f"room.{code}"
-
-
 def state_event(state: RoomState) -> dict[str, Any]:
     """The group message that carries a state to every socket of the room."""
     return {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}

@@ -242,14 +242,18 @@ async def healthz(request: HttpRequest) -> JsonResponse:
     no Redis), ``in-memory``, which is ready too. The view is asynchronous so
     that waiting on Redis never holds the process's database thread.
     """
-    checks = {"db": _check_database, "channel_layer": _check_channel_layer, "presence": _check_presence}
-    report: dict[str, str] = {}
+    checks = {"db": _check_database, "channel_layer": _check_channel_layer}
+    report: dict[str, Any] = {}
     for part, check in checks.items():
         try:
             report[part] = await check()
         except Exception as error:
             logger.warning("health check failed: %s: %s", part, error.__class__.__name__)
             report[part] = "error"
+    shards = await _check_presence_shards()
+    report["presence"] = shards[0] if len(shards) == 1 else ("ok" if set(shards) == {"ok"} else "error")
+    if len(shards) > 1:
+        report["presence_shards"] = shards  # which of REDIS_URL's servers fail, in its order
     healthy = "error" not in report.values()
     return JsonResponse({"status": "ok" if healthy else "error", **report}, status=200 if healthy else 503)
 
@@ -288,13 +292,23 @@ async def _check_channel_layer() -> str:
     return "ok"
 
 
-async def _check_presence() -> str:
+async def _check_presence_shards() -> list[str]:
+    """Each Redis shard's answer to a PING, all at once: ``ok`` or ``error`` (or ``in-memory``)."""
     store = presence()
     if isinstance(store, MemoryPresence):
-        return "in-memory"
-    # On a thread of its own: not the database thread, which the sockets' moves need.
-    await _within(sync_to_async(store.ping_blocking, thread_sensitive=False)(), HEALTH_TIMEOUT_SECONDS)
-    return "ok"
+        return ["in-memory"]
+
+    async def check(shard: int) -> str:
+        try:
+            # On a thread of its own: not the database thread, which the sockets' moves need.
+            ping = sync_to_async(store.ping_blocking, thread_sensitive=False)(shard)
+            await _within(ping, HEALTH_TIMEOUT_SECONDS)
+        except Exception as error:
+            logger.warning("health check failed: presence shard %d: %s", shard, error.__class__.__name__)
+            return "error"
+        return "ok"
+
+    return list(await asyncio.gather(*(check(shard) for shard in range(store.shard_count))))
 
 
 async def _within(work: Awaitable[Checked], seconds: float) -> Checked:

@@ -40,12 +40,12 @@ class RedisUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not redis_is_down(exception):
             return None
-        where = urlsplit(settings.REDIS_URL)
+        # Every shard is named: the error does not say which one failed.
+        where = ", ".join(f"{url.hostname}:{url.port or 6379}" for url in map(urlsplit, settings.REDIS_URLS))
         logger.error(
-            "Redis is not answering at %s:%s, so pages that show live rooms fail (%s). "
+            "Redis is not answering at %s, so pages that show live rooms fail (%s). "
             "Start redis-server, or python3 run.py (which starts one), or set REDIS_URL.",
-            where.hostname,
-            where.port or 6379,
+            where,
             exception.__class__.__name__,
         )
         page = loader.get_template("500.html").render({"redis_down": True})

@@ -142,7 +142,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -------------------------------------------------------------
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# One Redis URL, or several separated by commas: the shards. The channel layer
+# spreads its groups over them by a hash of the group's name, and presence and
+# budgets put each key on the shard channels-redis would pick (game/shards.py).
+# Every worker must be given the same list in the same order.
+REDIS_URLS: list[str] = [url.strip() for url in env.list("REDIS_URL", default=["redis://127.0.0.1:6379/0"])]
+if not REDIS_URLS or len(set(REDIS_URLS)) != len(REDIS_URLS) or "" in REDIS_URLS:
+    raise ValueError(f"REDIS_URL must name one Redis or several different ones, comma-separated, not {REDIS_URLS!r}")
 # "pubsub" (default), "core" (channels-redis's RedisChannelLayer) or "memory"
 # (one process only, for experiments: presence and broadcasts stay in-process).
 CHANNEL_LAYER = env.str("TICTAC_CHANNEL_LAYER", default="pubsub")
@@ -151,11 +157,15 @@ CHANNEL_LAYER = env.str("TICTAC_CHANNEL_LAYER", default="pubsub")
 # metadata, a scan of site-packages, for every connection it opens: a
 # 10-40 ms stall of the event loop each time a pool grew under load.
 REDIS_DRIVER_INFO = DriverInfo()
-_REDIS_HOST = {
-    "address": REDIS_URL,
-    "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=1000),
-    "driver_info": REDIS_DRIVER_INFO,
-}
+# One entry per shard, in REDIS_URLS' order: the order is what the hash picks by.
+_REDIS_HOSTS = [
+    {
+        "address": url,
+        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=1000),
+        "driver_info": REDIS_DRIVER_INFO,
+    }
+    for url in REDIS_URLS
+]
 
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if CHANNEL_LAYER == "memory":
@@ -165,7 +175,7 @@ elif CHANNEL_LAYER == "core":
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [_REDIS_HOST],
+                "hosts": _REDIS_HOSTS,
                 # The default capacity (100) is shared by every consumer of a
                 # process; past it group_send silently drops messages.
                 "capacity": 5000,
@@ -177,7 +187,7 @@ elif CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [_REDIS_HOST]},
+            "CONFIG": {"hosts": _REDIS_HOSTS},
         }
     }
 else:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from channels.db import database_sync_to_async
 
-from game import budgets, services
+from game import budgets, presence, services
 from game.bots import computer_players
 from game.cache import game_cache
 from game.compiled_reads import compiled_statements
@@ -30,6 +30,8 @@ def fresh_process_caches() -> None:
     last_presence.reset()
     message_limits.reset()
     budgets.messages_per_address.reset()
+    budgets.memory_counts.reset()
+    presence.stores.reset()
     local_sockets.reset()
     computer_players.reset()
     compiled_statements.reset()

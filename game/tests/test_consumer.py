@@ -23,8 +23,8 @@ from game import host_actions, presence_readings, services, state
 from game.cache import game_cache
 from game.local_sockets import local_sockets
 from game.models import Game, Room
-from game.presence import presence
-from game.state import room_group
+from game.presence import RedisPresence, presence
+from game.shards import room_group
 from tictac.asgi import application
 
 from .clients import ORIGIN, Socket, new_session_key
@@ -759,11 +759,9 @@ async def test_new_redis_connections_do_not_read_package_metadata(monkeypatch: p
     layer = RedisPubSubChannelLayer(hosts=settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"])
     await layer.group_send("nobody-listens", {"type": "room.chat", "message": "{}"})
     await layer.flush()
-    store = presence()
-    store._clients.clear()  # a new pool, so new connections
-    assert await store.ping()
-    store._sync_client = None
-    await asyncio.to_thread(store.ping_blocking)
+    store = RedisPresence(settings.REDIS_URLS, ttl_seconds=30)  # new pools, so new connections
+    assert all(await store.shard_runs())
+    await asyncio.to_thread(store.ping_blocking, 0)
     assert lookups == []
 
 

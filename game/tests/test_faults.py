@@ -12,11 +12,15 @@ import time
 import urllib.error
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from websockets.exceptions import ConnectionClosed
 
+from game.layer_internals import group_shard
+from game.shards import room_group
 from testing.live import Browser, LiveServer, migrated_sqlite
 from tictac.embedded_redis import EmbeddedRedis
 
@@ -100,6 +104,100 @@ async def test_when_redis_restarts_mid_game_then_nothing_is_lost_and_every_page_
     assert api["game"]["history"] == [4, 0, 8, 2]
     await alice.close()
     await bob.close()
+
+
+@pytest.fixture
+def two_shards() -> Iterator[list[EmbeddedRedis]]:
+    started = [EmbeddedRedis().start() for _ in range(2)]
+    yield started
+    for redis in started:
+        redis.stop()
+
+
+def room_on_shard(server: LiveServer, shard: int, urls: list[str]) -> tuple[str, Browser]:
+    """A room made through the lobby form whose group the workers' layer puts on ``shard``, and its maker."""
+    layer = RedisPubSubChannelLayer(hosts=urls)  # configured as the workers' (settings.CHANNEL_LAYERS)
+    while True:  # codes are random: about one room in two lands there
+        browser = Browser()
+        code = new_room(server, browser)
+        if group_shard(room_group(code), layer) == shard:
+            return code, browser
+
+
+def room_api(server: LiveServer, code: str) -> dict[str, Any]:
+    read: dict[str, Any] = json.loads(server.get(f"/api/rooms/{code}/").read())
+    return read
+
+
+def wait_until_both_online(server: LiveServer, code: str, within: float) -> dict[str, Any]:
+    """Poll the room's JSON (a fresh presence read) until both seats show online; fail after ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        players = room_api(server, code)["players"]
+        if all(players[mark] is not None and players[mark]["online"] for mark in ("X", "O")):
+            return players
+        assert time.monotonic() < deadline, f"players still {players} after {within} s"
+        time.sleep(0.2)
+
+
+async def test_when_the_redis_shard_of_a_room_restarts_then_its_game_goes_on_and_the_other_shards_rooms_never_stop(
+    two_shards: list[EmbeddedRedis], tmp_path: Path
+) -> None:
+    urls = [redis.url for redis in two_shards]
+    database_url = migrated_sqlite(tmp_path)
+    # Heartbeats 40 s apart: within this test only the resync can put the lost presence back.
+    env = {"REDIS_URL": ",".join(urls), "TICTAC_PRESENCE_TTL_SECONDS": "120"}
+    first, second = workers = [
+        LiveServer("uvicorn", database_url, tmp_path / f"uvicorn-{n}.log", **env).start() for n in range(2)
+    ]
+    try:
+        restarted_shard, kept_shard = 1, 0
+        code, alice_browser = room_on_shard(first, restarted_shard, urls)
+        calm_code, carol_browser = room_on_shard(first, kept_shard, urls)
+        # Each game's players on two workers: its moves cross between them through the room's shard.
+        alice = await seated(alice_browser, first, code, "alice")
+        bob = await seated(Browser(), second, code, "bob")
+        carol = await seated(carol_browser, first, calm_code, "carol")
+        dave = await seated(Browser(), second, calm_code, "dave")
+        await alice.send({"type": "move", "cell": 4})
+        await bob.next_state(moves=1)
+        await bob.send({"type": "move", "cell": 0})
+        await alice.next_state(moves=2)
+
+        two_shards[restarted_shard].stop()
+        for worker in workers:
+            down = wait_for_health(worker, 503, within=5)
+            assert down["presence_shards"] == ["ok", "error"]
+        # The other shard's room plays on, both ways, while the first is away.
+        await carol.send({"type": "move", "cell": 0})
+        assert (await dave.next_state(moves=1))["game"]["board"][0] == "X"
+        await dave.send({"type": "move", "cell": 4})
+        assert (await carol.next_state(moves=2))["game"]["board"][4] == "O"
+        # In the restarted shard's room a move is judged, stored and told to its mover.
+        await alice.send({"type": "move", "cell": 8})
+        assert (await alice.next_state(moves=3))["game"]["board"][8] == "X"
+
+        two_shards[restarted_shard].start()  # empty: presence and subscriptions there are gone
+        for worker in workers:
+            wait_for_health(worker, 200, within=15)
+        # What was published while the shard was away reaches the other page without a new move.
+        assert (await bob.next_state(moves=3))["game"]["board"][8] == "X"
+        await bob.send({"type": "move", "cell": 2})
+        assert (await alice.next_state(moves=4))["game"]["last_move"] == {"cell": 2, "mark": "O"}
+        await alice.send({"type": "move", "cell": 6})
+        assert (await bob.next_state(moves=5))["game"]["last_move"] == {"cell": 6, "mark": "X"}
+        players = wait_until_both_online(second, code, within=15)  # put back by each worker's resync
+        assert (players["X"]["name"], players["O"]["name"]) == ("alice", "bob")
+        assert room_api(first, code)["game"]["history"] == [4, 0, 8, 2, 6]
+
+        await carol.send({"type": "move", "cell": 8})
+        assert (await dave.next_state(moves=3))["game"]["board"][8] == "X"
+        assert room_api(second, calm_code)["game"]["history"] == [0, 4, 8]
+        for socket in (alice, bob, carol, dave):
+            await socket.close()
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 @pytest.mark.parametrize("kind", ["daphne", "uvicorn"])

@@ -57,3 +57,34 @@ def test_without_a_configured_key_each_install_gets_its_own_random_key(tmp_path:
 def test_the_csrf_cookie_is_samesite_lax(db: None) -> None:
     # The session cookie's flags are checked where the room page sets it (test_views).
     assert Client().get("/").cookies["csrftoken"]["samesite"] == "Lax"
+
+
+_HOSTS = (
+    "from django.conf import settings; "
+    "print('shards', settings.REDIS_URLS); "
+    "print('shards', [host['address'] for host in settings.CHANNEL_LAYERS['default']['CONFIG']['hosts']])"
+)
+
+
+def _shards(printed: str) -> list[str]:
+    """What ``_HOSTS`` printed: the settings' shards, then the channel layer's hosts."""
+    return [line.removeprefix("shards ") for line in printed.splitlines() if line.startswith("shards ")]
+
+
+def test_redis_url_with_one_url_is_one_shard() -> None:
+    result = _manage("shell", "-c", _HOSTS, REDIS_URL="redis://10.0.0.1:6379/0")
+    assert _shards(result.stdout) == ["['redis://10.0.0.1:6379/0']"] * 2, result.stderr
+
+
+def test_redis_url_naming_several_gives_the_channel_layer_one_host_per_shard_in_order() -> None:
+    urls = "redis://10.0.0.2:6379/0, redis://10.0.0.1:6380/0"
+    for layer in ("pubsub", "core"):
+        result = _manage("shell", "-c", _HOSTS, REDIS_URL=urls, TICTAC_CHANNEL_LAYER=layer)
+        expected = "['redis://10.0.0.2:6379/0', 'redis://10.0.0.1:6380/0']"
+        assert _shards(result.stdout) == [expected] * 2, result.stderr
+
+
+def test_redis_url_naming_one_server_twice_is_refused() -> None:
+    result = _manage("shell", "-c", _HOSTS, REDIS_URL="redis://10.0.0.1:6379/0,redis://10.0.0.1:6379/0")
+    assert result.returncode != 0
+    assert "REDIS_URL must name" in result.stderr

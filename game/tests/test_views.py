@@ -236,24 +236,19 @@ def test_healthz_answers_in_time_when_the_layer_s_redis_accepts_but_never_answer
     assert response.json()["channel_layer"] == "error"
 
 
-def test_healthz_is_503_naming_presence_when_its_redis_is_unreachable(
-    client: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_healthz_is_503_naming_presence_when_its_redis_is_unreachable(client: Client) -> None:
     from game import presence
 
-    dead = presence.RedisPresence("redis://127.0.0.1:1/0", ttl_seconds=30)
-    monkeypatch.setattr(presence, "_store", dead)
+    presence.stores.use(presence.RedisPresence(["redis://127.0.0.1:1/0"], ttl_seconds=30))
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "error", "db": "ok", "channel_layer": "ok", "presence": "error"}
 
 
-def test_healthz_says_in_memory_for_the_in_memory_layer_and_is_ready(
-    client: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_healthz_says_in_memory_for_the_in_memory_layer_and_is_ready(client: Client) -> None:
     from game import presence
 
-    monkeypatch.setattr(presence, "_store", presence.MemoryPresence())
+    presence.stores.use(presence.MemoryPresence())
     with override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}):
         response = client.get("/healthz")
     assert response.status_code == 200
@@ -273,7 +268,7 @@ def test_healthz_leaves_no_channel_subscribed_behind() -> None:
         layer = get_channel_layer()
         for _ in range(3):
             await _round_trip(layer)
-        client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URLS[0])
         try:
             for _ in range(50):  # an UNSUBSCRIBE is sent without waiting for its reply
                 left: list[bytes] = await client.pubsub_channels("*healthz*")
