@@ -52,14 +52,26 @@ def per_player(units: dict[str, dict[str, float]], pace: HumanPace) -> dict[str,
     return figures
 
 
-def sizing(player: dict[str, float], players: int, pace: HumanPace, socket_kb: float) -> dict[str, float]:
+@dataclass(frozen=True)
+class Memory:
+    """What a run measured of memory held: a worker's with no sockets, per socket, and Redis's per visitor."""
+
+    idle_rss_mb: float
+    socket_kb: float
+    redis_bytes_per_visitor: float
+
+
+def sizing(player: dict[str, float], players: int, pace: HumanPace, memory: Memory) -> dict[str, float]:
     """What ``players`` concurrent players need."""
     worker_cores = players * player["worker_cpu_ms"] / 1000
     redis_cores = players * player["redis_cpu_ms"] / 1000
+    workers = math.ceil(worker_cores / pace.utilisation)
     return {
         "moves_per_second": players * pace.moves_per_second,
         "worker_cores_busy": worker_cores,
-        "workers": math.ceil(worker_cores / pace.utilisation),
+        "workers": workers,
+        "sockets_per_worker": players / workers,
+        "worker_rss_mb": memory.idle_rss_mb + players / workers * memory.socket_kb / 1024,
         "redis_cores_busy": redis_cores,
         "redis_shards": math.ceil(redis_cores / pace.utilisation),
         "redis_commands_per_second": players * player["redis_commands"],
@@ -69,7 +81,8 @@ def sizing(player: dict[str, float], players: int, pace: HumanPace, socket_kb: f
         "db_rows_per_second": players * player["db_rows_written"],
         "db_wal_mb_per_second": players * player["db_wal_bytes"] / 2**20,
         "postgres_cores_busy": players * player["postgres_cpu_ms"] / 1000,
-        "socket_memory_gb": players * socket_kb / 2**20,
+        "socket_memory_gb": players * memory.socket_kb / 2**20,
+        "redis_memory_gb": players * memory.redis_bytes_per_visitor / 2**30,
     }
 
 
@@ -86,6 +99,7 @@ def markdown(document: dict[str, Any], pace: HumanPace | None = None) -> str:
     units = result["per_unit"]
     run = f"costs-{document['started']}"
     socket_kb = result["rss_per_socket_kb"]
+    memory = Memory(result["idle_rss_mb"], socket_kb, units["visitor_join"].get("redis_memory_bytes", 0.0))
     player = per_player(units, pace)
     move = units["move"]
     commands_per_core_second = move["redis_commands"] / move["redis_cpu_ms"] * 1000 if move["redis_cpu_ms"] else 0
@@ -113,11 +127,13 @@ def markdown(document: dict[str, Any], pace: HumanPace | None = None) -> str:
         f"| concurrent players (`{run}`) | " + " | ".join(f"{players:,}" for players in PLAYERS) + " |",
         "|---|" + "---:|" * len(PLAYERS),
     ]
-    sized = [sizing(player, players, pace, socket_kb) for players in PLAYERS]
+    sized = [sizing(player, players, pace, memory) for players in PLAYERS]
     rows = (
         ("moves/s", "moves_per_second"),
         ("worker cores busy", "worker_cores_busy"),
         (f"worker processes (one a core, at {pace.utilisation:.0%})", "workers"),
+        ("sockets per worker", "sockets_per_worker"),
+        (f"worker RSS each (MB: {memory.idle_rss_mb} idle + {socket_kb} KB a socket)", "worker_rss_mb"),
         ("Redis cores busy", "redis_cores_busy"),
         (f"Redis shards (one a core, at {pace.utilisation:.0%})", "redis_shards"),
         ("Redis commands/s", "redis_commands_per_second"),
@@ -128,6 +144,7 @@ def markdown(document: dict[str, Any], pace: HumanPace | None = None) -> str:
         ("DB WAL (MB/s)", "db_wal_mb_per_second"),
         ("PostgreSQL cores busy (this cluster: fsync off)", "postgres_cores_busy"),
         (f"worker memory for sockets (GB, {socket_kb} KB each)", "socket_memory_gb"),
+        (f"Redis memory (GB, {memory.redis_bytes_per_visitor:,.0f} bytes a visitor)", "redis_memory_gb"),
     )
     for title, key in rows:
         lines.append(f"| {title} | " + " | ".join(_number(size[key]) for size in sized) + " |")

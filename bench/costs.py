@@ -103,6 +103,7 @@ class RedisStats:
         self.connection = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.bytes_in = 0
         self.bytes_out = 0
+        self.version = ""
 
     def read(self) -> dict[str, float]:
         self.connection.sendall(self.REQUEST)
@@ -113,8 +114,11 @@ class RedisStats:
             name, _, value = line.partition(":")
             if value:
                 info[name] = value
+        self.version = info["redis_version"]
         counters = {
             "redis_cpu_ms": (float(info["used_cpu_sys"]) + float(info["used_cpu_user"])) * 1000,
+            # Held, not spent: a phase's difference is what it left in Redis (presence, subscriptions).
+            "redis_memory_bytes": float(info["used_memory"]),
             # The reply to this INFO is counted by the next one: what this reader sent and got so far.
             "redis_in_bytes": float(info["total_net_input_bytes"]) - self.bytes_in,
             "redis_out_bytes": float(info["total_net_output_bytes"]) - self.bytes_out,
@@ -151,6 +155,7 @@ class DatabaseStats:
         self.connection = psycopg.connect(url, autocommit=True)
         self.connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         self.readings = 0
+        self.version = str(self.connection.info.server_version)
 
     def read(self) -> dict[str, float]:
         counters: dict[str, float] = {}
@@ -188,6 +193,14 @@ class DatabaseStats:
                 writes += float(calls) if kind in ("INSERT", "UPDATE", "DELETE") else 0.0
             counters["db_statements"] = statements
             counters["db_write_statements"] = writes
+            # Each statement's own count (its normalised text, shortened), to see where they come from.
+            cursor.execute(
+                "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160), sum(calls) FROM pg_stat_statements"
+                " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND query NOT LIKE '%pg_stat%' GROUP BY 1"
+            )
+            for text, calls in cursor.fetchall():
+                counters[f"db_query:{text}"] = float(calls)
         self.readings += 1
         return counters
 
@@ -416,6 +429,8 @@ class CostRun(ScenarioRun):
                 "idle_process_second": _rounded({key: idle.rate(key) for key in idle.counters}),
             },
             "rss_per_socket_kb": round(rss_per_socket_kb, 1) if rss_per_socket_kb is not None else None,
+            "redis_version": meters.redis.version,
+            "postgres_version": meters.database.version if meters.database is not None else None,
         }
 
     def _moves(self, meters: Meters) -> tuple[Window, Any]:
@@ -459,6 +474,7 @@ ROWS = (
     ("Redis commands", "redis_commands"),
     ("Redis bytes in", "redis_in_bytes"),
     ("Redis bytes out", "redis_out_bytes"),
+    ("Redis memory held (bytes)", "redis_memory_bytes"),
     ("PostgreSQL CPU (ms)", "postgres_cpu_ms"),
     ("DB transactions (reads in autocommit too)", "db_transactions"),
     ("DB statements", "db_statements"),
