@@ -487,7 +487,7 @@ COLUMNS = (
     ("per visitor: join", "visitor_join"),
     ("per visitor: leave", "visitor_leave"),
     ("per idle socket per minute", "idle_socket_minute"),
-    ("idle worker, per second", "idle_process_second"),
+    ("idle, no sockets, per second", "idle_process_second"),
 )
 BREAKDOWNS = (("Redis commands", "redis_command:"), ("statements", "db_statement:"), ("rows written", "db_"))
 
