@@ -149,58 +149,71 @@ class RedisStats:
 
 
 class DatabaseStats:
-    """The statistics PostgreSQL keeps for one database; every reading is one transaction of its own."""
+    """The statistics PostgreSQL keeps for one database.
+
+    A reading is one statement in a transaction of its own, which it
+    subtracts from the next readings' transactions; its text names
+    ``pg_stat``, which leaves it out of the statements. It also flushes its
+    own backend's statistics at once (PostgreSQL 15), so what the reader
+    did is never counted late, in another phase.
+    """
+
+    QUERY = """
+        SELECT pg_stat_force_next_flush(), json_build_object(
+            'database', (
+                SELECT json_build_object('commits', xact_commit, 'rollbacks', xact_rollback,
+                    'inserted', tup_inserted, 'updated', tup_updated, 'deleted', tup_deleted)
+                FROM pg_stat_database WHERE datname = current_database()),
+            'tables', (
+                SELECT coalesce(json_agg(json_build_object('table', relname,
+                    'inserted', n_tup_ins, 'updated', n_tup_upd, 'deleted', n_tup_del)), '[]')
+                FROM pg_stat_user_tables),
+            'wal', (SELECT json_build_object('records', wal_records, 'bytes', wal_bytes) FROM pg_stat_wal),
+            'statements', (
+                SELECT coalesce(json_agg(json_build_object('query', query, 'calls', calls)), '[]')
+                FROM pg_stat_statements
+                WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND query NOT LIKE '%pg_stat%' AND query NOT ILIKE 'CREATE EXTENSION%'))
+    """
 
     def __init__(self, url: str) -> None:
         self.connection = psycopg.connect(url, autocommit=True)
         self.connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        self.readings = 0
+        # The extension's own catalogue rows are counted now, not in the first phase.
+        self.connection.execute("SELECT pg_stat_force_next_flush()")
         self.version = str(self.connection.info.server_version)
+        self.readings = 0
 
     def read(self) -> dict[str, float]:
-        counters: dict[str, float] = {}
-        with self.connection.transaction(), self.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted"
-                " FROM pg_stat_database WHERE datname = current_database()"
-            )
-            row = cursor.fetchone()
-            assert row is not None
-            # Every earlier reading committed one transaction of its own.
-            counters["db_transactions"] = float(row[0]) - self.readings
-            counters["db_rollbacks"] = float(row[1])
-            counters["db_rows_written"] = float(row[2] + row[3] + row[4])
-            counters["db_rows_inserted"], counters["db_rows_updated"], counters["db_rows_deleted"] = map(float, row[2:])
-            cursor.execute("SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables")
-            for table, inserted, updated, deleted in cursor.fetchall():
-                counters[f"db_inserted:{table}"] = float(inserted)
-                counters[f"db_updated:{table}"] = float(updated)
-                counters[f"db_deleted:{table}"] = float(deleted)
-            cursor.execute("SELECT wal_records, wal_bytes FROM pg_stat_wal")
-            row = cursor.fetchone()
-            assert row is not None
-            counters["db_wal_records"], counters["db_wal_bytes"] = float(row[0]), float(row[1])
-            # Statements by their first word (SELECT, INSERT, UPDATE, BEGIN, ...); this reader's own are left out.
-            cursor.execute(
-                "SELECT upper(split_part(ltrim(query), ' ', 1)), sum(calls) FROM pg_stat_statements"
-                " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                " AND query NOT LIKE '%pg_stat%' AND query NOT ILIKE 'CREATE EXTENSION%' GROUP BY 1"
-            )
-            statements = writes = 0.0
-            for kind, calls in cursor.fetchall():
-                counters[f"db_statement:{kind}"] = float(calls)
-                statements += float(calls)
-                writes += float(calls) if kind in ("INSERT", "UPDATE", "DELETE") else 0.0
-            counters["db_statements"] = statements
-            counters["db_write_statements"] = writes
-            # Each statement's own count (its normalised text, shortened), to see where they come from.
-            cursor.execute(
-                "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160), sum(calls) FROM pg_stat_statements"
-                " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                " AND query NOT LIKE '%pg_stat%' GROUP BY 1"
-            )
-            for text, calls in cursor.fetchall():
-                counters[f"db_query:{text}"] = float(calls)
+        row = self.connection.execute(self.QUERY).fetchone()  # type: ignore[arg-type]
+        assert row is not None
+        stats: dict[str, Any] = row[1]
+        database = stats["database"]
+        counters = {
+            # Every earlier reading committed a transaction of its own.
+            "db_transactions": float(database["commits"]) - self.readings,
+            "db_rollbacks": float(database["rollbacks"]),
+            "db_rows_inserted": float(database["inserted"]),
+            "db_rows_updated": float(database["updated"]),
+            "db_rows_deleted": float(database["deleted"]),
+            "db_rows_written": float(database["inserted"] + database["updated"] + database["deleted"]),
+            "db_wal_records": float(stats["wal"]["records"]),
+            "db_wal_bytes": float(stats["wal"]["bytes"]),
+        }
+        for table in stats["tables"]:
+            for change in ("inserted", "updated", "deleted"):
+                counters[f"db_{change}:{table['table']}"] = float(table[change])
+        counters["db_statements"] = counters["db_write_statements"] = 0.0
+        for statement in stats["statements"]:
+            calls = float(statement["calls"])
+            # By its first word (SELECT, INSERT, UPDATE, BEGIN, ...), and by its own text (shortened).
+            kind = statement["query"].split(None, 1)[0].upper()
+            text = " ".join(statement["query"].split())[:160]
+            counters[f"db_statement:{kind}"] = counters.get(f"db_statement:{kind}", 0.0) + calls
+            counters[f"db_query:{text}"] = counters.get(f"db_query:{text}", 0.0) + calls
+            counters["db_statements"] += calls
+            if kind in ("INSERT", "UPDATE", "DELETE"):
+                counters["db_write_statements"] += calls
         self.readings += 1
         return counters
 
@@ -214,7 +227,7 @@ def _cpu_ms(process: psutil.Process, reaped: bool = False) -> float:
         times = process.cpu_times()
     except psutil.NoSuchProcess:
         return 0.0
-    seconds = times.user + times.system
+    seconds: float = times.user + times.system
     if reaped:
         seconds += times.children_user + times.children_system
     return seconds * 1000
