@@ -45,7 +45,10 @@ def per_player(units: dict[str, dict[str, float]], pace: HumanPace) -> dict[str,
     """Each figure per concurrent player per second: its moves, its visits and its open socket."""
     figures = {}
     for key in MODEL_KEYS:
-        move = units["move"].get(key, 0.0)
+        if key not in units["move"]:
+            figures[key] = math.nan  # not measured: the database's figures on SQLite, say
+            continue
+        move = units["move"][key]
         visit = units["visitor_join"].get(key, 0.0) + units["visitor_leave"].get(key, 0.0)
         socket = units["idle_socket_minute"].get(key, 0.0) / 60
         figures[key] = pace.moves_per_second * move + pace.visits_per_second * visit + socket
@@ -87,6 +90,8 @@ def sizing(player: dict[str, float], players: int, pace: HumanPace, memory: Memo
 
 
 def _number(value: float) -> str:
+    if math.isnan(value):
+        return "–"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"
@@ -111,16 +116,16 @@ def markdown(document: dict[str, Any], pace: HumanPace | None = None) -> str:
         "",
         f"| per concurrent player, per second (`{run}`) | value |",
         "|---|---:|",
-        f"| worker CPU (ms) | {player['worker_cpu_ms']:.3g} |",
-        f"| Redis CPU (ms) | {player['redis_cpu_ms']:.3g} |",
-        f"| Redis commands | {player['redis_commands']:.3g} |",
-        f"| Redis bytes (in + out) | {player['redis_in_bytes'] + player['redis_out_bytes']:.3g} |",
-        f"| PostgreSQL CPU (ms) | {player['postgres_cpu_ms']:.3g} |",
-        f"| DB transactions | {player['db_transactions']:.3g} |",
-        f"| DB statements | {player['db_statements']:.3g} |",
-        f"| DB write statements | {player['db_write_statements']:.3g} |",
-        f"| DB rows written | {player['db_rows_written']:.3g} |",
-        f"| DB WAL bytes | {player['db_wal_bytes']:.3g} |",
+        f"| worker CPU (ms) | {_number(player['worker_cpu_ms'])} |",
+        f"| Redis CPU (ms) | {_number(player['redis_cpu_ms'])} |",
+        f"| Redis commands | {_number(player['redis_commands'])} |",
+        f"| Redis bytes (in + out) | {_number(player['redis_in_bytes'] + player['redis_out_bytes'])} |",
+        f"| PostgreSQL CPU (ms) | {_number(player['postgres_cpu_ms'])} |",
+        f"| DB transactions | {_number(player['db_transactions'])} |",
+        f"| DB statements | {_number(player['db_statements'])} |",
+        f"| DB write statements | {_number(player['db_write_statements'])} |",
+        f"| DB rows written | {_number(player['db_rows_written'])} |",
+        f"| DB WAL bytes | {_number(player['db_wal_bytes'])} |",
         "",
         f"Redis ran {commands_per_core_second:,.0f} commands per CPU-second in the moves phase of `{run}`.",
         "",
