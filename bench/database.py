@@ -38,10 +38,10 @@ def seed_rooms(database_url: str, count: int) -> list[str]:
 class Databases:
     """Hands out copies of one migrated, seeded template database."""
 
-    def __init__(self, kind: str, directory: Path, rooms: int) -> None:
+    def __init__(self, kind: str, directory: Path, rooms: int, postgres_settings: tuple[str, ...] = ()) -> None:
         self.kind = kind
         self.directory = directory
-        self.postgres = EmbeddedPostgres().start() if kind == "postgres" else None
+        self.postgres = EmbeddedPostgres(postgres_settings).start() if kind == "postgres" else None
         self.copies = 0
         template_url = self._template_url()
         migrate(template_url)

@@ -29,7 +29,9 @@ def find_bin_dir() -> Path | None:
 
 
 class EmbeddedPostgres:
-    def __init__(self) -> None:
+    def __init__(self, settings: tuple[str, ...] = ()) -> None:
+        """``settings``: more ``name=value`` server settings, after the defaults (``python -m bench.costs``
+        loads ``pg_stat_statements`` to count statements)."""
         bin_dir = find_bin_dir()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
@@ -37,6 +39,7 @@ class EmbeddedPostgres:
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="tictac-pg-"))
         self.data = self.directory / "data"
+        self.settings = settings
         self.process: subprocess.Popen[bytes] | None = None
         self._as_user: list[str] = []
         if os.geteuid() == 0:
@@ -50,6 +53,7 @@ class EmbeddedPostgres:
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
         log = open(self.directory / "postgres.log", "wb")  # noqa: SIM115 - the server writes it while it runs
         settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300"]
+        settings += self.settings
         command = [*self._as_user, str(self.bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port)]
         command += ["-k", str(self.directory), "-h", "127.0.0.1"]
         for setting in settings:
