@@ -293,7 +293,7 @@ def plot(path: Path, results: dict[str, dict[str, Any]]) -> None:
     latency_axes.axhline(TARGET_P99_MS, color="red", linewidth=0.8, linestyle=":", label="p99 target")
     latency_axes.set(
         xlabel="concurrent games (1 move/s each)", ylabel="move → opponent latency (ms)", yscale="log",
-        title="Latency against load",
+        title="Latency against load (×: the tail's further runs)",
     )  # fmt: skip
     latency_axes.grid(True, which="both", alpha=0.3)
     latency_axes.legend(fontsize=7)
@@ -303,7 +303,7 @@ def plot(path: Path, results: dict[str, dict[str, Any]]) -> None:
     bars = peak_axes.barh(names, peaks, color=colors)
     peak_axes.bar_label(bars, fmt="%.0f", fontsize=7, padding=2)
     peak_axes.invert_yaxis()
-    peak_axes.set(xlabel="accepted moves/s (peak)", title="Peak throughput")
+    peak_axes.set(xlabel="accepted moves/s (peak: the median of the runs)", title="Peak throughput")
     peak_axes.tick_params(axis="y", labelsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
