@@ -20,7 +20,7 @@ from . import report
 from .crowd import room_count
 from .database import Databases
 from .runner import WARMUP_GAMES, ScenarioRun
-from .scenarios import FULL, QUICK, Plan, Scenario, default_scenarios
+from .scenarios import CHOSEN, FULL, QUICK, Plan, Scenario, default_scenarios
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -28,7 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="a short run (3–4 minutes) with fewer scenarios and a smaller crowd"
+        "--quick", action="store_true", help="a short run (4–5 minutes) with fewer scenarios and a smaller crowd"
     )
     parser.add_argument(
         "--scenario",
@@ -47,6 +47,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--crowd-concurrency", type=int, metavar="N", help="crowd visitors arriving at once (default 50)"
     )
+    parser.add_argument(
+        "--repeat-tail", type=int, metavar="N",
+        help="measured windows of the top ramp step, one after another (default 5; --quick 2)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--repeat-peak",
+        type=int,
+        metavar="N",
+        help="passes over the peak steps, verdict on the median (default 3; --quick 2)",
+    )
+    parser.add_argument(
+        "--computer-games", type=int, metavar="N",
+        help="people playing the computer beside the tail in the chosen scenario (default 100; --quick 20; 0: none)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -69,6 +83,12 @@ def make_plan(args: argparse.Namespace) -> Plan:
         changes["crowd_visitors"] = args.crowd
     if args.crowd_concurrency:
         changes["crowd_concurrency"] = args.crowd_concurrency
+    if args.repeat_tail:
+        changes["tail_runs"] = args.repeat_tail
+    if args.repeat_peak:
+        changes["peak_runs"] = args.repeat_peak
+    if args.computer_games is not None:
+        changes["computer_games"] = args.computer_games
     return dataclasses.replace(plan, **changes)
 
 
@@ -93,9 +113,14 @@ def main(argv: list[str]) -> int:
     logs.mkdir()
     started = time.monotonic()
     print(f"bench {stamp}: {len(scenarios)} scenarios, {args.db}, plan {plan}", flush=True)
+    print(
+        f"runs: the tail ({plan.ramp_games[-1] if plan.ramp_games else '-'} games) {plan.tail_runs} times, "
+        f"the peak {plan.peak_runs} times; {plan.computer_games} games against the computer in {CHOSEN}",
+        flush=True,
+    )
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="tictac-bench-") as scratch:
-        rooms = plan.max_games + room_count(plan.crowd_visitors) + WARMUP_GAMES
+        rooms = plan.max_games + room_count(plan.crowd_visitors) + plan.computer_games + WARMUP_GAMES
         databases = Databases(args.db, Path(scratch), rooms=rooms)
         try:
             for scenario in scenarios:
@@ -119,6 +144,7 @@ def main(argv: list[str]) -> int:
     print("\n" + report.summary_table(results))
     if crowds := report.crowd_table(results):
         print("\n" + crowds)
+    print("\n" + report.runs_table(results))
     print("\n" + report.verdict_lines(checks))
     for warning in report.client_warnings(results):
         print(f"warning: {warning}")

@@ -26,6 +26,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import websockets
 
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tictac.settings")
 
+from bench.computer import next_state, play_the_computer  # noqa: E402
 from bench.processes import ONE_ADDRESS_LIMITS_OFF  # noqa: E402
 from testing.live import Browser, LiveServer, migrated_sqlite  # noqa: E402
 from tictac.embedded_redis import EmbeddedRedis  # noqa: E402
@@ -56,35 +58,6 @@ async def open_socket(server: LiveServer, browser: Browser, code: str) -> websoc
     return ws
 
 
-async def next_state(ws: websockets.ClientConnection) -> dict[str, object]:
-    while True:
-        message = json.loads(await ws.recv())
-        if message["type"] == "state":
-            return message  # type: ignore[no-any-return]
-
-
-async def play_the_computer(ws: websockets.ClientConnection, stop: asyncio.Event, rng: random.Random) -> int:
-    """Play random moves against the computer (and ask for rematches) until ``stop``; how many moves."""
-    moves = 0
-    state = await next_state(ws)
-    while not stop.is_set():
-        game: dict = state["game"]  # type: ignore[assignment]
-        you = state["you"]["mark"]  # type: ignore[index]
-        if game["status"] == "playing" and game["turn"] == you:
-            await asyncio.sleep(rng.uniform(0.5, 1.5))  # a person's pace: about a move a second
-            cell = rng.choice([index for index, mark in enumerate(game["board"]) if not mark])
-            await ws.send(json.dumps({"type": "move", "cell": cell}))
-            moves += 1
-        elif game["status"] not in ("playing", "waiting") and you not in game["rematch"]:
-            await ws.send(json.dumps({"type": "rematch"}))
-        try:
-            state = await asyncio.wait_for(next_state(ws), 5)
-        except TimeoutError:
-            await ws.send(json.dumps({"type": "sync"}))
-            state = await next_state(ws)
-    return moves
-
-
 async def human_round_trips(server: LiveServer, moves: int) -> list[float]:
     """Two people on a 3×3 board, rematching as they go: each move's time to its state, in ms."""
     alice, bob = Browser(), Browser()
@@ -93,27 +66,27 @@ async def human_round_trips(server: LiveServer, moves: int) -> list[float]:
     sockets = {"alice": await open_socket(server, alice, code), "bob": await open_socket(server, bob, code)}
     await sockets["bob"].send(json.dumps({"type": "join", "name": "bob"}))
     state = await next_state(sockets["bob"])
-    while state["game"]["status"] != "playing":  # type: ignore[index]
+    while state["game"]["status"] != "playing":
         state = await next_state(sockets["bob"])
     marks = {"alice": "X", "bob": "O"}
     timings: list[float] = []
     rng = random.Random(3)
     while len(timings) < moves:
-        game: dict = state["game"]  # type: ignore[assignment]
+        game: dict[str, Any] = state["game"]
         if game["status"] == "playing":
             mover = next(name for name, mark in marks.items() if mark == game["turn"])
             cell = rng.choice([index for index, mark in enumerate(game["board"]) if not mark])
             started = time.perf_counter()
             await sockets[mover].send(json.dumps({"type": "move", "cell": cell}))
             state = await next_state(sockets[mover])
-            while state["game"]["moves"] != game["moves"] + 1 or state["game"]["id"] != game["id"]:  # type: ignore[index]
+            while state["game"]["moves"] != game["moves"] + 1 or state["game"]["id"] != game["id"]:
                 state = await next_state(sockets[mover])
             timings.append((time.perf_counter() - started) * 1000)
         else:
             for name in sockets:
                 await sockets[name].send(json.dumps({"type": "rematch"}))
             state = await next_state(sockets["alice"])
-            while state["game"]["number"] == game["number"]:  # type: ignore[index]
+            while state["game"]["number"] == game["number"]:
                 state = await next_state(sockets["alice"])
             marks = {name: "O" if mark == "X" else "X" for name, mark in marks.items()}
     for ws in sockets.values():

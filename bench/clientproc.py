@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .computer import ComputerCounts, ComputerGames, ComputerSpec
 from .crowd import Crowd, VisitorSpec
 from .loadgen import Fleet, GameSpec
 from .stats import CrowdCounts, PhaseCounts, SetupCounts
@@ -56,11 +57,26 @@ class CrowdLeave:
     pass
 
 
-Command = Connect | Play | CloseAll | CrowdArrive | CrowdLeave
+@dataclass(frozen=True)
+class ComputerStart:
+    specs: list[ComputerSpec]
+    concurrency: int = 16
 
 
-async def _execute(fleet: Fleet, crowd: Crowd, command: Command) -> Any:
+@dataclass(frozen=True)
+class ComputerStop:
+    pass
+
+
+Command = Connect | Play | CloseAll | CrowdArrive | CrowdLeave | ComputerStart | ComputerStop
+
+
+async def _execute(fleet: Fleet, crowd: Crowd, computer: ComputerGames, command: Command) -> Any:
     match command:
+        case ComputerStart(specs=specs, concurrency=concurrency):
+            return await computer.start(specs, concurrency)
+        case ComputerStop():
+            return await computer.stop()
         case CrowdArrive(specs=specs, concurrency=concurrency, start_at=start_at):
             return await crowd.arrive(specs, concurrency, start_at)
         case CrowdLeave():
@@ -80,9 +96,11 @@ async def _execute(fleet: Fleet, crowd: Crowd, command: Command) -> Any:
 async def _serve(connection: Connection, deflate: bool) -> None:
     fleet = Fleet(deflate)
     crowd = Crowd(deflate)
+    computer = ComputerGames(deflate)
     loop = asyncio.get_running_loop()
     while (command := await loop.run_in_executor(None, connection.recv)) is not None:
-        connection.send(await _execute(fleet, crowd, command))
+        connection.send(await _execute(fleet, crowd, computer, command))
+    await computer.stop()
     await crowd.leave()
     await fleet.close()
 
@@ -158,6 +176,21 @@ class ClientPool:
         for counted in self._call([CrowdLeave() for _ in self.connections]):
             closes.update(counted)
         return closes
+
+    def start_computer_games(self, specs: list[ComputerSpec], concurrency: int = 16) -> ComputerCounts:
+        """Seat a person and the computer in each room (every ``len(pool)``-th to each process); they play on."""
+        share = max(1, concurrency // len(self))
+        total = ComputerCounts()
+        for counts in self._call([ComputerStart(specs[index :: len(self)], share) for index in range(len(self))]):
+            total.merge(counts)
+        return total
+
+    def stop_computer_games(self) -> ComputerCounts:
+        """Every person playing the computer resigns and leaves; what they did since they started."""
+        total = ComputerCounts()
+        for counts in self._call([ComputerStop() for _ in self.connections]):
+            total.merge(counts)
+        return total
 
     def stop(self) -> None:
         for connection in self.connections:

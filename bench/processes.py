@@ -9,6 +9,7 @@ ASGI application per app, which the test helper does not offer.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -96,5 +97,19 @@ class ServerProcess:
         return self
 
     def stop(self) -> None:
+        # A tictac server that played the computer has a search process of its own (game.bots), and
+        # multiprocessing's resource tracker beside it; a SIGTERMed server leaves them running. They
+        # are noted before the stop and ended after it, so no run leaves processes behind.
+        children = []
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                children = self.ps.children(recursive=True)
         stop_process(self.process, timeout=10)
         self.process = None
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.terminate()
+        _, alive = psutil.wait_procs(children, timeout=5)
+        for child in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()

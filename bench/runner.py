@@ -8,6 +8,7 @@ weighs on the next.
 from __future__ import annotations
 
 import contextlib
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -19,11 +20,12 @@ import psutil
 from tictac.embedded_redis import EmbeddedRedis
 
 from .clientproc import ClientPool
+from .computer import ComputerSpec
 from .crowd import VisitorSpec, layout, room_count
 from .database import Databases
 from .loadgen import GameSpec, SeatTarget
 from .processes import ServerProcess, Usage, usage
-from .scenarios import Plan, Scenario
+from .scenarios import CHOSEN, Plan, Scenario
 from .stats import CrowdCounts, PhaseCounts, SetupCounts, distribution
 
 WARMUP_GAMES = 8
@@ -126,6 +128,24 @@ def phase_summary(counts: PhaseCounts, servers: Usage, redis: Usage, seconds: fl
     }
 
 
+def peaks_by_run(tail: list[dict[str, Any]], peak: list[dict[str, Any]], runs: int) -> list[float]:
+    """Run ``i``'s peak: the highest accepted moves/s of its pass over the peak steps and of the ``i``-th tail window.
+
+    The tail counts because its games (500 at a move a second, each with a
+    move of its own in flight) can outrun a small peak step, whose games
+    wait on each other's answers; a run's figure takes nothing from another
+    run's phases, so the runs stay independent measurements.
+    """
+    return [
+        max(
+            [step["moves_per_second"] for step in peak if step["run"] == run]
+            + [step["moves_per_second"] for step in tail if step["run"] == run],
+            default=0.0,
+        )
+        for run in range(1, runs + 1)
+    ]
+
+
 def wait_for_quiet(say: Say, limit_cores: float = 0.15, patience: float = 60.0) -> float:
     """Wait (up to ``patience`` s) until the machine is nearly idle before a scenario starts.
 
@@ -187,7 +207,10 @@ class ScenarioRun:
         self.warmup_specs = game_specs(self.scenario, self.servers, codes[-WARMUP_GAMES:])
         self.specs = game_specs(self.scenario, self.servers, codes[: self.plan.max_games])
         # The crowd's rooms come after the games' (and before the warm-up's): empty seats for its seat-takers.
-        self.crowd_codes = codes[self.plan.max_games : self.plan.max_games + room_count(self.plan.crowd_visitors)]
+        crowd_end = self.plan.max_games + room_count(self.plan.crowd_visitors)
+        self.crowd_codes = codes[self.plan.max_games : crowd_end]
+        # Then the rooms where people play the computer.
+        self.computer_codes = codes[crowd_end : crowd_end + self.plan.computer_games]
 
     def _stop(self) -> None:
         # Every process is stopped even when another one's stop fails (a dead client's broken pipe).
@@ -216,23 +239,82 @@ class ScenarioRun:
         for games in plan.ramp_games:
             setup = self._connect_up_to(games)
             result["setup"].append({"games": games, **setup})
-            step = self._play(games, interval=plan.move_interval, seconds=plan.ramp_seconds)
-            sockets = 2 * self.connected
-            step["rss_per_socket_kb"] = _per_socket_kb(step["server_rss_mb"], result["idle_rss_mb"], sockets)
-            if "rss_mb" in setup:
-                step["rss_per_socket_kb_idle"] = _per_socket_kb(setup["rss_mb"], result["idle_rss_mb"], sockets)
-            result["ramp"].append({"games": games, "sockets": sockets, **step})
-            self._report_step("ramp", games, step)
+            step = self._ramp_step(games, result["idle_rss_mb"], setup)
+            result["ramp"].append(step)
+            last = games == plan.ramp_games[-1]
+            self._report_step(f"tail 1/{plan.tail_runs}" if last else "ramp", games, step)
+        # The tail: the top ramp step's games play on, measured again window after window. Its first
+        # window is the ramp's last step (the same dict in both lists); the others follow it with a
+        # move's length of warm-up, as the games never stopped but for the drain between windows.
+        result["tail"] = []
+        if plan.ramp_games:
+            top = plan.ramp_games[-1]
+            result["tail"] = [{"run": 1, **result["ramp"][-1]}]
+            for run in range(2, plan.tail_runs + 1):
+                step = {"run": run, **self._ramp_step(top, result["idle_rss_mb"], {}, warmup=plan.move_interval)}
+                result["tail"].append(step)
+                self._report_step(f"tail {run}/{plan.tail_runs}", top, step)
+            result["ramp"][-1] = result["tail"][0]
+        result["beside_computer"] = self._beside_computer() if self._plays_the_computer() else None
         result["peak"] = []
-        for games in plan.peak_games:
-            result["setup"].append({"games": games, **self._connect_up_to(games)})
-            step = self._play(games, interval=0, seconds=plan.peak_seconds)
-            result["peak"].append({"games": games, **step})
-            self._report_step("peak", games, step)
+        for run in range(1, plan.peak_runs + 1):
+            for games in plan.peak_games:
+                if run == 1:
+                    result["setup"].append({"games": games, **self._connect_up_to(games)})
+                step = self._play(games, interval=0, seconds=plan.peak_seconds)
+                result["peak"].append({"games": games, "run": run, **step})
+                self._report_step(f"peak {run}/{plan.peak_runs}", games, step)
         self.pool.close_all()
-        phases = result["ramp"] + result["peak"]
-        result["peak_moves_per_second"] = max(phase["moves_per_second"] for phase in phases)
+        result["peak_runs"] = peaks_by_run(result["tail"], result["peak"], plan.peak_runs)
+        result["peak_moves_per_second"] = statistics.median(result["peak_runs"])
+        self.say(f"    peak by run: {', '.join(f'{peak:.1f}' for peak in result['peak_runs'])} moves/s")
         return result
+
+    def _ramp_step(
+        self, games: int, idle_rss_mb: float, setup: dict[str, Any], warmup: float | None = None
+    ) -> dict[str, Any]:
+        """``games`` games at one move per interval; memory per socket after the step (and after connecting)."""
+        step = self._play(games, interval=self.plan.move_interval, seconds=self.plan.ramp_seconds, warmup=warmup)
+        sockets = 2 * self.connected
+        step["rss_per_socket_kb"] = _per_socket_kb(step["server_rss_mb"], idle_rss_mb, sockets)
+        if "rss_mb" in setup:
+            step["rss_per_socket_kb_idle"] = _per_socket_kb(setup["rss_mb"], idle_rss_mb, sockets)
+        return {"games": games, "sockets": sockets, **step}
+
+    def _plays_the_computer(self) -> bool:
+        return self.scenario == CHOSEN and self.plan.computer_games > 0 and bool(self.plan.ramp_games)
+
+    def _beside_computer(self) -> dict[str, Any]:
+        """The tail's games measured once more, with people playing the computer in rooms of their own beside them."""
+        assert self.pool is not None
+        plan = self.plan
+        games = plan.ramp_games[-1]
+        server = self.servers[0]
+        specs = [
+            ComputerSpec("127.0.0.1", server.port, code, plan.computer_level, seed)
+            for seed, code in enumerate(self.computer_codes)
+        ]
+        started = self.pool.start_computer_games(specs)
+        self.say(
+            f"    {started.started} of {started.games} people playing the computer ({plan.computer_level}) "
+            f"in {distribution(started.setup_ms).get('max', '-')} ms at most; failed {dict(started.failures) or 0}"
+        )
+        step = self._play(games, interval=plan.move_interval, seconds=plan.ramp_seconds)
+        played = self.pool.stop_computer_games()
+        self._settle()
+        step["computer"] = {
+            "games": played.games,
+            "level": plan.computer_level,
+            "started": played.started,
+            "failed": sum(played.failures.values()),
+            "failures": dict(played.failures),
+            "setup_ms": distribution(played.setup_ms),
+            "moves": played.moves,
+            "errors": dict(played.errors),
+            "closes": dict(played.closes),
+        }
+        self._report_step(f"beside {played.started} computer games:", games, step)
+        return {"games": games, "sockets": 2 * self.connected, **step}
 
     def _warm_up(self) -> int:
         """Play a few games and hang up, so imports, caches and pools are full; the servers' RSS then."""

@@ -104,13 +104,14 @@ class Scenario:
 # tictac's chosen server and layer (docs/performance.md says why).
 CHOSEN_SERVER = "uvicorn-sansio-arenas2"
 CHOSEN_LAYER = "pubsub"
+CHOSEN = Scenario("tictac", CHOSEN_SERVER, CHOSEN_LAYER)
+"""tictac as served (one worker); the bench plays the computer beside its tail (issue 15's fifth target)."""
 STOCK = Scenario("naive", "daphne", "core-stock")
 
 
 def default_scenarios(quick: bool) -> list[Scenario]:
     """The scenarios behind the issue's targets; ``--scenario`` runs others."""
-    chosen = Scenario("tictac", CHOSEN_SERVER, CHOSEN_LAYER)
-    scenarios = [STOCK, chosen.twin, chosen]
+    scenarios = [STOCK, CHOSEN.twin, CHOSEN]
     if not quick:
         scenarios += [Scenario("tictac", "daphne", "core-stock"), Scenario("tictac", CHOSEN_SERVER, CHOSEN_LAYER, 2)]
     return scenarios
@@ -140,6 +141,15 @@ class Plan:
     """People in each room the crowd's watchers fill: two seat-takers and ``crowd_class - 2`` watchers."""
     crowd_concurrency: int = 50
     """At most this many visitors arriving at once (from their page's first byte to their socket's first frame)."""
+    tail_runs: int = 5
+    """Measured windows of the top ramp step (the tail), one after another on the same live games."""
+    peak_runs: int = 3
+    """Passes over the peak steps; the peak's verdicts take the median of their ratios."""
+    computer_games: int = 100
+    """People playing the computer beside the tail's games, in the chosen scenario (0: no such phase)."""
+    computer_level: str = "easy"
+    """The computer's level in those games: ``easy`` answers at once, so its games churn fastest (bench.bots_and_humans
+    found 100 of them on 3×3 slowed a human game more than 100 ``perfect`` ones on 7×7)."""
 
     @property
     def max_games(self) -> int:
@@ -149,5 +159,8 @@ class Plan:
         return asdict(self)
 
 
-QUICK = Plan(ramp_games=(100, 500), ramp_seconds=5, peak_games=(64,), peak_seconds=5, crowd_visitors=200)
+QUICK = Plan(
+    ramp_games=(100, 500), ramp_seconds=5, peak_games=(64,), peak_seconds=5, crowd_visitors=200,
+    tail_runs=2, peak_runs=2, computer_games=20,
+)  # fmt: skip
 FULL = Plan(ramp_games=(50, 100, 250, 500), ramp_seconds=10, peak_games=(16, 64, 256), peak_seconds=6)
