@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -27,6 +28,7 @@ from django.conf import settings
 from . import bot, room_states, rules, services
 from .broadcast import publish
 from .models import FINISHED_STATUSES, Room
+from .search_process import end_with_parent
 from .state import RoomState
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,12 @@ class ComputerPlayers:
         if self._pool is None:
             # "spawn": a forked copy of a running server (its event loop, sockets and
             # threads) is no place to search from; the child imports only game.bot.
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=end_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def refuse_if_full(self, room_code: str) -> None:

@@ -57,6 +57,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.message_limits",
         "game.socket_session",
         "game.compiled_reads",
+        "game.search_process",
         "game.shards",
         "game.layer_internals",
     ),

@@ -8,12 +8,15 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import websockets
 from channels_redis.pubsub import RedisPubSubChannelLayer
@@ -538,3 +541,47 @@ async def test_sockets_that_close_during_broadcasts_leave_no_ghost_behind(kind: 
         await talker.close()
     finally:
         server.stop()
+
+
+_SEARCH_PROCESS_OWNER = """
+import os, sys, time
+import django
+django.setup()
+from game.bots import ComputerPlayers
+pool = ComputerPlayers()._search_pool()
+print(pool.submit(os.getpid).result(), flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_servers_search_process_ends_with_it() -> None:
+    # A server killed outright (SIGKILL: a stop that timed out, the OOM killer) runs no clean-up,
+    # so only the search process itself can notice that its server is gone.
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _SEARCH_PROCESS_OWNER],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tictac.settings"},
+    )
+    try:
+        assert owner.stdout is not None
+        search = psutil.Process(int(owner.stdout.readline()))
+        assert search.ppid() == owner.pid
+        owner.kill()
+        owner.wait()
+        _ended(search, timeout=10)
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+def _ended(process: psutil.Process, timeout: float) -> None:
+    """Wait until ``process`` is gone, or a zombie (an orphan whose new parent has not reaped it yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the search process {process.pid} outlived its server")
