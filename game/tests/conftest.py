@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import override_settings
 
 from game import budgets, services, state
 from game.bots import computer_players
@@ -29,6 +30,15 @@ def fresh_process_caches() -> None:
     message_limits.reset()
     budgets.messages_per_address.reset()
     local_sockets.reset()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """One round of MD5 for every password this process hashes: the production hasher's many rounds
+    cost about a second per sign-up or sign-in here, and no test is about the hasher itself. (The
+    servers that live tests start hash as production does.)"""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

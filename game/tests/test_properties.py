@@ -99,6 +99,7 @@ async def _run(steps: list[tuple[int, Any]]) -> None:
             await socket.close()
 
 
+@pytest.mark.slow  # 30 generated games over real sockets
 @pytest.mark.usefixtures("transactional_db")
 @hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)

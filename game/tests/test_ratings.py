@@ -250,6 +250,7 @@ def _timed(client: Client, path: str, requests: int = 100) -> tuple[float, float
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
 
+@pytest.mark.slow  # 10,000 games stored, 200 pages timed
 def test_profile_and_leaderboard_answer_fast_with_10000_games_and_1000_players(db: None, client: Client) -> None:
     first = _seed()
     timings = {
