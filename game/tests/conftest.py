@@ -1,24 +1,17 @@
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
-from channels.db import database_sync_to_async
 from django.test import override_settings
 
-from game import budgets, services, state
+from game import budgets, state
 from game.bots import computer_players
 from game.cache import game_cache
 from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
-from testing.live import migrate
-from testing.postgres import EmbeddedPostgres, find_bin_dir
-
-from .clients import Socket, new_session_key
-
-make_room = database_sync_to_async(services.create_room)
+from testing.clients import Socket, make_room, new_session_key
 
 
 @pytest.fixture(autouse=True)
@@ -73,26 +66,3 @@ async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> 
     assert (await bob.join("bob"))["you"]["mark"] == "O"
     await alice.next_state(status="playing")
     return alice, bob
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated database for a module's live servers, once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'db.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database()
-    migrate(url)
-    return url
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[EmbeddedPostgres]:
-    """Debian's PostgreSQL, started once for the run (CI must have it; elsewhere its tests skip)."""
-    if find_bin_dir() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; `python3 run.py test` installs it with apt as root")
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
-    server = EmbeddedPostgres().start()
-    yield server
-    server.stop()

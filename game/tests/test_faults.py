@@ -17,10 +17,9 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from testing.clients import LiveSocket, new_room, seated
 from testing.live import Browser, LiveServer, migrated_sqlite
 from tictac.embedded_redis import EmbeddedRedis
-
-from .clients import LiveSocket, new_room, seated
 
 pytestmark = pytest.mark.live
 

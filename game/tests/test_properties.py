@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from game import rules, services
 from game.models import Game, Move, Status
-
-from .clients import Socket, new_session_key
+from testing.clients import Socket, new_session_key
 
 SIZE = 3
 

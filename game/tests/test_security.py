@@ -262,6 +262,7 @@ async def _handshake(path: str, origin: bytes | None) -> tuple[list[dict[str, An
         await send({"type": "websocket.accept"})
 
     headers = [(b"origin", origin)] if origin is not None else []
+    # Raw, not a Socket: the check is wrapped round a stand-in application, not tictac's.
     communicator = WebsocketCommunicator(AllowedHostsOnly(inner), path, headers=headers)
     await communicator.connect(timeout=5)
     sent = [{"type": "websocket.accept"}]  # connect() read it
