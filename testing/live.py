@@ -13,8 +13,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from tictac.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +41,8 @@ def query(database_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tup
     if database_url.startswith("sqlite:///"):
         with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
             return connection.execute(sql.replace("%s", "?"), params).fetchall()
+    import psycopg  # here, not at the top: every test run loads this module, few need PostgreSQL
+
     with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as connection:
         return connection.execute(sql, params).fetchall()
 

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
-from channels.db import database_sync_to_async
+from django.test import override_settings
 
-from game import budgets, presence, services
+from game import budgets, presence
 from game.bots import computer_players
 from game.cache import game_cache
 from game.compiled_reads import compiled_statements
@@ -14,12 +13,7 @@ from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
 from game.presence_readings import last_presence
-from testing.live import migrate
-from testing.postgres import EmbeddedPostgres, find_bin_dir
-
-from .clients import Socket, new_session_key
-
-make_room = database_sync_to_async(services.create_room)
+from testing.clients import Socket, make_room, new_session_key
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +29,15 @@ def fresh_process_caches() -> None:
     local_sockets.reset()
     computer_players.reset()
     compiled_statements.reset()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """One round of MD5 for every password this process hashes: the production hasher's many rounds
+    cost about a second per sign-up or sign-in here, and no test is about the hasher itself. (The
+    servers that live tests start hash as production does.)"""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
@@ -69,26 +72,3 @@ async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> 
     assert (await bob.join("bob"))["you"]["mark"] == "O"
     await alice.next_state(status="playing")
     return alice, bob
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated database for a module's live servers, once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'db.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database()
-    migrate(url)
-    return url
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[EmbeddedPostgres]:
-    """Debian's PostgreSQL, started once for the run (CI must have it; elsewhere its tests skip)."""
-    if find_bin_dir() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; `python3 run.py test` installs it with apt as root")
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
-    server = EmbeddedPostgres().start()
-    yield server
-    server.stop()

@@ -6,14 +6,11 @@ import itertools
 from typing import Any
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from game import budgets
 from game.models import Room
-from tictac.asgi import application
-
-from .clients import ORIGIN, Socket, chat_until_the_address_budget_is_spent, new_session_key
+from testing.clients import Socket, chat_until_the_address_budget_is_spent, new_session_key
 
 _addresses = (f"10.9.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
 
@@ -59,17 +56,10 @@ def test_room_creation_is_throttled_per_address_whatever_the_cookies(tight: dict
     assert Client(REMOTE_ADDR=next(_addresses)).post("/rooms/", {"name": "elsewhere"}).status_code == 302
 
 
-def _from(address: str, session_key: str | None = None) -> list[tuple[bytes, bytes]]:
-    headers = [(b"origin", ORIGIN), (b"x-forwarded-for", address.encode())]
-    if session_key:
-        headers.append((b"cookie", f"sessionid={session_key}".encode()))
-    return headers
-
-
-async def _closed_with(communicator: WebsocketCommunicator) -> int | None:
-    connected, _ = await communicator.connect()
-    assert connected  # accepted first, so that a refusal reaches the page as a close code
-    message = await communicator.receive_output(timeout=10)
+async def _closed_with(socket: Socket) -> int | None:
+    """Connect ``socket``: the code the server closes it with at once, or None if it sends a message instead."""
+    await socket.connect()
+    message = await socket.communicator.receive_output(timeout=10)
     return message.get("code") if message["type"] == "websocket.close" else None
 
 
@@ -80,15 +70,15 @@ async def test_cookie_less_sockets_from_one_address_are_capped(
     tight["MAX_SOCKETS_PER_ADDRESS"] = 3
     opened = []
     for _ in range(3):
-        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(address))
+        socket = Socket(f"/ws/rooms/{room.code}/", forwarded_for=address)
         assert await _closed_with(socket) is None
         opened.append(socket)
-    extra = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(address))
+    extra = Socket(f"/ws/rooms/{room.code}/", forwarded_for=address)
     assert await _closed_with(extra) == 4429
-    other = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(next(_addresses)))
+    other = Socket(f"/ws/rooms/{room.code}/", forwarded_for=next(_addresses))
     assert await _closed_with(other) is None
     for socket in [*opened, other]:
-        await socket.disconnect()
+        await socket.close()
 
 
 async def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(
@@ -100,12 +90,12 @@ async def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(
     # connection address claiming two addresses are one address.
     sockets = []
     for claimed in (next(_addresses), next(_addresses)):
-        socket = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=_from(claimed))
-        socket.scope["client"] = (address, 40000)
+        socket = Socket(f"/ws/rooms/{room.code}/", forwarded_for=claimed)
+        socket.communicator.scope["client"] = (address, 40000)
         sockets.append(socket)
     assert [await _closed_with(socket) for socket in sockets] == [None, 4429]
     for socket in sockets:
-        await socket.disconnect()
+        await socket.close()
 
 
 async def test_chat_is_budgeted_per_address(room: Room, tight: dict[str, Any], settings: Any, address: str) -> None:
@@ -122,15 +112,11 @@ async def test_lobby_sockets_are_capped_per_address(
 ) -> None:
     settings.TRUSTED_PROXY_COUNT = 1
     tight["MAX_LOBBY_SOCKETS_PER_ADDRESS"] = 2
-    lobbies = [WebsocketCommunicator(application, "/ws/lobby/", headers=_from(address)) for _ in range(3)]
-    outcomes = []
-    for lobby in lobbies:
-        assert (await lobby.connect())[0]
-        message = await lobby.receive_output(timeout=10)
-        outcomes.append(message.get("code") if message["type"] == "websocket.close" else "rooms")
+    lobbies = [Socket("/ws/lobby/", forwarded_for=address) for _ in range(3)]
+    outcomes = [await _closed_with(lobby) or "rooms" for lobby in lobbies]
     assert outcomes == ["rooms", "rooms", 4429]
     for lobby in lobbies:
-        await lobby.disconnect()
+        await lobby.close()
 
 
 class _StoppedClock:

@@ -25,10 +25,8 @@ from game.local_sockets import local_sockets
 from game.models import Game, Room
 from game.presence import RedisPresence, presence
 from game.shards import room_group
+from testing.clients import ORIGIN, Socket, make_room, new_session_key
 from tictac.asgi import application
-
-from .clients import ORIGIN, Socket, new_session_key
-from .conftest import make_room
 
 OpenSocket = Callable[..., Awaitable[Socket]]
 
@@ -224,6 +222,7 @@ async def test_a_session_cookie_in_a_second_cookie_header_still_seats_its_tab(
         (b"cookie", b"csrftoken=abc"),
         (b"cookie", f"sessionid={alice.session_key}".encode()),
     ]
+    # Raw, not a Socket: the helper sends one Cookie header, and this test is about two.
     tab = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=headers)
     connected, _ = await tab.connect()
     assert connected
@@ -270,31 +269,27 @@ async def test_a_frame_of_exactly_4_kib_is_still_read(players: tuple[Socket, Soc
 async def test_when_the_origin_is_not_an_allowed_host_then_the_socket_is_closed_with_4403(
     room: Room, origin: bytes | None
 ) -> None:
-    headers = [(b"origin", origin)] if origin is not None else []
-    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=headers)
+    socket = Socket(f"/ws/rooms/{room.code}/", origin=origin)
     # Accepted only to be closed at once: a browser hides an HTTP 403 from the page (it reads 1006).
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403, "reason": None}
-    await communicator.wait(timeout=5)
+    await socket.connect()
+    assert await socket.communicator.receive_output(timeout=5) == {
+        "type": "websocket.close",
+        "code": 4403,
+        "reason": None,
+    }
+    await socket.communicator.wait(timeout=5)
 
 
 async def test_an_allowed_host_on_any_port_is_accepted(room: Room) -> None:
-    communicator = WebsocketCommunicator(
-        application, f"/ws/rooms/{room.code}/", headers=[(b"origin", b"http://127.0.0.1:8123")]
-    )
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    await communicator.disconnect()
+    socket = Socket(f"/ws/rooms/{room.code}/", origin=b"http://127.0.0.1:8123")
+    await socket.connect()  # asserts that it is accepted
+    await socket.close()
 
 
 async def test_when_the_room_does_not_exist_then_the_socket_is_closed_with_4404(transactional_db: None) -> None:
-    communicator = WebsocketCommunicator(
-        application, "/ws/rooms/nosuchroom/", headers=[(b"origin", b"http://localhost")]
-    )
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    closed = await communicator.receive_output(timeout=5)
+    socket = Socket("/ws/rooms/nosuchroom/")
+    await socket.connect()
+    closed = await socket.communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close"
     assert closed["code"] == 4404
 
@@ -306,10 +301,9 @@ async def test_when_the_database_cannot_be_reached_on_connect_then_the_socket_is
         raise OperationalError("could not connect to server")
 
     monkeypatch.setattr(services, "aget_room", unreachable)
-    communicator = WebsocketCommunicator(application, "/ws/rooms/anyroom/", headers=[(b"origin", b"http://localhost")])
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    closed = await communicator.receive_output(timeout=5)
+    socket = Socket("/ws/rooms/anyroom/")
+    await socket.connect()
+    closed = await socket.communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 1011}
     assert "connect failed" in caplog.text
 
@@ -449,10 +443,6 @@ async def test_presence_follows_sockets_and_tabs(
 # --- Hosts' actions -------------------------------------------------------------
 
 
-async def _closed_with(socket: Socket) -> int:
-    return await _closed_with_communicator(socket.communicator)
-
-
 async def test_when_the_host_closes_the_room_then_every_socket_is_told_and_closed(
     room: Room, players: tuple[Socket, Socket], open_socket: OpenSocket
 ) -> None:
@@ -462,10 +452,10 @@ async def test_when_the_host_closes_the_room_then_every_socket_is_told_and_close
         told = await socket.next_state()
         while told["room"]["open"]:
             told = await socket.next_state()
-        assert await _closed_with(socket) == 4410
-    late = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[(b"origin", b"http://localhost")])
-    assert (await late.connect(timeout=5))[0]
-    assert (await late.receive_output(timeout=5))["code"] == 4410
+        assert await socket.close_code() == 4410
+    late = Socket(f"/ws/rooms/{room.code}/")
+    await late.connect()
+    assert (await late.communicator.receive_output(timeout=5))["code"] == 4410
 
 
 async def test_when_the_host_frees_a_seat_then_its_player_is_told_and_closed_and_the_seat_opens(
@@ -476,7 +466,7 @@ async def test_when_the_host_frees_a_seat_then_its_player_is_told_and_closed_and
     freed = await database_sync_to_async(host_actions.kick)(room, "X")
     assert freed
     assert (await alice.next_message("error"))["code"] == "kicked"
-    assert await _closed_with(alice) == 4409
+    assert await alice.close_code() == 4409
     waiting = await bob.next_state(status="waiting")
     assert waiting["players"]["X"] is None
     assert waiting["game"]["board"][4] == "X"  # the game goes on from its board
@@ -513,13 +503,9 @@ async def test_when_a_session_opens_too_many_sockets_then_the_extra_ones_are_clo
     session_key = await new_session_key()
     await open_socket(room.code, session_key)
     await open_socket(room.code, session_key)
-    third = WebsocketCommunicator(
-        application,
-        f"/ws/rooms/{room.code}/",
-        headers=[(b"origin", b"http://localhost"), (b"cookie", f"sessionid={session_key}".encode())],
-    )
-    assert (await third.connect(timeout=5))[0]
-    closed = await third.receive_output(timeout=5)
+    third = Socket(f"/ws/rooms/{room.code}/", session_key)
+    await third.connect()
+    closed = await third.communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close"
     assert closed["code"] == 4429
     other = await open_socket(room.code, await new_session_key())  # other sessions are not affected
@@ -544,20 +530,20 @@ async def test_refused_messages_are_logged_with_room_code_and_a_session_hash_nev
 async def test_a_closed_room_stays_out_of_the_lobby_when_its_sockets_leave(
     room: Room, players: tuple[Socket, Socket]
 ) -> None:
-    lobby = WebsocketCommunicator(application, "/ws/lobby/", headers=[(b"origin", b"http://localhost")])
-    assert (await lobby.connect(timeout=5))[0]
-    listed = await lobby.receive_json_from(timeout=5)
+    lobby = Socket("/ws/lobby/")
+    await lobby.connect()
+    listed = await lobby.communicator.receive_json_from(timeout=5)
     assert room.code in [summary["code"] for summary in listed["rooms"]]
     await database_sync_to_async(host_actions.close_room)(room)
     for socket in players:
-        assert await _closed_with(socket) == 4410
+        assert await socket.close_code() == 4410
         await socket.close()
     # Every later update of this room must keep it closed; the last one follows both departures.
     updates = []
     while len([u for u in updates if u["room"]["code"] == room.code]) < 3:
-        updates.append(await lobby.receive_json_from(timeout=5))
+        updates.append(await lobby.communicator.receive_json_from(timeout=5))
     assert all(not update["room"]["open"] for update in updates if update["room"]["code"] == room.code)
-    await lobby.disconnect()
+    await lobby.close()
 
 
 async def test_when_a_room_is_full_of_sockets_then_one_more_is_closed_with_4429(
@@ -566,17 +552,10 @@ async def test_when_a_room_is_full_of_sockets_then_one_more_is_closed_with_4429(
     settings.TICTAC = {**settings.TICTAC, "MAX_SOCKETS_PER_ROOM": 2}
     first = await open_socket(room.code)
     await open_socket(room.code)
-    extra = WebsocketCommunicator(application, f"/ws/rooms/{room.code}/", headers=[(b"origin", b"http://localhost")])
-    assert (await extra.connect(timeout=5))[0]
-    assert await _closed_with_communicator(extra) == 4429
+    extra = Socket(f"/ws/rooms/{room.code}/")
+    await extra.connect()
+    assert await extra.close_code() == 4429
     assert (await first.fresh_state())["spectators"] == 2  # the refused socket never counted
-
-
-async def _closed_with_communicator(communicator: WebsocketCommunicator) -> int:
-    while True:
-        output = await communicator.receive_output(timeout=5)
-        if output["type"] == "websocket.close":
-            return int(output["code"])
 
 
 async def test_a_presence_change_that_loses_the_race_to_a_newer_move_still_reaches_the_room(

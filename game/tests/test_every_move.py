@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
 
 from game import services
 from game.models import Room
+from testing.clients import LiveSocket, ProtocolClient, Socket, new_room, new_session_key, seated
 from testing.live import Browser, LiveServer
-
-from .clients import LiveSocket, ProtocolClient, Socket, new_room, new_session_key, seated
 
 SIZE = 5  # 25 cells: a long game, many turns to race on
 
@@ -78,21 +75,10 @@ async def test_every_socket_sees_every_move_in_order_on_one_process(transactiona
             await socket.close()
 
 
-@pytest.fixture
-def two_workers(database: str, tmp_path: Path) -> Iterator[list[LiveServer]]:
-    # The players here move far faster than a person; rate limiting has tests of its own.
-    servers = [
-        LiveServer("uvicorn", database, tmp_path / f"uvicorn-{n}.log", TICTAC_MESSAGES_PER_SECOND="1000").start()
-        for n in range(2)
-    ]
-    yield servers
-    for server in servers:
-        server.stop()
-
-
 @pytest.mark.live
-async def test_every_socket_sees_every_move_in_order_across_two_processes(two_workers: list[LiveServer]) -> None:
-    first, second = two_workers
+@pytest.mark.parametrize("two_servers", ["uvicorn"], indirect=True)
+async def test_every_socket_sees_every_move_in_order_across_two_processes(two_servers: list[LiveServer]) -> None:
+    first, second = two_servers
     alice_browser, bob_browser = Browser(), Browser()
     code = new_room(first, alice_browser, size=SIZE, win_length=SIZE)
     alice = await seated(alice_browser, first, code, "alice")

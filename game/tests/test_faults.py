@@ -24,10 +24,9 @@ from websockets.exceptions import ConnectionClosed
 
 from game.layer_internals import group_shard
 from game.shards import room_group
+from testing.clients import LiveSocket, new_room, seated
 from testing.live import Browser, LiveServer, migrated_sqlite
 from tictac.embedded_redis import EmbeddedRedis
-
-from .clients import LiveSocket, new_room, seated
 
 pytestmark = pytest.mark.live
 

@@ -20,9 +20,7 @@ from django.utils import timezone
 from game import services
 from game.models import ChatMessage, Move, Room, session_hash
 from game.presence import presence
-
-from .clients import Socket, new_session_key
-from .conftest import make_room
+from testing.clients import Socket, make_room, new_session_key
 
 OpenSocket = Callable[..., Awaitable[Socket]]
 

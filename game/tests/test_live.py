@@ -9,7 +9,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -18,25 +17,11 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from game.rules import Board
+from testing.clients import LiveSocket, chat_until_the_address_budget_is_spent, new_room, seated
 from testing.live import Browser, LiveServer, manage, migrate, migrated_sqlite, query
 from testing.postgres import EmbeddedPostgres
 
-from .clients import LiveSocket, chat_until_the_address_budget_is_spent, new_room, seated
-
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def two_servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LiveServer]]:
-    logs = tmp_path_factory.mktemp("logs")
-    # The race test fires bursts far above a person's pace; rate limiting has tests of its own.
-    servers = [
-        LiveServer("daphne", database, logs / f"daphne-{n}.log", TICTAC_MESSAGES_PER_SECOND="1000").start()
-        for n in range(2)
-    ]
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 async def test_a_game_with_one_player_on_each_process_works_like_one_on_a_single_process(

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from game import rules, services
 from game.models import Game, Move, Status
-
-from .clients import Socket, new_session_key
+from testing.clients import Socket, new_session_key
 
 SIZE = 3
 
@@ -99,6 +98,7 @@ async def _run(steps: list[tuple[int, Any]]) -> None:
             await socket.close()
 
 
+@pytest.mark.slow  # 30 generated games over real sockets
 @pytest.mark.usefixtures("transactional_db")
 @hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)

@@ -9,7 +9,6 @@ import statistics
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from django.utils import timezone
 
 from game import glicko2, ratings, services
 from game.models import EndReason, Game, Player, Rating, Room, Status
+from testing.clients import LiveSocket
 from testing.live import Browser, LiveServer, query
-
-from .clients import LiveSocket
 
 
 def _seated(room: Room, *users: User | None, names: tuple[str, str] = ("alice", "bob")) -> tuple[int, int]:
@@ -250,6 +248,7 @@ def _timed(client: Client, path: str, requests: int = 100) -> tuple[float, float
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
 
+@pytest.mark.slow  # 10,000 games stored, 200 pages timed
 def test_profile_and_leaderboard_answer_fast_with_10000_games_and_1000_players(db: None, client: Client) -> None:
     first = _seed()
     timings = {
@@ -265,15 +264,6 @@ def test_profile_and_leaderboard_answer_fast_with_10000_games_and_1000_players(d
 
 
 # --- Two processes ending one game at the same moment --------------------------------
-
-
-@pytest.fixture(scope="module")
-def two_servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LiveServer]]:
-    logs = tmp_path_factory.mktemp("logs")
-    servers = [LiveServer("daphne", database, logs / f"daphne-{n}.log").start() for n in range(2)]
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def _post(browser: Browser, server: LiveServer, path: str, fields: dict[str, str]) -> str:

@@ -17,6 +17,7 @@ def _walk(board: Board, positions: set[tuple[str, ...]], counts: dict[str, int])
         _walk(board.play(cell), positions, counts)
 
 
+@pytest.mark.slow  # all 255,168 games
 def test_the_full_3x3_game_tree_has_the_known_numbers_of_games_and_positions() -> None:
     positions: set[tuple[str, ...]] = set()
     counts = {"X": 0, "O": 0, "draw": 0}

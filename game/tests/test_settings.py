@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # a manage.py process per check
 def test_check_deploy_is_clean_under_production_settings() -> None:
     result = _manage(
         "check",
@@ -36,12 +38,14 @@ def test_check_deploy_is_clean_under_production_settings() -> None:
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow  # a manage.py process per check
 def test_check_deploy_flags_plain_http_settings() -> None:
     result = _manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_DEBUG="0")
     assert result.returncode != 0
     assert "security.W004" in result.stderr  # no HSTS without DJANGO_HTTPS
 
 
+@pytest.mark.slow  # a manage.py process per check
 def test_without_a_configured_key_each_install_gets_its_own_random_key(tmp_path: Path) -> None:
     key_file = tmp_path / "secret"
     script = "from django.conf import settings; print(settings.SECRET_KEY)"

@@ -1,5 +1,6 @@
 """Small test clients that speak docs/protocol.md: through WebsocketCommunicator
-(in process) or a real WebSocket connection (to a live server)."""
+(in process) or a real WebSocket connection (to a live server); and the
+helpers several test modules share to set a room up for them."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 from websockets.asyncio.client import ClientConnection
 
+from game import services
 from testing.live import Browser, LiveServer
 from tictac.asgi import application
 
 ORIGIN = b"http://localhost"
 TIMEOUT = 10
+
+
+make_room = database_sync_to_async(services.create_room)
 
 
 @database_sync_to_async
@@ -135,10 +140,22 @@ class Socket(ProtocolClient):
     async def open(cls, code: str, session_key: str | None = None, forwarded_for: str | None = None) -> Socket:
         """Connect to room ``code`` and read the state the server sends on accept."""
         socket = cls(f"/ws/rooms/{code}/", session_key, forwarded_for=forwarded_for)
-        connected, _ = await socket.communicator.connect(timeout=TIMEOUT)
-        assert connected
+        await socket.connect()
         await socket.next_state()
         return socket
+
+    async def connect(self) -> None:
+        """Connect, without reading: tictac accepts every socket first, so that a refusal
+        reaches the page as a close code (a browser hides an HTTP 403 from it)."""
+        connected, _ = await self.communicator.connect(timeout=TIMEOUT)
+        assert connected
+
+    async def close_code(self) -> int:
+        """Read until the server closes this socket; the code it closed with."""
+        while True:
+            output = await self.communicator.receive_output(timeout=TIMEOUT)
+            if output["type"] == "websocket.close":
+                return int(output["code"])
 
     async def send_text(self, text: str) -> None:
         await self.communicator.send_to(text_data=text)
@@ -199,7 +216,8 @@ def new_room(
     data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}).encode()
     request = urllib.request.Request(server.url + "/rooms/", data=data, headers={"Referer": server.url + "/"})
     with browser.opener.open(request, timeout=10) as response:
-        return response.url.rstrip("/").rsplit("/", 1)[1]
+        room_url: str = response.url
+    return room_url.rstrip("/").rsplit("/", 1)[1]
 
 
 async def seated(browser: Browser, server: LiveServer, code: str, name: str) -> LiveSocket:
