@@ -14,9 +14,9 @@ requirements-dev.txt too to test or bench; then it goes on inside it.
 `test --fast` leaves out mypy (half a minute without its cache) and the
 tests marked live, browser or slow in pytest.ini (server processes,
 Chromium, manage.py processes, exhaustive sweeps): the full `test` runs
-them all, as CI does. It runs its tests as one pytest process per core
-(up to four; one on a busy machine), each with a share of them and a
-Redis of its own. Arguments after `test` go to pytest.
+them all, as CI does. It spreads its tests over one pytest-xdist worker
+per core (up to four; one on a busy machine), each with a Redis of its
+own. Arguments after `test` go to pytest.
 
 Serving starts a private Redis when REDIS_URL is not set (on
 TICTAC_REDIS_PORT, 6379 by default, or any free port when that one is
@@ -29,7 +29,6 @@ does this process dying any other way (Linux tells the children).
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import os
@@ -37,12 +36,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import venv
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import IO
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -173,7 +170,8 @@ def test() -> int:
     if fast:
         # Nothing to install, no server process, no browser, no test that takes seconds.
         pytest_args = [arg for arg in pytest_args if arg != "--fast"] + ["-m", "not live and not browser and not slow"]
-        checks.append(("pytest", partial(_pytest_on_every_core, pytest_args)))
+        pytest_args = [*_workers_for_fast_tests(), *pytest_args]
+        checks.append(("pytest", partial(subprocess.call, [sys.executable, "-m", "pytest", *pytest_args])))
     else:
         _install_system_packages()
         checks.append(("mypy", partial(subprocess.call, [sys.executable, "-m", "mypy", "."])))
@@ -191,50 +189,19 @@ def test() -> int:
     return 1 if failed else 0
 
 
-def _pytest_on_every_core(pytest_args: list[str]) -> int:
-    """pytest as one process per core, each with its share of the tests (testing/shard.py) and
-    a Redis of its own; then each one's report in turn."""
-    # One process per core, unless the machine is busy: then more processes only queue longer
-    # for the CPU. Measured on two cores: at load 1.75, 30 s in two processes against 41 s in
-    # one; at load 5, 96 s against 62 s. Each process costs some 5 s of CPU to start
-    # (collecting, the test database), so past four the shares gain little.
-    cores = len(os.sched_getaffinity(0))
-    shares = min(cores, 4) if os.getloadavg()[0] < 1.25 * cores else 1
-    # A Redis we were given would be one for all: the shares' per-address budgets would meet in it.
-    if shares < 2 or "REDIS_URL" in os.environ:
-        return subprocess.call([sys.executable, "-m", "pytest", *pytest_args])
-    from tictac.embedded_redis import EmbeddedRedis
-    from tictac.processes import dies_with_parent, stop_process
+def _workers_for_fast_tests() -> list[str]:
+    """pytest-xdist's ``-n`` for the quick loop: one worker per core unless the machine is busy.
 
-    print(f"(in {shares} processes at once, one per core; their reports follow)", flush=True)
-    color = ["--color=yes"] if sys.stdout.isatty() else []
-    runs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-    codes = []
-    with contextlib.ExitStack() as cleanup:  # undone last first: each process, its report, its Redis
-        for number in range(1, shares + 1):
-            # Started one after another, so that no two pick the same free port.
-            redis = EmbeddedRedis(die_with_parent=True).start()
-            cleanup.callback(redis.stop)
-            report = cleanup.enter_context(tempfile.TemporaryFile())
-            command = [sys.executable, "-m", "pytest", "-p", "testing.shard", f"--shard={number}/{shares}"]
-            process = subprocess.Popen(
-                [*command, *color, *pytest_args],
-                env={**os.environ, "REDIS_URL": redis.url},
-                stdout=report,
-                stderr=subprocess.STDOUT,
-                preexec_fn=dies_with_parent(),
-            )
-            cleanup.callback(stop_process, process, timeout=10)
-            runs.append((process, report))
-        for number, (process, output) in enumerate(runs, start=1):
-            codes.append(process.wait())
-            output.seek(0)
-            print(f"\n-- share {number} of {shares}", flush=True)
-            sys.stdout.buffer.write(output.read())
-            sys.stdout.buffer.flush()
-    # No test in one share (5) is no failure when another share ran some: one test named, say.
-    ran = [code for code in codes if code != 5]
-    return max(ran, default=5)
+    Measured on two cores: at load 1.75, 30 s in two processes against 41 s in one; at load 5,
+    96 s against 62 s (more processes only queue longer for the CPU). Each worker costs some 5 s
+    of CPU to start (collecting, the test database), so past four they gain little. Each has a
+    Redis of its own (testing/pytest_services.py), unless REDIS_URL names one for all.
+    """
+    cores = len(os.sched_getaffinity(0))
+    workers = min(cores, 4) if os.getloadavg()[0] < 1.25 * cores else 1
+    if workers < 2 or "REDIS_URL" in os.environ:
+        return []
+    return ["-n", str(workers)]
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import pytest
 from tictac.embedded_redis import EmbeddedRedis
 
 _redis: EmbeddedRedis | None = None
+# Set when this run started the Redis in REDIS_URL (and so may start more).
+_STARTED_HERE = "TICTAC_TEST_REDIS_STARTED"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -37,9 +39,15 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
         "TICTAC_MAX_WAITING_ROOMS_PER_CREATOR",
     ):
         os.environ.setdefault(name, "1000000")
-    if "REDIS_URL" not in os.environ:
+    # Under pytest-xdist (run.py test --fast) each worker starts a Redis of its own instead of
+    # using the one the run started: presence keys and per-address budgets live in Redis, and two
+    # workers' tests, all from 127.0.0.1, must not meet there. A REDIS_URL given from outside is
+    # used by every process as it is.
+    in_a_worker_of_our_run = "PYTEST_XDIST_WORKER" in os.environ and os.environ.get(_STARTED_HERE) == "1"
+    if "REDIS_URL" not in os.environ or in_a_worker_of_our_run:
         _redis = EmbeddedRedis().start()
         os.environ["REDIS_URL"] = _redis.url
+        os.environ[_STARTED_HERE] = "1"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

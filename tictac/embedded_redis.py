@@ -38,6 +38,7 @@ class EmbeddedRedis:
         """``die_with_parent``: Redis stops when the process that started it ends, even by
         SIGKILL (Linux; start it from the main thread then)."""
         self.port = port or free_port()
+        self._port_chosen_here = port is None
         self.die_with_parent = die_with_parent
         self.binary = find_redis_server()
         self.directory = tempfile.mkdtemp(prefix="tictac-redis-")
@@ -48,6 +49,17 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
+        # A free port may be taken by another process before this server binds it (several test
+        # processes start their Redis at once): then the server exits, and one more port is tried.
+        for _attempt in range(5):
+            if self._start(timeout):
+                return self
+            if not self._port_chosen_here:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"redis-server could not listen on port {self.port}")
+
+    def _start(self, timeout: float) -> bool:
         command = [
             self.binary,
             "--port", str(self.port),
@@ -66,9 +78,9 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            if self._answers_ping():
-                return self
+                return False
+            if self._answers_as_itself():
+                return True
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout} s")
@@ -77,11 +89,19 @@ class EmbeddedRedis:
         stop_process(self.process, timeout=5)
         self.process = None
 
-    def _answers_ping(self) -> bool:
+    def _answers_as_itself(self) -> bool:
+        """Whether the server on the port is this one (not another that took the port first)."""
+        assert self.process is not None
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
-                connection.sendall(b"PING\r\n")
-                return connection.recv(16).startswith(b"+PONG")
+                connection.sendall(b"INFO server\r\n")
+                reply = b""
+                while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        return False
+                    reply += chunk
+                return f"process_id:{self.process.pid}\r\n".encode() in reply
         except OSError:
             return False
 

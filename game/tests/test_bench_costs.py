@@ -62,6 +62,7 @@ def postgres_with_statements() -> Iterator[EmbeddedPostgres]:
     server.stop()
 
 
+@pytest.mark.slow  # starts PostgreSQL
 def test_a_database_reading_counts_a_write_transaction_and_not_itself(
     postgres_with_statements: EmbeddedPostgres,
 ) -> None:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+import redis
 
 from testing.live import migrated_sqlite
+from tictac.embedded_redis import EmbeddedRedis
 from tictac.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,3 +131,28 @@ def test_sigterm_to_the_inner_run_py_stops_every_child(served: Served) -> None:
 def test_the_outer_run_py_dying_unawares_stops_every_child(served: Served) -> None:
     served.outer.kill()  # SIGKILL: no clean-up of its own
     _assert_everything_stops(served)
+
+
+def test_an_embedded_redis_whose_free_port_was_taken_meanwhile_listens_on_another() -> None:
+    # Several test processes start their Redis at once: a port one found free, another may take.
+    first = EmbeddedRedis().start()
+    try:
+        second = EmbeddedRedis()
+        second.port = first.port  # as if the other process had taken it between the choice and the start
+        second.start()
+        try:
+            assert second.port != first.port
+            assert redis.Redis.from_url(second.url).info("server")["process_id"] == second.process.pid  # type: ignore[union-attr]
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def test_an_embedded_redis_asked_for_a_taken_port_refuses_rather_than_use_the_other_server() -> None:
+    first = EmbeddedRedis().start()
+    try:
+        with pytest.raises(RuntimeError, match="could not listen"):
+            EmbeddedRedis(port=first.port).start()
+    finally:
+        first.stop()

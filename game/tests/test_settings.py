@@ -75,11 +75,13 @@ def _shards(printed: str) -> list[str]:
     return [line.removeprefix("shards ") for line in printed.splitlines() if line.startswith("shards ")]
 
 
+@pytest.mark.slow  # a manage.py process
 def test_redis_url_with_one_url_is_one_shard() -> None:
     result = _manage("shell", "-c", _HOSTS, REDIS_URL="redis://10.0.0.1:6379/0")
     assert _shards(result.stdout) == ["['redis://10.0.0.1:6379/0']"] * 2, result.stderr
 
 
+@pytest.mark.slow  # a manage.py process
 def test_redis_url_naming_several_gives_the_channel_layer_one_host_per_shard_in_order() -> None:
     urls = "redis://10.0.0.2:6379/0, redis://10.0.0.1:6380/0"
     for layer in ("pubsub", "core"):
@@ -88,6 +90,7 @@ def test_redis_url_naming_several_gives_the_channel_layer_one_host_per_shard_in_
         assert _shards(result.stdout) == [expected] * 2, result.stderr
 
 
+@pytest.mark.slow  # a manage.py process
 def test_redis_url_naming_one_server_twice_is_refused() -> None:
     result = _manage("shell", "-c", _HOSTS, REDIS_URL="redis://10.0.0.1:6379/0,redis://10.0.0.1:6379/0")
     assert result.returncode != 0
