@@ -12,6 +12,8 @@ application behind it never sees the socket.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from urllib.parse import ParseResult, urlparse
 
@@ -21,6 +23,8 @@ from channels.security.websocket import AllowedHostsOriginValidator
 logger = logging.getLogger(__name__)
 
 CLOSE_ORIGIN_REFUSED = 4403
+# How long a refused socket waits for its client to answer the close.
+CLOSE_ANSWER_SECONDS = 5.0
 
 
 class AllowedHostsOnly:
@@ -58,3 +62,10 @@ async def _refuse(receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         return  # the client left before the handshake finished
     await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
     await send({"type": "websocket.close", "code": CLOSE_ORIGIN_REFUSED, "reason": None})
+    # Then wait for the client's answer, the end of the closing handshake. Returning at once lets
+    # the server drop the connection while the close frame may still be unread, and a browser
+    # then reports 1006 and tries again. A client that never answers is cut off after a while.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_ANSWER_SECONDS):
+            while (await receive())["type"] != "websocket.disconnect":
+                pass

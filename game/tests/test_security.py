@@ -268,8 +268,27 @@ async def _handshake(path: str, origin: bytes | None) -> tuple[list[dict[str, An
     sent = [{"type": "websocket.accept"}]  # connect() read it
     with contextlib.suppress(asyncio.TimeoutError):
         sent.append(await communicator.receive_output(timeout=0.5))
+    if sent[-1]["type"] == "websocket.close":
+        await communicator.send_input({"type": "websocket.disconnect", "code": sent[-1]["code"]})  # the answer
     await communicator.wait(timeout=5)
     return sent, seen
+
+
+async def test_a_refused_socket_is_held_open_until_its_client_answers_the_close() -> None:
+    # Dropped at once, the connection could end before a browser read the 4403, which it would
+    # then report as 1006 (a network failure) and try again.
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("a refused socket reached the application")
+
+    communicator = WebsocketCommunicator(
+        AllowedHostsOnly(inner), "/ws/lobby/", headers=[(b"origin", b"http://evil.example")]
+    )
+    await communicator.connect(timeout=5)
+    assert (await communicator.receive_output(timeout=5))["code"] == 4403
+    assert await communicator.receive_nothing(timeout=0.3)
+    assert not communicator.future.done()
+    await communicator.send_input({"type": "websocket.disconnect", "code": 4403})
+    await communicator.wait(timeout=5)
 
 
 @pytest.mark.parametrize("path", ["/ws/rooms/abcd1234/", "/ws/lobby/"])
