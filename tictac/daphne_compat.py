@@ -1,6 +1,6 @@
 """Make daphne send the close codes the protocol promises.
 
-Two gaps between daphne (4.2) and RFC 6455, measured here:
+Where daphne (4.2) falls short of RFC 6455 or of uvicorn, each measured here:
 
 * A consumer's ``close(code=1009)`` goes through autobahn's ``sendClose``,
   which only accepts 1000 and 3000-4999 and raises on anything else; daphne
@@ -30,7 +30,15 @@ Two gaps between daphne (4.2) and RFC 6455, measured here:
   (as uvicorn's ``tictac.uvicorn_http``). The idle timeout between requests
   is that long too.
 
-All five are applied when this ASGI application is loaded, so ``daphne
+* autobahn waits only about a second (``closeHandshakeTimeout``, on a batched
+  timer: measured 0.4 s) for a client to answer the server's close, then
+  resets the connection. A client slow to read then loses the close frame
+  with the reset and reports 1006, so a page refused with 4403 (or told its
+  room is gone with 4404) takes it for a dropped network and retries. The
+  client now gets ``tictac.origin.CLOSE_ANSWER_SECONDS``, as long as a
+  refused socket is held for it.
+
+All six are applied when this ASGI application is loaded, so ``daphne
 tictac.asgi:application`` with no flags (and ``runserver``, which takes no
 such flags) behave like uvicorn started with ``--ws-max-size 4096``. Servers
 other than daphne are untouched.
@@ -52,6 +60,8 @@ def install() -> None:
     except ImportError:  # served by something else
         return
     from django.conf import settings
+
+    from tictac.origin import CLOSE_ANSWER_SECONDS
 
     twisted_reactor: Any = reactor
     if getattr(WebSocketProtocol, "_tictac_close_codes", False):
@@ -111,6 +121,7 @@ def install() -> None:
         # 0 means no limit in autobahn.
         self.maxFramePayloadSize = min(self.maxFramePayloadSize or max_bytes, max_bytes)
         self.maxMessagePayloadSize = min(self.maxMessagePayloadSize or max_bytes, max_bytes)
+        self.closeHandshakeTimeout = CLOSE_ANSWER_SECONDS
         return original_on_connect(self, request)
 
     original_kill_all_applications = Server.kill_all_applications

@@ -23,7 +23,8 @@ from channels.security.websocket import AllowedHostsOriginValidator
 logger = logging.getLogger(__name__)
 
 CLOSE_ORIGIN_REFUSED = 4403
-# How long a refused socket waits for its client to answer the close.
+# How long the server waits for a client to answer its close: a refused socket here, and every
+# socket under daphne (tictac.daphne_compat).
 CLOSE_ANSWER_SECONDS = 5.0
 
 
