@@ -40,9 +40,14 @@ SERVERS: dict[str, list[str]] = {
         *("--ws-per-message-deflate", "false"),
     ],
 }
-# How the Docker image serves: uvicorn-sansio with glibc's malloc held to two
-# heaps (see SERVER_ENV).
-SERVERS["uvicorn-sansio-arenas2"] = SERVERS["uvicorn-sansio"]
+# How the Docker image serves: uvicorn-sansio with tictac's protocol class, which
+# drops each socket's handshake once answered (tictac/uvicorn_websockets.py), and
+# glibc's malloc held to two heaps (see SERVER_ENV).
+SERVERS["uvicorn-sansio-arenas2"] = [
+    *_UVICORN,
+    *("--loop", "uvloop", "--http", "httptools", "--ws", "tictac.uvicorn_websockets:WebSocketsSansIOProtocol"),
+    *("--ws-per-message-deflate", "false"),
+]
 
 # What a server kind adds to the process's environment. glibc gives each
 # thread that allocates under contention a heap of its own, up to eight per

@@ -31,6 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "tictac.processes",
         "tictac.embedded_redis",
         "tictac.uvicorn_http",
+        "tictac.uvicorn_websockets",
         "tictac.daphne_compat",
         "tictac.origin",
         "tictac.one_thread",

@@ -84,9 +84,11 @@ def impatient_server(request: pytest.FixtureRequest, database: str, tmp_path: Pa
     live.stop()
 
 
-def test_the_readme_and_the_dockerfile_start_uvicorn_with_the_4_kib_limit() -> None:
+def test_the_readme_and_the_dockerfile_start_uvicorn_with_the_4_kib_limit_and_tictacs_protocols() -> None:
     for flags in (dockerfile_uvicorn_flags(), readme_uvicorn_flags()):
         assert flags[flags.index("--ws-max-size") + 1] == "4096"
+        assert flags[flags.index("--http") + 1] == "tictac.uvicorn_http:HttpToolsProtocol"
+        assert flags[flags.index("--ws") + 1] == "tictac.uvicorn_websockets:WebSocketsSansIOProtocol"
 
 
 async def _announce_oversized_frame(server: LiveServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
