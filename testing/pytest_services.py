@@ -45,7 +45,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     # used by every process as it is.
     in_a_worker_of_our_run = "PYTEST_XDIST_WORKER" in os.environ and os.environ.get(_STARTED_HERE) == "1"
     if "REDIS_URL" not in os.environ or in_a_worker_of_our_run:
-        _redis = EmbeddedRedis().start()
+        # Tied to this process: a run that ends before pytest_unconfigure (a usage error ends
+        # it right after this hook) must not leave its Redis running.
+        _redis = EmbeddedRedis(die_with_parent=True).start()
         os.environ["REDIS_URL"] = _redis.url
         os.environ[_STARTED_HERE] = "1"
 

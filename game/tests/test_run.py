@@ -133,6 +133,29 @@ def test_the_outer_run_py_dying_unawares_stops_every_child(served: Served) -> No
     _assert_everything_stops(served)
 
 
+def _redis_servers() -> list[psutil.Process]:
+    return [process for process in psutil.process_iter(["name"]) if process.info["name"] == "redis-server"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux's parent-death signal")
+def test_a_test_run_ended_by_a_usage_error_leaves_no_redis_behind() -> None:
+    # The test plugin starts Redis before pytest reads the command line; a bad option then ends
+    # the run without pytest_unconfigure, which is where the plugin stops it.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "REDIS_", "TICTAC_TEST_"))}
+    before = {process.pid for process in _redis_servers()}
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--no-such-option"], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stderr
+    left = [p for p in _redis_servers() if p.pid not in before and p.create_time() >= started - 1]
+    _, alive = psutil.wait_procs(left, timeout=10)
+    leftovers = [" ".join(process.cmdline()) for process in alive]
+    for process in alive:
+        process.kill()
+    assert not leftovers
+
+
 def test_an_embedded_redis_whose_free_port_was_taken_meanwhile_listens_on_another() -> None:
     # Several test processes start their Redis at once: a port one found free, another may take.
     first = EmbeddedRedis().start()
