@@ -91,18 +91,24 @@ def test_the_readme_and_the_dockerfile_start_uvicorn_with_the_4_kib_limit_and_ti
         assert flags[flags.index("--ws") + 1] == "tictac.uvicorn_websockets:WebSocketsSansIOProtocol"
 
 
-async def _announce_oversized_frame(server: LiveServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open a socket and send the header of a 15 MiB text frame."""
+async def _open_socket(server: LiveServer, origin: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw WebSocket to the lobby, past its handshake (frames are read and written by hand)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(
         (
-            f"GET /ws/lobby/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nOrigin: {server.url}\r\n"
+            f"GET /ws/lobby/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nOrigin: {origin}\r\n"
             "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
     )
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
     assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
+
+
+async def _announce_oversized_frame(server: LiveServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a socket and send the header of a 15 MiB text frame."""
+    reader, writer = await _open_socket(server, server.url)
     writer.write(bytes([0x81, 0x80 | 127]) + struct.pack("!Q", FRAME_BYTES) + b"\0\0\0\0")  # mask 0: payload as is
     await writer.drain()
     return reader, writer
@@ -132,17 +138,8 @@ async def test_a_client_slow_to_answer_a_close_is_given_time_to_read_it(server: 
     # load may take a while to read the close frame and answer it; a server that resets the
     # connection first can take the unread frame with it, and the page sees only 1006 (autobahn's
     # own wait was under a second). The server holds the connection for CLOSE_ANSWER_SECONDS.
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    reader, writer = await _open_socket(server, "http://elsewhere.test")
     try:
-        writer.write(
-            (
-                f"GET /ws/lobby/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nOrigin: http://elsewhere.test\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-        assert head.startswith(b"HTTP/1.1 101"), head
         assert await asyncio.wait_for(reader.readexactly(4), 10) == bytes([0x88, 2]) + struct.pack("!H", 4403)
         await asyncio.sleep(SLOW_CLOSE_ANSWER_SECONDS)  # the slow client, not a wait for a message
         # Still connected: neither end of file nor a reset is waiting to be read.
