@@ -14,6 +14,7 @@ TIME_CONTROL_LABELS = {
     "budget:60+2": "1 min + 2 s",
     "budget:180+2": "3 min + 2 s",
     "budget:300+0": "5 min",
+    "budget:300+3": "5 min + 3 s",
 }
 assert set(TIME_CONTROL_LABELS) == set(clocks.PRESETS)
 

@@ -46,6 +46,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.records",
         "game.ratelimit",
         "game.state_order",
+        "game.pools",
     ),
     "side": (
         "game.presence",
