@@ -24,7 +24,16 @@ from .rules import Mark, X, other
 TimeControlKind = Literal["none", "move", "budget"]
 
 # The presets a room can be made with from the lobby (the admin takes any values).
-PRESETS: Final = ("none", "move:15", "move:30", "move:60", "budget:60+2", "budget:180+2", "budget:300+0", "budget:300+3")
+PRESETS: Final = (
+    "none",
+    "move:15",
+    "move:30",
+    "move:60",
+    "budget:60+2",
+    "budget:180+2",
+    "budget:300+0",
+    "budget:300+3",
+)
 MAX_SECONDS: Final = 3 * 60 * 60
 MAX_INCREMENT: Final = 60
 

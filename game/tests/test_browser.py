@@ -3,148 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import sqlite3
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Browser, WebSocketRoute, expect
 
-from testing.browser import CHROMIUM_ARGS, chromium_path
+from testing.browser import (
+    CHROMIUM_ARGS,
+    NewContext,
+    board_of,
+    chromium_path,
+    create_room,
+    join,
+    screenshot,
+    two_players,
+    update_playing_game,
+)
 from testing.live import LiveServer, migrated_sqlite
 
 pytestmark = pytest.mark.browser
-
-NewContext = Callable[..., BrowserContext]
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-# The README's pictures: the best screenshots are kept there too.
-README_SHOTS = ROOT / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    directory = tmp_path_factory.mktemp("browser")
-    database_url = migrated_sqlite(directory)
-    live = LiveServer("daphne", database_url, directory / "daphne.log").start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; `python3 run.py test` installs it with apt as root")
-        pytest.skip("no Chromium on this machine (apt-get install chromium): browser tests skipped")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def new_context(browser: Browser) -> Iterator[NewContext]:
-    """Open browser contexts (separate cookie jars: separate people); all are closed after the test."""
-    contexts: list[BrowserContext] = []
-
-    def open_context(width: int = 1280, height: int = 900) -> BrowserContext:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context
-
-    yield open_context
-    for context in contexts:
-        context.close()
-
-
-def create_room(
-    page: Page,
-    server: LiveServer,
-    name: str,
-    size: int = 3,
-    win_length: int = 3,
-    *,
-    player_name: str = "alice",
-    time_control: str = "none",
-    absence_seconds: int = 30,
-) -> str:
-    """Make a room from the lobby's form; its creator lands in it seated as X."""
-    page.goto(server.url + "/")
-    page.fill("#id_name", name)
-    page.fill("#id_player_name", player_name)
-    page.fill("#id_size", str(size))
-    page.fill("#id_win_length", str(win_length))
-    page.select_option("#id_time_control", time_control)
-    page.fill("#id_absence_seconds", str(absence_seconds))
-    page.click("#create-room button[type=submit]")
-    page.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
-    expect(page.locator("#seat-X .seat-you")).to_be_visible()
-    return page.url.rstrip("/").rsplit("/", 1)[1]
-
-
-def join(page: Page, name: str) -> None:
-    page.fill("#join-name", name)
-    page.click("#join")
-    expect(page.locator("#join-form")).to_be_hidden()
-
-
-def two_players(
-    server: LiveServer,
-    new_context: NewContext,
-    room_name: str,
-    size: int = 3,
-    win_length: int = 3,
-    width: int = 1280,
-    *,
-    time_control: str = "none",
-    absence_seconds: int = 30,
-) -> tuple[Page, Page, str]:
-    """alice makes a room (and so sits as X), bob opens its link and sits as O: the game is on."""
-    alice = new_context(width).new_page()
-    code = create_room(
-        alice, server, room_name, size, win_length, time_control=time_control, absence_seconds=absence_seconds
-    )
-    bob = new_context(width).new_page()
-    bob.goto(f"{server.url}/rooms/{code}/")
-    join(bob, "bob")
-    return alice, bob, code
-
-
-def screenshot(page: Page, name: str, *, readme: bool = False) -> None:
-    """Keep a picture of the page in test-artifacts/ (and docs/screenshots/ for the README)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    if readme:
-        README_SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(README_SHOTS / name), full_page=True)
-
-
-def update_playing_game(server: LiveServer, code: str, **fields: datetime) -> None:
-    """Change the room's game in play straight in the servers' SQLite file, as time passing would."""
-    database_url = server.env["DATABASE_URL"]
-    assert database_url.startswith("sqlite:///")
-    assignments = ", ".join(f"{field} = ?" for field in fields)
-    # Django keeps aware datetimes in SQLite as naive UTC text.
-    values = [value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for value in fields.values()]
-    with sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=20) as connection:
-        changed = connection.execute(
-            # The field names are this file's own, never input.
-            f"UPDATE game_game SET {assignments} WHERE status = 'playing'"
-            " AND room_id = (SELECT id FROM game_room WHERE code = ?)",
-            [*values, code],
-        ).rowcount
-    assert changed == 1
-
-
-def board_of(page: Page, size: int) -> list[str]:
-    return [page.locator(f'[data-cell="{cell}"]').inner_text().strip() for cell in range(size * size)]
 
 
 def test_two_players_play_to_a_win_while_a_third_watches(server: LiveServer, new_context: NewContext) -> None:
@@ -349,7 +228,7 @@ def test_the_status_line_names_the_players_and_tells_a_spectator_they_are_watchi
     code = create_room(alice, server, "Names")
     expect(alice.locator("#invite-hero")).to_contain_text("Send this link to a friend")
     expect(alice.locator("#invite-hero-link")).to_have_value(f"{server.url}/rooms/{code}/")
-    screenshot(alice, "created-room.png", readme=True)
+    screenshot(alice, "created-room.png")
     bob = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
     join(bob, "bob")
@@ -371,7 +250,7 @@ def test_the_status_line_names_the_players_and_tells_a_spectator_they_are_watchi
     expect(bob.locator("#status")).to_have_text("You win!")
     expect(bob).not_to_have_title(re.compile("Your move"))
     expect(carol.locator("#series")).to_have_text("alice 0 – 1 bob")
-    screenshot(carol, "names-spectator.png", readme=True)
+    screenshot(carol, "names-spectator.png")
 
 
 def test_a_game_lost_on_time_shows_both_clocks_and_who_ran_out(server: LiveServer, new_context: NewContext) -> None:
@@ -398,7 +277,7 @@ def test_a_game_lost_on_time_shows_both_clocks_and_who_ran_out(server: LiveServe
     expect(carol.locator("#seat-O .seat-clock")).to_have_text("0:00.0")
     expect(carol.locator("#seat-O .seat-clock")).to_have_class(re.compile("is-low"))
     expect(carol.locator("#seat-X .seat-clock")).to_be_visible()
-    screenshot(alice, "clocks-timeout.png", readme=True)
+    screenshot(alice, "clocks-timeout.png")
 
 
 def test_a_player_whose_opponent_closes_the_tab_sees_a_countdown_then_claims_the_win(
@@ -419,7 +298,7 @@ def test_a_player_whose_opponent_closes_the_tab_sees_a_countdown_then_claims_the
     expect(alice.locator("#claim-win")).to_be_visible(timeout=20_000)
     expect(alice.locator("#claim-draw")).to_be_visible()
     expect(carol.locator("#claim-win")).to_be_hidden()  # a spectator is told, not asked
-    screenshot(alice, "absent-claim.png", readme=True)
+    screenshot(alice, "absent-claim.png")
     alice.click("#claim-win")
     expect(alice.locator("#status")).to_have_text("bob left — you win!")
     expect(carol.locator("#status")).to_have_text("bob left — alice wins")
@@ -447,7 +326,7 @@ def test_a_draw_offer_and_a_takeback_are_answered_from_the_page(server: LiveServ
     bob.click("#offer-draw")
     expect(bob.locator("#offer-draw")).to_have_text("Draw offered…")
     expect(alice.locator("#offer")).to_contain_text("bob offers a draw")
-    screenshot(alice, "draw-offer.png", readme=True)
+    screenshot(alice, "draw-offer.png")
     alice.click("#decline-offer")
     expect(alice.locator("#offer")).to_be_hidden()
     expect(bob.locator("#offer-draw")).to_have_text("Offer draw")
@@ -468,7 +347,7 @@ def test_chat_comes_back_after_a_reload_still_as_text(server: LiveServer, new_co
     expect(bob.locator("#chat-log")).to_contain_text("alice")
     expect(bob.locator("#chat-log .chat-text")).to_have_text("<b>gg</b>")
     assert bob.locator("#chat-log b").count() == 0
-    screenshot(bob, "chat-after-reload.png", readme=True)
+    screenshot(bob, "chat-after-reload.png")
 
 
 def test_a_move_lost_with_its_socket_is_sent_again_once_with_the_same_id(
@@ -529,7 +408,7 @@ def test_quick_play_asks_a_name_once_and_seats_two_people_against_each_other(
     # The name is asked once: the lobby offers it again next time.
     bob.goto(server.url + "/")
     expect(bob.locator("#quick-play-name")).to_have_value("quick-bob")
-    screenshot(bob, "lobby.png", readme=True)
+    screenshot(bob, "lobby.png")
 
 
 def test_a_finished_game_replays_every_position_with_the_keyboard_and_the_slider(
@@ -610,7 +489,7 @@ def test_a_finished_game_replays_every_position_with_the_keyboard_and_the_slider
     expect(page.locator('[data-step="3"]')).to_have_attribute("aria-current", "step")
     page.click("#replay-last")
     shows(7)
-    screenshot(page, "replay.png", readme=True)
+    screenshot(page, "replay.png")
 
 
 def test_signing_in_mid_game_from_the_header_keeps_the_seat(server: LiveServer, new_context: NewContext) -> None:
@@ -646,7 +525,7 @@ def test_signing_in_mid_game_from_the_header_keeps_the_seat(server: LiveServer, 
 
     alice.click("#profile-link")
     expect(alice.locator("#profile-title")).to_have_text("alice_account")
-    screenshot(alice, "profile.png", readme=True)
+    screenshot(alice, "profile.png")
 
 
 def test_a_lone_visitor_plays_the_computer_from_the_lobby(server: LiveServer, new_context: NewContext) -> None:
@@ -662,7 +541,7 @@ def test_a_lone_visitor_plays_the_computer_from_the_lobby(server: LiveServer, ne
     expect(alice.locator('[data-cell][data-mark="O"]')).to_have_count(1)
     expect(alice.locator("#status")).to_have_text("Your move")
     assert board_of(alice, 3)[4] == "O"  # the perfect answer to a corner is the centre
-    screenshot(alice, "computer.png", readme=True)
+    screenshot(alice, "computer.png")
 
 
 def test_a_room_page_refused_for_its_address_stops_retrying_and_says_why(
@@ -701,7 +580,7 @@ def test_a_room_page_refused_for_its_address_stops_retrying_and_says_why(
         expect(page.locator("#room")).to_have_attribute("data-link", "final")
         expect(page.locator("#seat-X .seat-name")).to_have_text("alice")  # the page's own copy of the room stays
         expect(page.locator("#chat-input")).to_be_disabled()
-        screenshot(page, "refused-origin.png", readme=True)
+        screenshot(page, "refused-origin.png")
         page.wait_for_timeout(3000)  # a page that retried would have tried 3 or more times by now
         assert sockets == [f"ws://refused.test:{server.port}/ws/rooms/{code}/"]
     finally:
