@@ -140,7 +140,7 @@ def create_room(request: HttpRequest) -> HttpResponse:
         absence_seconds=form.cleaned_data["absence_seconds"],
         rated=form.cleaned_data["rated"],
     )
-    services.join(room, identity, name)
+    services.join(room, identity, name, side=form.chosen_side)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)
 

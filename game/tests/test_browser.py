@@ -262,8 +262,13 @@ def test_a_game_lost_on_time_shows_both_clocks_and_who_ran_out(server: LiveServe
         for mark in "XO":
             expect(page.locator(f"#seat-{mark} .seat-clock")).to_be_visible()
             expect(page.locator(f"#seat-{mark} .seat-clock")).to_have_text(re.compile(r"^0:(1[0-5]|0\d\.\d)$"))
-    expect(alice.locator("#seat-X .seat-clock")).to_have_class(re.compile("is-running"))
+    # No clock runs until both have made a first move.
+    expect(alice.locator("#seat-X .seat-clock")).not_to_have_class(re.compile("is-running"))
     alice.click('[data-cell="4"]')
+    expect(bob.locator("#status")).to_have_text("Your move")
+    bob.click('[data-cell="0"]')
+    expect(alice.locator("#seat-X .seat-clock")).to_have_class(re.compile("is-running"))
+    alice.click('[data-cell="8"]')
     expect(bob.locator("#status")).to_have_text("Your move")
     expect(bob.locator("#seat-O .seat-clock")).to_have_class(re.compile("is-running"))
     expect(bob.locator("#seat-X .seat-clock")).not_to_have_class(re.compile("is-running"))

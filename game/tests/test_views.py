@@ -121,6 +121,8 @@ def test_the_api_answers_the_state_without_you(client: Client) -> None:
         "time_control": None,
         "absence_seconds": 30,
         "rated": False,
+        "idle_seconds": 300,
+        "pool": "3x3-move:30",
     }
     assert state["game"]["board"] == [""] * 9
     assert state["game"]["status"] == "waiting"
@@ -185,6 +187,17 @@ def test_creating_a_room_seats_its_creator_as_x_under_their_name(client: Client)
     game = services.current_game(room)
     assert game.player_x.name == "erin"  # type: ignore[union-attr]
     assert game.player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("side", "seats"), [("o", {"O"}), ("x", {"X"}), ("random", {"X", "O"})])
+def test_a_creator_sits_on_the_side_they_chose(side: str, seats: set[str]) -> None:
+    taken = set()
+    for attempt in range(40 if side == "random" else 1):
+        client = Client()
+        client.post("/rooms/", {"name": f"Side {side} {attempt}", "size": "3", "win_length": "3", "side": side})
+        game = services.current_game(Room.objects.get(name=f"Side {side} {attempt}"))
+        taken.add("X" if game.player_x_id else "O")
+    assert taken == seats  # random: both sides come up (40 tries miss one 2 ** -39 of the time)
 
 
 def test_join_by_code_accepts_a_code_or_an_invite_link(client: Client) -> None:
@@ -294,6 +307,7 @@ def test_a_host_creates_and_closes_rooms_in_the_admin(admin_client: Client) -> N
             "is_open": "on",
             "time_control": "none",
             "absence_seconds": "30",
+            "idle_seconds": "300",
         },
     )
     assert response.status_code == 302
