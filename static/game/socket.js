@@ -266,7 +266,8 @@ export class LiveSocket {
    * @private
    */
   heardFromGroup() {
-    if (!this.options.groupFrames) return;
+    // A page from a server without the heartbeat (no heartbeat_ms) has nothing to watch.
+    if (!this.options.groupFrames || !(this.options.limits.heartbeat_ms > 0)) return;
     this.lastGroupFrameAt = Date.now();
     this.setTrouble(false);
     if (!this.troubleTimer) this.watchGroup(this.troubleAfterMs());
