@@ -100,6 +100,7 @@ def page_limits() -> dict[str, int]:
         "lobby_rooms": LOBBY_LIMIT,
         "ping_every_ms": PING_EVERY_SECONDS * 1000,
         "silence_limit_ms": SILENCE_LIMIT_SECONDS * 1000,
+        "heartbeat_ms": round(settings.TICTAC["HEARTBEAT_SECONDS"] * 1000),
     }
 
 

@@ -331,6 +331,9 @@ TICTAC = {
     "MESSAGES_PER_SECOND": env.int("TICTAC_MESSAGES_PER_SECOND", default=20),
     # A socket's presence entry expires unless refreshed this often.
     "PRESENCE_TTL_SECONDS": env.int("TICTAC_PRESENCE_TTL_SECONDS", default=30),
+    # Each process sends every room it has sockets in a heartbeat through the channel layer this
+    # often; a page that hears nothing from its room's group for 2.5 times this says so.
+    "HEARTBEAT_SECONDS": env.float("TICTAC_HEARTBEAT_SECONDS", default=10.0),
     # Largest text frame a client may send, in bytes (daphne_compat makes daphne refuse bigger
     # frames itself; uvicorn needs --ws-max-size 4096).
     "MAX_FRAME_BYTES": 4096,

@@ -12,7 +12,7 @@
  *
  * All text that comes from people (names, chat) goes through textContent.
  */
-import { FINAL_CLOSES, LiveSocket, readJson } from './socket.js';
+import { CONNECTION_EVENT, FINAL_CLOSES, LiveSocket, readJson } from './socket.js';
 import { timeControlWords } from './words.js';
 
 /** @typedef {'X' | 'O'} Mark */
@@ -1056,6 +1056,13 @@ const socket = new LiveSocket({
   onMessage: handleMessage,
   onLink: onLink,
   limits: readJson('limits'),
+  groupFrames: ['state', 'heartbeat', 'chat'],
+});
+
+// The room's messages (its heartbeat among them) stopped coming while the socket is open: say so (socket.js).
+document.addEventListener(CONNECTION_EVENT, (event) => {
+  const trouble = /** @type {CustomEvent<{trouble: boolean}>} */ (event).detail.trouble;
+  /** @type {HTMLElement} */ (document.getElementById('connection-trouble')).hidden = !trouble;
 });
 
 /**
