@@ -12,11 +12,13 @@ from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
+import game.pool_consumer
+import game.seeks
 from game import services, sessions
 from game.models import Game, Player, Room, session_hash
 from game.pools import DEFAULT, Pool
 from game.presence import RedisPresence, presence
-from game.seeks import MemorySeeks, RedisSeeks, Seeker, SeekStore, seeks
+from game.seeks import SEEK_TTL_SECONDS, MemorySeeks, RedisSeeks, Seeker, SeekStore, seeks
 from testing.clients import Socket
 
 _addresses = (f"10.77.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
@@ -273,6 +275,40 @@ async def test_a_seek_stays_while_one_of_its_sockets_does(store: SeekStore) -> N
     assert await store.refresh(DEFAULT.key, "two-tabs", "tab-2") == 1
     await store.leave(DEFAULT.key, "two-tabs", "tab-2")
     assert (await store.seek(DEFAULT.key, Seeker("next", None, None), "next-1")).status == "waiting"
+
+
+async def test_a_seek_not_refreshed_within_its_ttl_is_dead_and_one_refreshed_is_not(
+    store: SeekStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = 1_800_000_000_000
+    ttl_ms = SEEK_TTL_SECONDS * 1000
+    monkeypatch.setattr(game.seeks, "_now_ms", lambda: start)
+    await store.seek(DEFAULT.key, Seeker("stale", None, None), "stale-1")
+    await store.seek(BLITZ.key, Seeker("refreshed", None, None), "refreshed-1")
+    monkeypatch.setattr(game.seeks, "_now_ms", lambda: start + ttl_ms - 1)
+    assert await store.refresh(BLITZ.key, "refreshed", "refreshed-1") == 1
+    # Its process died: "stale" is never refreshed again, and is not an opponent once its TTL is over.
+    monkeypatch.setattr(game.seeks, "_now_ms", lambda: start + ttl_ms + 1)
+    late = await store.seek(DEFAULT.key, Seeker("late", None, None), "late-1")
+    assert (late.status, late.waiting) == ("waiting", 1)
+    paired = await store.seek(BLITZ.key, Seeker("another", None, None), "another-1")
+    assert paired.partner is not None
+    assert paired.partner.session == "refreshed"
+
+
+async def test_a_waiting_socket_keeps_its_seek_and_hears_how_many_wait(
+    seek: Callable[..., Awaitable[Socket]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(game.pool_consumer, "REFRESH_EVERY_SECONDS", 0.01)
+    first = await seek(DEFAULT, await seeker_session())
+    assert (await first.receive())["waiting"] == 1
+    second = await seek(BLITZ, await seeker_session())
+    assert (await second.receive())["waiting"] == 1
+    third = await seek(BLITZ, await seeker_session())
+    code = (await third.next_message("paired"))["room"]
+    assert (await second.next_message("paired"))["room"] == code
+    # first's refreshes go on while it waits, each saying how many wait in its pool.
+    assert await first.next_message("seeking") == {"type": "seeking", "pool": DEFAULT.key, "waiting": 1}
 
 
 # --- POST /play/ and the waiting page ---------------------------------------------------------------
