@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -294,21 +294,16 @@ def rooms_waiting_for(identity: Identity) -> int:
 
 
 QUICK_PLAY_NAME = "Quick play"
-# How many waiting rooms quick play looks at for a present opponent.
-QUICK_PLAY_CANDIDATES = 20
-
-PresentSessions = Callable[[list[str]], dict[str, frozenset[str]]]
-"""Given room codes, the sessions with a socket in each room now (presence)."""
 
 
-def quick_play(identity: Identity, name: str | None, present_sessions: PresentSessions) -> Room:
-    """Seat this session against a player who is waiting and here now, or in a new room to wait for one.
+def quick_play_room(identity: Identity) -> Room | None:
+    """The open quick-play room where this session sits in a game still waiting or being played, if any.
 
-    A session that already sits in a quick-play game still waiting or being
-    played goes back to it: one quick-play seat per session, so nobody is
-    ever matched against a seat its holder left for another room.
+    Quick play sends such a session back there rather than into the pool:
+    one quick-play game at a time per session.
     """
-    assert identity.session_key is not None
+    if identity.session_hash is None:
+        return None
     mine = (
         Game.objects.filter(status__in=(Status.WAITING, Status.PLAYING), room__is_open=True, room__name=QUICK_PLAY_NAME)
         .filter(Q(player_x__session_hash=identity.session_hash) | Q(player_o__session_hash=identity.session_hash))
@@ -316,30 +311,42 @@ def quick_play(identity: Identity, name: str | None, present_sessions: PresentSe
         .order_by("-room__created_at")
         .first()
     )
-    if mine is not None:
-        join(mine.room, identity, name)  # a new name shows at once
-        return mine.room
-    waiting = list(
-        Game.objects.filter(status=Status.WAITING, room__is_open=True, room__size=3, room__time_control="none")
-        .filter(Q(player_x__isnull=False, player_o__isnull=True) | Q(player_x__isnull=True, player_o__isnull=False))
-        .exclude(player_x__session_hash=identity.session_hash)
-        .exclude(player_o__session_hash=identity.session_hash)
-        .select_related("room", "player_x", "player_o")
-        .order_by("-updated_at")[:QUICK_PLAY_CANDIDATES]
-    )
-    here = present_sessions([game.room.code for game in waiting]) if waiting else {}
-    for game in waiting:
-        seated = game.player_x or game.player_o
-        if seated is None or seated.session_hash not in here.get(game.room.code, frozenset()):
-            continue  # never pair with an empty or absent seat
-        try:
-            join(game.room, identity, name)
-        except ActionRefused:
-            continue  # filled while we looked
-        return game.room
-    room = create_room(name=QUICK_PLAY_NAME)
-    join(room, identity, name)
-    return room
+    return None if mine is None else mine.room
+
+
+@dataclass(frozen=True)
+class PairedSeeker:
+    """One of the two sessions quick play's pool paired (game.seeks), as its seek named it."""
+
+    session_hash: str
+    user_id: int | None
+    name: str | None
+    """The name it sits under (numbered if the other has it too); None: its Player's, or the default."""
+
+
+def start_paired_game(
+    first: PairedSeeker, second: PairedSeeker, *, size: int, win_length: int, time_control: str
+) -> tuple[Room, Game]:
+    """A new quick-play room with a pool's board and clock, the two seekers seated in it: one transaction."""
+    with transaction.atomic():
+        room = create_room(name=QUICK_PLAY_NAME, size=size, win_length=win_length, time_control=time_control)
+        with _atomic_write(room):
+            return room, seat_pair(room, first, second)
+
+
+def seat_pair(room: Room, first: PairedSeeker, second: PairedSeeker) -> Game:
+    """Seat two paired seekers in ``room``, on sides drawn at random: their game starts."""
+    x, o = (first, second) if secrets.randbelow(2) == 0 else (second, first)
+    game = current_game(room)
+    for seeker in (x, o):
+        defaults = {"name": (seeker.name or DEFAULT_NAME)[:NAME_MAX_LENGTH], "user_id": seeker.user_id}
+        player, made = Player.objects.get_or_create(session_hash=seeker.session_hash, defaults=defaults)
+        if not made and seeker.name and player.name != seeker.name:
+            player.name = seeker.name[:NAME_MAX_LENGTH]
+            player.save(update_fields=["name"])
+        # No name counts as typed here: one the other seeker has too is numbered, never refused.
+        game, _ = _seat(room, player, None)
+    return game
 
 
 # --- Changing a game --------------------------------------------------------
@@ -1102,6 +1109,8 @@ arequest_takeback = database_sync_to_async(request_takeback)
 aanswer_offer = database_sync_to_async(answer_offer)
 anote_presence = database_sync_to_async(note_presence)
 asave_chat = database_sync_to_async(save_chat)
+aquick_play_room = database_sync_to_async(quick_play_room)
+astart_paired_game = database_sync_to_async(start_paired_game)
 aadd_computer = database_sync_to_async(add_computer)
 aremove_computer = database_sync_to_async(remove_computer)
 asettle = database_sync_to_async(settle)

@@ -392,30 +392,6 @@ def test_a_move_lost_with_its_socket_is_sent_again_once_with_the_same_id(
     assert board_of(alice, 3).count("O") == 1
 
 
-def test_quick_play_asks_a_name_once_and_seats_two_people_against_each_other(
-    server: LiveServer, new_context: NewContext
-) -> None:
-    alice = new_context().new_page()
-    alice.goto(server.url + "/")
-    alice.fill("#quick-play-name", "quick-alice")
-    alice.click("#quick-play")
-    alice.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
-    expect(alice.locator("#seat-X .seat-name")).to_have_text("quick-alice")
-    expect(alice.locator("#status")).to_have_text("Waiting for an opponent")
-    bob = new_context().new_page()
-    bob.goto(server.url + "/")
-    bob.fill("#quick-play-name", "quick-bob")
-    bob.click("#quick-play")
-    bob.wait_for_url(alice.url)
-    expect(bob.locator("#seat-O .seat-name")).to_have_text("quick-bob")
-    expect(alice.locator("#status")).to_have_text("Your move")
-    expect(bob.locator("#status")).to_have_text("quick-alice to move")
-    # The name is asked once: the lobby offers it again next time.
-    bob.goto(server.url + "/")
-    expect(bob.locator("#quick-play-name")).to_have_value("quick-bob")
-    screenshot(bob, "lobby.png")
-
-
 def test_a_finished_game_replays_every_position_with_the_keyboard_and_the_slider(
     server: LiveServer, new_context: NewContext
 ) -> None:
