@@ -327,9 +327,16 @@ class PairedSeeker:
 def start_paired_game(
     first: PairedSeeker, second: PairedSeeker, *, size: int, win_length: int, time_control: str
 ) -> tuple[Room, Game]:
-    """A new quick-play room with a pool's board and clock, the two seekers seated in it: one transaction."""
+    """A new quick-play room with a pool's board and clock, the two seekers seated in it: one transaction.
+
+    Rated when both are signed in, as a pool game on lichess is: a pool pairs strangers, so
+    nobody picks whom they are rated against.
+    """
+    rated = first.user_id is not None and second.user_id is not None
     with transaction.atomic():
-        room = create_room(name=QUICK_PLAY_NAME, size=size, win_length=win_length, time_control=time_control)
+        room = create_room(
+            name=QUICK_PLAY_NAME, size=size, win_length=win_length, time_control=time_control, rated=rated
+        )
         with _atomic_write(room):
             return room, seat_pair(room, first, second)
 
