@@ -9,6 +9,7 @@ from game import budgets, presence
 from game.bots import computer_players
 from game.cache import game_cache
 from game.compiled_reads import compiled_statements
+from game.lobby_feed import lobby_feed
 from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
@@ -27,6 +28,7 @@ def fresh_process_caches() -> None:
     budgets.memory_counts.reset()
     presence.stores.reset()
     local_sockets.reset()
+    lobby_feed.reset()
     computer_players.reset()
     compiled_statements.reset()
 
