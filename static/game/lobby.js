@@ -274,6 +274,7 @@ function focusFirstInvalidField() {
   if (invalid instanceof HTMLElement) invalid.focus();
 }
 
+liveState.hidden = false; // without this script the list is not live, and does not say it is connecting
 const initialRooms = readJson('initial-rooms');
 showRooms(Array.isArray(initialRooms) ? initialRooms : []);
 rememberNames();
