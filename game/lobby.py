@@ -163,9 +163,4 @@ def row_words(summary: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def lobby_rooms() -> list[dict[str, Any]]:
-    """The lobby's summaries, in its order."""
-    return read_lobby().rooms
-
-
 aread_lobby = database_sync_to_async(read_lobby)
