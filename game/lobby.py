@@ -10,6 +10,7 @@ rooms someone is in now.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -133,7 +134,8 @@ def rating_words(rating: dict[str, Any] | None) -> str:
     """ "1512", or "1512?" while provisional; '' for no rating."""
     if not rating or rating.get("value") is None:
         return ""
-    return f"{round(rating['value'])}{'?' if rating.get('provisional') else ''}"
+    value = math.floor(rating["value"] + 0.5)  # as the page's Math.round: 1512.5 is 1513
+    return f"{value}{'?' if rating.get('provisional') else ''}"
 
 
 def row_words(summary: dict[str, Any]) -> dict[str, str]:
@@ -160,6 +162,7 @@ def row_words(summary: dict[str, Any]) -> dict[str, str]:
         "here": f"{summary['here']} here",
         "status": "Join now" if section(summary) == CHALLENGES else "Playing",
         "section": str(section(summary)),
+        "game_status": summary["status"],
     }
 
 
