@@ -25,7 +25,8 @@ from . import budgets, protocol, room_states, services, sessions
 from .access import socket_address
 from .bots import computer_players
 from .broadcast import publish
-from .lobby import LOBBY_GROUP, alobby_rooms
+from .lobby import LOBBY_GROUP, aread_lobby
+from .lobby_feed import lobby_feed
 from .local_sockets import local_sockets
 from .message_limits import SocketLimits, message_limits
 from .metrics import (
@@ -468,7 +469,7 @@ class RoomConsumer(SocketConsumer):
 
 
 class LobbyConsumer(SocketConsumer):
-    """The lobby's live list of open rooms, at ``ws/lobby/``."""
+    """The lobby's live list (open challenges, games to watch) and its live line, at ``ws/lobby/``."""
 
     counted: LobbySocketEntry | None = None
     """How presence counts this socket against its address's lobby sockets, while it does."""
@@ -486,14 +487,17 @@ class LobbyConsumer(SocketConsumer):
                 await self._refuse()
                 return
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
-        rooms = await alobby_rooms()
-        await self.send(text_data=json.dumps({"type": "rooms", "rooms": rooms}))
+        lobby = await aread_lobby()
+        await self.send(text_data=json.dumps({"type": "rooms", "rooms": lobby.rooms}))
+        await self.send(text_data=json.dumps(lobby.stats.message()))
+        lobby_feed.add(self, lobby)
 
     async def _refuse(self) -> None:
         MESSAGES_REFUSED.labels("too_many_sockets").inc()
         await self.close(code=CLOSE_TOO_MANY_SOCKETS)
 
     async def disconnect(self, code: int) -> None:
+        lobby_feed.discard(self)
         if self.counted is not None:
             local_sockets.discard_lobby(self.counted)
             try:
@@ -516,4 +520,5 @@ class LobbyConsumer(SocketConsumer):
             await self.send(text_data='{"type":"pong"}')
 
     async def lobby_room(self, event: dict[str, Any]) -> None:
+        lobby_feed.note(event["room"])
         await self.send(text_data=json.dumps({"type": "room", "room": event["room"]}))

@@ -35,24 +35,29 @@ class RoomState:
         return json.dumps(self.message, separators=(",", ":"))
 
     def summary(self) -> dict[str, Any]:
-        """The lobby's line for this room."""
-        room, game = self.message["room"], self.message["game"]
-        players = list(self.message["players"].values())
-        seated = [seat for seat in players if seat]
+        """The lobby's line for this room (docs/protocol.md, "Lobby feed")."""
+        room, game, seats = self.message["room"], self.message["game"], self.message["players"]
+        seated = [seat for seat in seats.values() if seat]
+        everyone_here = all(seat["online"] for seat in seated)
+        # Someone can act on it now: take the free seat against a player who is here, or watch two who are.
+        challenge = game["status"] == "waiting" and len(seated) == 1 and everyone_here
+        in_play = game["status"] == "playing" and len(seated) == 2 and everyone_here
         return {
             "code": room["code"],
             "name": room["name"],
             "size": room["size"],
             "win_length": room["win_length"],
-            "players": sum(1 for seat in self.message["players"].values() if seat is not None),
+            "players": len(seated),
             "spectators": self.message["spectators"],
             "status": game["status"],
             "open": room["open"],
-            "names": {mark: seat["name"] if seat else None for mark, seat in self.message["players"].items()},
+            "names": {mark: seat["name"] if seat else None for mark, seat in seats.items()},
+            # A seat's rating: null for a guest, or for a server that does not rate.
+            "ratings": {mark: seat.get("rating") if seat else None for mark, seat in seats.items()},
             "here": self.message["spectators"] + sum(1 for seat in seated if seat["online"]),
-            "joinable": game["status"] == "waiting"
-            and any(players)
-            and all(seat["online"] for seat in players if seat),
+            "joinable": challenge and room["open"],
+            "listed": (challenge or in_play) and room["open"],
+            "rated": room["rated"],
             "time_control": room["time_control"],
         }
 

@@ -25,7 +25,7 @@ from . import budgets, pools, room_states, rules, services, sessions
 from .access import client_address, operators_only
 from .bots import computer_players
 from .forms import RoomForm
-from .lobby import LOBBY_LIMIT, lobby_rooms
+from .lobby import LOBBY_LIMIT, read_lobby, row_words
 from .models import MAX_ABSENCE_SECONDS, MIN_ABSENCE_SECONDS, ROOM_CODE_PATTERN, Room
 from .pools import Pool
 from .presence import MemoryPresence, presence
@@ -106,9 +106,13 @@ def page_limits() -> dict[str, int]:
 
 
 def _lobby_page(request: HttpRequest, form: RoomForm, join_error: str | None = None, status: int = 200) -> HttpResponse:
+    lobby = read_lobby()
     context: dict[str, Any] = {
         "limits": page_limits(),
-        "rooms": lobby_rooms(),
+        "rooms": lobby.rooms,
+        "rows": [row_words(summary) for summary in lobby.rooms],
+        "stats": lobby.stats,
+        "pools": pools.PRESETS,
         "form": form,
         "join_error": join_error,
         "player_name": request.session.get(NAME_SESSION_KEY, ""),

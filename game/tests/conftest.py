@@ -9,6 +9,7 @@ from game import budgets, presence, seeks
 from game.bots import computer_players
 from game.cache import game_cache
 from game.compiled_reads import compiled_statements
+from game.lobby_feed import lobby_feed
 from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
@@ -28,6 +29,7 @@ def fresh_process_caches() -> None:
     seeks.memory_seeks.reset()
     presence.stores.reset()
     local_sockets.reset()
+    lobby_feed.reset()
     computer_players.reset()
     compiled_statements.reset()
 

@@ -73,6 +73,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.referee",
         "game.local_sockets",
         "game.host_actions",
+        "game.lobby_feed",
     ),
     "edges": (
         "game.consumers",

@@ -1,16 +1,24 @@
 // @ts-check
 /*
- * tictac lobby: draws the list of open rooms (embedded in the page as
- * #initial-rooms, in the server's order, so it shows before the socket is
- * up) and keeps it live from the /ws/lobby/ feed; remembers the player's
- * name for Quick play and the create form; keeps the create form's limits
- * consistent.
+ * tictac lobby: draws the list of what a visitor can act on now (open
+ * challenges, then games to watch), embedded in the page as #initial-rooms
+ * in the server's order, and keeps it live from the /ws/lobby/ feed along
+ * with the "N players online · M games in play" line; remembers the
+ * player's name for quick play and the create form; keeps the create
+ * form's limits consistent.
  *
- * Every row is built here and nowhere else. Room and player names come from
- * people, so they only ever go through textContent.
+ * The server renders the same rows as plain links, so the list works
+ * without JavaScript; this script redraws them and is the only code that
+ * changes them. Room and player names come from people, so they only ever
+ * go through textContent.
  */
 import { LiveSocket, readJson } from './socket.js';
 import { timeControlWords } from './words.js';
+
+/**
+ * A seat's rating, when the player has an account (else null).
+ * @typedef {{value: number, provisional: boolean, change?: number | null}} Rating
+ */
 
 /**
  * A room as the lobby lists it (docs/protocol.md, "Lobby feed").
@@ -24,23 +32,20 @@ import { timeControlWords } from './words.js';
  * @property {string} status
  * @property {boolean} open
  * @property {{X: string | null, O: string | null}} [names]
+ * @property {{X: Rating | null, O: Rating | null}} [ratings]
  * @property {number} [here]
  * @property {boolean} [joinable]
+ * @property {boolean} [listed]
+ * @property {boolean} [rated]
  * @property {import('./words.js').TimeControl | null} [time_control]
  */
 
 /** @type {import('./socket.js').Limits} */
 const limits = readJson('limits');
 const NAME_KEY = 'tictac.name';
-/** @type {Record<string, string>} */
-const STATUS_LABELS = {
-  waiting: 'Waiting',
-  playing: 'Playing',
-};
-// The lobby's groups, in order: a seat you can take now, games to watch, the rest.
-const JOINABLE = 0;
-const PLAYING = 1;
-const OTHER = 2;
+// The lobby's sections, in order: a seat you can take now, then games to watch.
+const CHALLENGE = 0;
+const GAME = 1;
 
 /**
  * @param {string} id
@@ -56,6 +61,7 @@ const list = byId('room-list');
 const emptyNote = byId('rooms-empty');
 const liveState = byId('lobby-live');
 const stopped = byId('lobby-stopped');
+const statsLine = byId('lobby-stats');
 
 // ------------------------------------------------------------- room rows
 
@@ -70,26 +76,51 @@ function span(className, text) {
   return node;
 }
 
+/**
+ * Whether the room belongs in the lobby now. A server that does not say
+ * lists every open room it sends.
+ * @param {RoomSummary} summary
+ */
+function isListed(summary) {
+  if (summary.open === false) return false;
+  return summary.listed !== false;
+}
+
 /** @param {RoomSummary} summary */
-function group(summary) {
-  if (summary.joinable) return JOINABLE;
-  return summary.status === 'playing' ? PLAYING : OTHER;
+function section(summary) {
+  return summary.status === 'waiting' ? CHALLENGE : GAME;
 }
 
 /**
- * "alice vs —": who sits where (older servers only say how many).
+ * "1512", or "1512?" while provisional; '' without a rating.
+ * @param {Rating | null | undefined} rating
+ */
+function ratingWords(rating) {
+  if (!rating || typeof rating.value !== 'number') return '';
+  return Math.round(rating.value) + (rating.provisional ? '?' : '');
+}
+
+/**
+ * "alice (1512?) vs —": who sits where (older servers only say how many).
  * @param {RoomSummary} summary
  */
 function playersWords(summary) {
   const names = summary.names;
   if (!names) return summary.players + '/2 players';
-  return (names.X || '—') + ' vs ' + (names.O || '—');
+  const ratings = summary.ratings || { X: null, O: null };
+  /** @param {'X' | 'O'} mark */
+  const seat = (mark) => {
+    const name = names[mark];
+    if (!name) return '—';
+    const rating = ratingWords(ratings[mark]);
+    return rating ? name + ' (' + rating + ')' : name;
+  };
+  return seat('X') + ' vs ' + seat('O');
 }
 
 /** @param {RoomSummary} summary */
 function statusWords(summary) {
-  if (summary.joinable) return 'Join now';
-  return STATUS_LABELS[summary.status] || 'Finished';
+  return section(summary) === CHALLENGE ? 'Join now' : 'Playing';
 }
 
 /** @param {RoomSummary} summary */
@@ -98,7 +129,7 @@ function roomRow(summary) {
   row.className = 'room-row';
   row.dataset.room = summary.code;
   row.dataset.status = summary.status;
-  row.dataset.group = String(group(summary));
+  row.dataset.group = String(section(summary));
 
   const link = document.createElement('a');
   link.className = 'room-link';
@@ -107,6 +138,7 @@ function roomRow(summary) {
   const rules = [summary.size + '×' + summary.size, summary.win_length + ' in a row'];
   const control = timeControlWords(summary.time_control);
   if (control) rules.push(control);
+  if (summary.rated) rules.push('rated');
 
   const counted = typeof summary.here === 'number';
   const facts = span('room-facts', '');
@@ -137,21 +169,22 @@ function updateEmptyNote() {
  * @param {RoomSummary[]} rooms
  */
 function showRooms(rooms) {
-  list.replaceChildren(...rooms.filter((room) => room && room.open !== false).map(roomRow));
+  const listed = rooms.filter((room) => room && isListed(room)).slice(0, limits.lobby_rooms);
+  list.replaceChildren(...listed.map(roomRow));
   updateEmptyNote();
 }
 
 /**
- * Put one changed room in place: a closed room leaves; any other goes on
- * top of its group (it is the most recently active there).
+ * Put one changed room in place: a room that no longer belongs leaves; any
+ * other goes on top of its section (it is the most recently active there).
  * @param {RoomSummary} summary
  */
 function upsertRoom(summary) {
   const existing = findRow(summary.code);
   if (existing) existing.remove();
-  if (summary.open !== false) {
+  if (isListed(summary)) {
     const row = roomRow(summary);
-    const rank = group(summary);
+    const rank = section(summary);
     const after = Array.from(list.children).find(
       (other) => other instanceof HTMLElement && Number(other.dataset.group) >= rank,
     );
@@ -162,10 +195,24 @@ function upsertRoom(summary) {
   updateEmptyNote();
 }
 
+/**
+ * "3 players online · 1 game in play".
+ * @param {number} players
+ * @param {number} games
+ */
+function statsWords(players, games) {
+  return players + (players === 1 ? ' player' : ' players') + ' online · ' +
+    games + (games === 1 ? ' game' : ' games') + ' in play';
+}
+
 /** @param {import('./socket.js').ServerMessage} message */
 function handleMessage(message) {
   if (message.type === 'rooms' && Array.isArray(message.rooms)) showRooms(message.rooms);
   else if (message.type === 'room' && message.room) upsertRoom(message.room);
+  else if (message.type === 'stats' && typeof message.players_online === 'number' &&
+    typeof message.games_in_play === 'number') {
+    statsLine.textContent = statsWords(message.players_online, message.games_in_play);
+  }
 }
 
 // -------------------------------------------------------------- the socket
@@ -227,6 +274,7 @@ function focusFirstInvalidField() {
   if (invalid instanceof HTMLElement) invalid.focus();
 }
 
+liveState.hidden = false; // without this script the list is not live, and does not say it is connecting
 const initialRooms = readJson('initial-rooms');
 showRooms(Array.isArray(initialRooms) ? initialRooms : []);
 rememberNames();
