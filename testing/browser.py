@@ -94,8 +94,9 @@ def create_room(
     player_name: str = "alice",
     time_control: str = "none",
     absence_seconds: int = 30,
+    side: str = "x",
 ) -> str:
-    """Make a room from the lobby's form; its creator lands in it seated as X."""
+    """Make a room from the lobby's form; its creator lands in it seated on ``side`` (X unless told)."""
     page.goto(server.url + "/")
     page.fill("#id_name", name)
     page.fill("#id_player_name", player_name)
@@ -103,9 +104,11 @@ def create_room(
     page.fill("#id_win_length", str(win_length))
     page.select_option("#id_time_control", time_control)
     page.fill("#id_absence_seconds", str(absence_seconds))
+    page.check(f"#id_side_{side}")
     page.click("#create-room button[type=submit]")
     page.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
-    expect(page.locator("#seat-X .seat-you")).to_be_visible()
+    if side != "random":
+        expect(page.locator(f"#seat-{side.upper()} .seat-you")).to_be_visible()
     return page.url.rstrip("/").rsplit("/", 1)[1]
 
 

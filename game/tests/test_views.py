@@ -44,6 +44,7 @@ def test_the_lobby_lists_open_rooms_and_offers_the_create_form(client: Client) -
     assert "Friday night" in text
     assert "Gone" not in text
     assert 'name="size"' in text
+    assert 'name="side" value="random"' in text
     assert "csrfmiddlewaretoken" in text
 
 
