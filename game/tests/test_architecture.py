@@ -62,6 +62,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.search_process",
         "game.shards",
         "game.layer_internals",
+        "game.mailer",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
     "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),
