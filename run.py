@@ -5,6 +5,7 @@
     python3 run.py test     # install what the tests need and run them all
     python3 run.py test --fast   # the loop while working: ruff and the quick in-process tests
     python3 run.py bench    # the benchmark (python -m bench; --quick for a short run)
+    python3 run.py screenshots [--out DIR]   # the README's pictures, from a demo in Chromium
 
 Each makes a virtual environment in .venv and installs the hashed lock files
 into it (again only when one of them changed): requirements.txt (what
@@ -50,12 +51,13 @@ LOCKS = {
     "serve": ("requirements.txt", "requirements-local.txt"),
     "test": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
     "bench": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
+    "screenshots": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
 }
 
 
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
-    if command not in ("serve", "test", "bench"):
+    if command not in LOCKS:
         print(__doc__)
         return 2
     # SIGTERM and SIGHUP (the terminal closed) run the same clean-up as Ctrl-C.
@@ -70,6 +72,9 @@ def main() -> int:
     os.chdir(ROOT)
     if command == "bench":
         return subprocess.call([sys.executable, "-m", "bench", *sys.argv[2:]])
+    if command == "screenshots":
+        # A Redis, a server on free ports and a database of its own: never the ones `run.py` serves.
+        return subprocess.call([sys.executable, "-m", "testing.screenshots", *sys.argv[2:]])
     return serve() if command == "serve" else test()
 
 

@@ -1,27 +1,40 @@
-"""Optional accounts: sign up, sign in and change a password with Django's own views, keeping the seat.
+"""Optional accounts: sign up, sign in, change or reset a password with Django's own views, keeping the seat.
 
 Signing in, signing up and changing a password all rotate the session key
 (``login()``, ``update_session_auth_hash()``), and a Player is known by a hash
 of that key. Each view therefore notes the session's Player id first (session
 data outlives the rotation) and then lets ``services.identify`` move that
 Player, seat and all, to the new key, giving it the account.
+
+A forgotten password is reset by a link mailed to the account's address
+(given, optionally, at sign-up). Asking for one answers the same whether or
+not an account has that address, sends on a thread of its own
+(game/mailer.py), and is budgeted per client address so that nobody can
+use the site to send mail in bulk.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from axes.utils import reset as reset_login_failures
+from django import forms
 from django.contrib.auth import login
-from django.contrib.auth.forms import UserCreationForm
-from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm, UsernameField
+from django.contrib.auth.models import User
+from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetConfirmView, PasswordResetView
+from django.core.mail import EmailMessage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from . import budgets, services
+from .access import client_address
+from .mailer import mailer
 
 
 def _keeping_the_seat(request: HttpRequest) -> None:
@@ -56,6 +69,69 @@ class ChangePasswordView(PasswordChangeView):
         return response
 
 
+class SignUpForm(UserCreationForm[User]):
+    """Django's sign-up form with an optional email address, the one a password reset is mailed to."""
+
+    email = forms.EmailField(
+        label="Email (optional)",
+        required=False,
+        help_text="Only for a link to reset your password if you forget it.",
+    )
+
+    class Meta:  # UserCreationForm's, with the address
+        model = User
+        fields = ("username", "email")
+        field_classes = {"username": UsernameField}
+
+
+class MailedLaterResetForm(PasswordResetForm):
+    """Django's reset form, its mail handed to the mail thread instead of sent in the request."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        mailer.send(EmailMessage(subject, body, from_email, [to_email]))
+
+
+class ForgotPasswordView(PasswordResetView):
+    """Mail a reset link to the accounts with the address typed; the same answer whether there are any."""
+
+    template_name = "registration/password_reset_form.html"
+    subject_template_name = "registration/password_reset_subject.txt"
+    email_template_name = "registration/password_reset_email.txt"
+    form_class = MailedLaterResetForm
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # Spent whether or not the address has an account, so the refusal tells nothing either.
+        if not budgets.spend_blocking("password_resets_per_address", client_address(self.request)):
+            form.add_error(None, "Many reset links were asked for from your address lately: try again later.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
+
+
+class ChooseNewPasswordView(PasswordResetConfirmView):
+    """Django's page behind the mailed link; a new password also lifts the sign-in lockout of that username."""
+
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # Whoever reached this page reads the account's mail: the failed sign-ins counted against
+        # the username (perhaps someone else's guesses) no longer keep its owner out.
+        reset_login_failures(username=form.user.get_username())
+        return response
+
+
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
 def sign_up(request: HttpRequest) -> HttpResponse:
@@ -63,7 +139,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = "/"
-    form: UserCreationForm[Any] = UserCreationForm(request.POST if request.method == "POST" else None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         _keeping_the_seat(request)

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from . import ratings, rules
+from .models import Player
+
+
+@dataclass(frozen=True)
+class GameLine:
+    """One of the profile's recent games: the game, whose profile its opponent has, whether it was rated."""
+
+    played: ratings.PlayedGame
+    opponent_username: str | None
+    """The opponent's account, for a link to their profile; None for a guest or the computer."""
+    rated: bool
 
 
 @require_GET
@@ -18,10 +31,28 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "profile_user": user,
         "ratings": ratings.ratings_of(user.pk),
         "record": ratings.record_of(user.pk),
-        "recent": ratings.recent_games(user.pk),
+        "recent": _game_lines(user.pk, ratings.recent_games(user.pk)),
         "recent_limit": ratings.RECENT_GAMES,
     }
     return render(request, "game/profile.html", context)
+
+
+def _game_lines(user_id: int, recent: list[ratings.PlayedGame]) -> list[GameLine]:
+    """Each game with its opponent's username (one query for them all) and whether it changed ratings."""
+    opponents = {played.game.pk: _opponent(played) for played in recent}
+    user_ids = {opponent.user_id for opponent in opponents.values() if opponent and opponent.user_id}
+    usernames = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    lines = []
+    for played in recent:
+        opponent = opponents[played.game.pk]
+        account = opponent.user_id if opponent and not opponent.bot_level else None
+        lines.append(GameLine(played, usernames.get(account) if account else None, ratings.moved_ratings(played.game)))
+    return lines
+
+
+def _opponent(played: ratings.PlayedGame) -> Player | None:
+    game = played.game
+    return game.player_o if played.mark == rules.X else game.player_x
 
 
 def _variant(request: HttpRequest) -> tuple[int, int]:

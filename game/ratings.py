@@ -70,6 +70,11 @@ def at_board(room: Room, seats: Mapping[str, Player | None]) -> dict[str, Any]:
     return board
 
 
+def moved_ratings(game: Game) -> bool:
+    """Whether ``game`` changed its players' ratings: record_result wrote each one's change on it."""
+    return any(entry and entry.get("change") is not None for entry in game.ratings.values())
+
+
 def record_result(game: Game) -> dict[str, Any] | None:
     """Update both players' ratings and records for ``game``, which has just ended; the game's new ``ratings``.
 

@@ -207,9 +207,16 @@ def seek(request: HttpRequest, key: str) -> HttpResponse:
 
 @require_POST
 def play_computer(request: HttpRequest) -> HttpResponse:
-    """Make a room, seat the visitor as X and the computer, at the level asked for, as O."""
+    """Make a room of the size asked for (3×3 by default), seat the visitor as X, under the name
+    they typed (or the one they gave before), and the computer, at the level asked for, as O."""
     identity = _ensure_session(request)
     level = request.POST.get("level", "easy")
+    try:
+        typed = clean_name(request.POST.get("name", "")) if request.POST.get("name", "").strip() else None
+        size, win_length = _board_asked_for(request)
+    except (ProtocolError, ValueError) as error:
+        message = error.message if isinstance(error, ProtocolError) else str(error)
+        return _lobby_page(request, RoomForm(), join_error=message, status=400)
     if refusal := _room_creation_refusal(request, identity):
         return _lobby_page(request, RoomForm(), join_error=refusal, status=429)
     try:
@@ -220,11 +227,28 @@ def play_computer(request: HttpRequest) -> HttpResponse:
             raise services.ActionRefused("too_many_bots", "You are already playing the computer: finish that first.")
     except services.ActionRefused as refused:
         return _lobby_page(request, RoomForm(), join_error=refused.message, status=429)
-    room = services.create_room(name="Against the computer")
-    services.join(room, identity, _remembered_name(request))
+    room = services.create_room(name="Against the computer", size=size, win_length=win_length)
+    services.join(room, identity, _remembered_name(request, typed))
     services.add_computer(room, services.identify(request.session), level)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)
+
+
+def _board_asked_for(request: HttpRequest) -> tuple[int, int]:
+    """The form's ``size`` and ``win_length`` (3 and 3 when left out); ValueError with a reason a player reads."""
+    try:
+        size = int(request.POST.get("size", "").strip() or 3)
+        win_length = int(request.POST.get("win_length", "").strip() or 3)
+    except ValueError:
+        raise ValueError("The board size and the marks in a row to win must be whole numbers.") from None
+    try:
+        rules.check_dimensions(size, win_length)
+    except ValueError:
+        raise ValueError(
+            f"Boards are {rules.MIN_SIZE}×{rules.MIN_SIZE} to {rules.MAX_SIZE}×{rules.MAX_SIZE},"
+            f" with {rules.MIN_WIN_LENGTH} to the board's size in a row to win."
+        ) from None
+    return size, win_length
 
 
 @require_GET

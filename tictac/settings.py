@@ -288,6 +288,25 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Email -----------------------------------------------------------------
+
+# What sends mail (password reset links): django-environ's email URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (STARTTLS), smtp+ssl://…:465, smtp://host:25;
+# by default consolemail://, which writes each message to the server's output instead.
+# Characters such as @ in the user or password are written %-encoded (%40).
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _EMAIL["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _EMAIL["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _EMAIL["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+# Seconds an SMTP server may take to answer (Django waits for ever by default); mail is sent
+# from a thread of its own (game/mailer.py), so this bounds only how long that thread is stuck.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="tictac <noreply@localhost>")
+
 # --- Static files ---------------------------------------------------------
 
 STATIC_URL = "static/"
@@ -372,5 +391,7 @@ TICTAC = {
         "seeks_per_session": (env.int("TICTAC_SEEKS_PER_SESSION_PER_HOUR", default=60), 3600),
         "seeks_per_address": (env.int("TICTAC_SEEKS_PER_ADDRESS_PER_HOUR", default=300), 3600),
         "seek_connects_per_address": (env.int("TICTAC_SEEK_CONNECTS_PER_ADDRESS_PER_MINUTE", default=60), 60),
+        # Password reset links asked for (each may send mail), whatever the address typed.
+        "password_resets_per_address": (env.int("TICTAC_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", default=5), 3600),
     },
 }

@@ -16,6 +16,23 @@ accounts = [
         auth_views.PasswordChangeDoneView.as_view(template_name="registration/password_change_done.html"),
         name="password_change_done",
     ),
+    # A forgotten password: ask for a link by email, follow it, choose a new password.
+    path("password/reset/", account_views.ForgotPasswordView.as_view(), name="password_reset"),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="registration/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="registration/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        account_views.ChooseNewPasswordView.as_view(),
+        name="password_reset_confirm",
+    ),
 ]
 
 urlpatterns = [

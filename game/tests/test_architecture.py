@@ -63,6 +63,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.shards",
         "game.layer_internals",
         "game.seeks",
+        "game.mailer",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
     "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),

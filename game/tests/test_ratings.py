@@ -185,7 +185,7 @@ def test_the_profile_shows_ratings_record_and_recent_games_with_names_as_text(
     assert page.status_code == 200
     text = page.content.decode()
     assert f'href="/games/{game.pk}/"' in text
-    assert "Won as X against &lt;b&gt;bob&lt;/b&gt;" in text
+    assert 'Won as X</a> against <a class="opponent-link" href="/players/bob/">&lt;b&gt;bob&lt;/b&gt;</a>' in text
     assert "<b>bob</b>" not in text
     assert "1 game: 1 won, 0 lost, 0 drawn" in text
     assert page.context["ratings"][0].games == 1
@@ -376,3 +376,25 @@ def test_a_guest_beside_an_account_has_no_rating_at_the_board(alice: User) -> No
     room = services.create_room(name="casual")
     _seated(room, alice, None)
     assert set(services.current_game(room).ratings) == {"X"}
+
+
+def test_the_profile_links_opponents_with_an_account_and_says_once_whether_each_game_was_rated(
+    alice: User, bob: User, client: Client
+) -> None:
+    # A room whose name is the word itself: the line must still say "rated" once, the name apart.
+    rated_room = services.create_room(name="Rated", rated=True)
+    x, o = _seated(rated_room, alice, bob)
+    _play(rated_room, x, o, [0, 3, 1, 4, 2])
+    casual = services.create_room(name="Friday night")
+    x, o = _seated(casual, alice, None, names=("alice", "guest"))
+    _play(casual, x, o, [0, 3, 1, 4, 2])
+    page = client.get("/players/alice/").content.decode()
+    assert 'against <a class="opponent-link" href="/players/bob/">bob</a>' in page
+    assert 'against <span class="opponent">guest</span>' in page  # a guest has no profile
+    assert page.count('class="opponent-link"') == 1
+    rules = [line for line in page.splitlines() if 'class="room-rules"' in line]
+    assert len(rules) == 2
+    casual_line, rated_line = rules  # newest first
+    assert '<span class="game-rated">rated</span> · in “Rated”' in rated_line
+    assert '<span class="game-rated">unrated</span> · in “Friday night”' in casual_line
+    assert "rated · Rated" not in page
