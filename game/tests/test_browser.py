@@ -142,10 +142,12 @@ def test_resign_asks_first_then_says_who_resigned_and_a_rematch_shows_who_asked(
     alice, bob, _ = two_players(server, new_context, "Resign")
     alice.click('[data-cell="4"]')
     expect(bob.locator("#status")).to_have_text("Your move")
+    bob.click('[data-cell="0"]')  # both have moved: the game counts, so the series will show it
+    expect(bob.locator("#status")).to_have_text("alice to move")
     bob.click("#resign")
     expect(bob.locator("#resign-dialog")).to_be_visible()
     bob.click("#resign-cancel")  # changing one's mind changes nothing
-    expect(bob.locator("#status")).to_have_text("Your move")
+    expect(bob.locator("#status")).to_have_text("alice to move")
     bob.click("#resign")
     bob.click("#resign-confirm")
     expect(alice.locator("#status")).to_have_text("bob resigned — you win!")
@@ -328,6 +330,8 @@ def test_a_draw_offer_and_a_takeback_are_answered_from_the_page(server: LiveServ
     expect(alice.locator("#status")).to_have_text("Your move")
     alice.click('[data-cell="0"]')
     expect(bob.locator("#status")).to_have_text("Your move")
+    bob.click('[data-cell="8"]')  # both have moved: an agreed draw counts in the series
+    expect(alice.locator("#status")).to_have_text("Your move")
     bob.click("#offer-draw")
     expect(bob.locator("#offer-draw")).to_have_text("Draw offered…")
     expect(alice.locator("#offer")).to_contain_text("bob offers a draw")
