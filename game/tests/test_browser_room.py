@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from testing.browser import NewContext, create_room, join, screenshot, two_players
 from testing.live import LiveServer
@@ -31,6 +33,27 @@ def room_state(server: LiveServer, code: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{server.url}/api/rooms/{code}/") as response:
         state: dict[str, Any] = json.load(response)
     return state
+
+
+def rewrite_states(page: Page, change: Callable[[dict[str, Any]], None]) -> None:
+    """Pass every `state` the page's room socket receives through `change` first."""
+
+    def route(page_socket: WebSocketRoute) -> None:
+        server_socket = page_socket.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            data = json.loads(message)
+            if data.get("type") == "state":
+                change(data)
+            page_socket.send(json.dumps(data))
+
+        server_socket.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/ws/rooms/"), route)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def play(moves: list[tuple[Page, int]]) -> None:
@@ -254,3 +277,87 @@ def test_the_sound_files_are_served(server: LiveServer) -> None:
             assert response.status == 200
             assert response.headers["Content-Type"] in ("audio/wav", "audio/x-wav")
             assert response.read(4) == b"RIFF"
+
+
+def test_ratings_show_by_the_names_linked_to_profiles_and_their_change_after_a_rated_game(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    # The fields as docs/protocol.md names them, put into the server's states on their way.
+    def with_ratings(state: dict[str, Any]) -> None:
+        finished = state["game"]["status"] not in ("waiting", "playing")
+        state["room"]["rated"] = True
+        if state["players"]["X"]:
+            state["players"]["X"]["username"] = "alice_account"
+            state["players"]["X"]["rating"] = {"value": 1512, "provisional": True, "change": 12 if finished else None}
+        if state["players"]["O"]:
+            state["players"]["O"]["username"] = None
+            state["players"]["O"]["rating"] = {"value": 1600, "provisional": False, "change": -12 if finished else None}
+
+    alice, bob, code = two_players(server, new_context, "Ratings by the names")
+    carol = new_context().new_page()
+    rewrite_states(carol, with_ratings)
+    carol.goto(f"{server.url}/rooms/{code}/")
+    expect(carol.locator("#seat-X .seat-rating")).to_have_text("rating 1512, provisional: 1512?")
+    expect(carol.locator("#seat-X .seat-rating")).to_have_attribute("href", "/players/alice_account/")
+    expect(carol.locator("#seat-O .seat-rating")).to_have_text("rating 1600: 1600")
+    expect(carol.locator("#seat-O .seat-rating")).not_to_have_attribute("href", re.compile("."))
+    expect(carol.locator("#seat-X .seat-change")).to_be_hidden()
+    play([(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)])
+    expect(carol.locator("#seat-X .seat-change")).to_have_text("+12")
+    expect(carol.locator("#seat-O .seat-change")).to_have_text("\u221212")
+    screenshot(carol, "ratings-changed.png")
+    # A page whose states carry no ratings shows none.
+    expect(alice.locator(".seat-rating:visible")).to_have_count(0)
+    expect(alice.locator(".seat-change:visible")).to_have_count(0)
+
+
+def test_a_first_move_countdown_names_who_owes_it_and_ticks(server: LiveServer, new_context: NewContext) -> None:
+    deadline = now_ms() + 30_000
+
+    def owing(state: dict[str, Any]) -> None:
+        game = state["game"]
+        game["first_move"] = {"mark": "X", "deadline": deadline} if game["status"] == "playing" else None
+
+    alice = new_context().new_page()
+    code = create_room(alice, server, "First move due")
+    bob = new_context().new_page()
+    rewrite_states(bob, owing)
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(bob, "bob")
+    countdown = bob.locator("#countdown")
+    pattern = r"^alice must make a first move within 0:(\d\d) or the game is aborted$"
+    expect(countdown).to_have_text(re.compile(pattern))
+    first = int(re.fullmatch(pattern, countdown.inner_text())[1])  # type: ignore[index]
+    expect(countdown).not_to_have_text(re.compile(rf"0:{first:02d} "))  # it ticks
+    screenshot(bob, "first-move-countdown.png")
+
+
+def test_an_idle_opponent_past_claim_at_gives_the_claim_buttons_in_words(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    claim_at: list[int] = []
+
+    def idle_bob(state: dict[str, Any]) -> None:
+        state["room"]["idle_seconds"] = 300
+        game = state["game"]
+        bobs_turn = game["status"] == "playing" and game["turn"] == "O"
+        if bobs_turn and not claim_at:
+            claim_at.append(now_ms() + 5_000)  # the claim opens a few seconds into bob's first turn
+        game["idle"] = {"mark": "O", "claim_at": claim_at[0]} if bobs_turn else None
+
+    alice = new_context().new_page()
+    rewrite_states(alice, idle_bob)
+    code = create_room(alice, server, "Idle")
+    bob = new_context().new_page()
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(bob, "bob")
+    play([(alice, 0)])
+    expect(alice.locator("#absent")).to_be_hidden()  # thinking is no reason to tell anyone
+    expect(alice.locator("#absent-text")).to_have_text(
+        "bob has not moved for 5 minutes: you may claim the win or a draw, or keep waiting", timeout=15_000
+    )
+    expect(alice.locator("#claim-win")).to_be_visible()
+    expect(alice.locator("#claim-draw")).to_be_visible()
+    screenshot(alice, "idle-claim.png")
+    play([(bob, 4)])  # bob moves: nothing to claim any more
+    expect(alice.locator("#absent")).to_be_hidden()
