@@ -90,6 +90,10 @@ def test_after_a_game_players_are_offered_a_rematch_a_new_opponent_the_computer_
     expect(alice.locator("#replay-link")).to_have_attribute("href", replay)
     expect(bob.locator("#computer-rematch-name")).to_have_value("bob")
     screenshot(alice, "after-game-player.png")
+    bob.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    expect(bob.locator("#computer-rematch")).to_be_visible()
+    assert bob.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
+    screenshot(bob, "after-game-phone.png")
 
     # A spectator gets the lobby and the replay, nothing to play.
     expect(carol.locator("#after-game")).to_be_visible()

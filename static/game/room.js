@@ -152,7 +152,8 @@ const ui = {
   rematch: byId('rematch', HTMLButtonElement),
   rematchStatus: byId('rematch-status', HTMLElement),
   afterGame: byId('after-game', HTMLElement),
-  afterGameMore: byId('after-game-more', HTMLElement),
+  newOpponentForm: byId('new-opponent-form', HTMLFormElement),
+  computerRematchForm: byId('computer-rematch-form', HTMLFormElement),
   opponentLeft: byId('opponent-left', HTMLElement),
   newOpponentPool: byId('new-opponent-pool', HTMLInputElement),
   newOpponentName: byId('new-opponent-name', HTMLInputElement),
@@ -986,7 +987,8 @@ function renderAfterGame(state) {
   ui.opponentLeft.textContent = mark && opponent ? playerName(state, otherMark(mark)) + ' left' : '';
   ui.rematchStatus.textContent = asked.map((asker) => playerName(state, asker) + ' wants a rematch').join(' · ');
 
-  ui.afterGameMore.hidden = !mark;
+  ui.newOpponentForm.hidden = !mark;
+  ui.computerRematchForm.hidden = !mark;
   if (!mark) return;
   const name = playerName(state, mark);
   ui.newOpponentName.value = name;
