@@ -1203,7 +1203,7 @@ function declinedOffer(before, next) {
 
 /**
  * Which sound a change calls for: the end of a game, a new game (or the
- * first one) starting on your turn, or a move.
+ * first one) starting on your turn, or a move (your turn, seen from a background tab).
  * @param {State} before
  * @param {State} next
  * @returns {import('./sound.js').SoundName | null}
@@ -1213,7 +1213,8 @@ function soundOf(before, next) {
   const started = game.id !== before.game.id || (before.game.status === 'waiting' && game.status === 'playing');
   if (started) return game.status === 'playing' && game.turn === view.mark && view.mark ? 'turn' : null;
   if (isFinished(game.status) && !isFinished(before.game.status)) return 'end';
-  if (game.moves > before.game.moves) return 'move';
+  // In a background tab, the opponent's move that hands you the turn rings like it.
+  if (game.moves > before.game.moves) return isMyTurn(next) && document.hidden ? 'turn' : 'move';
   return null;
 }
 
