@@ -194,7 +194,8 @@ def game_fields(encoded_state: str) -> dict[str, Any]:
 
     The inverse of the ``game`` part of ``game.state.build`` (docs/protocol.md's ``state``).
     """
-    game = json.loads(encoded_state)["game"]
+    state = json.loads(encoded_state)
+    game = state["game"]
     offer = game["offer"] or {"kind": "", "by": ""}
     fields = {
         "board": encode_board(tuple(game["board"])),
@@ -215,11 +216,20 @@ def game_fields(encoded_state: str) -> dict[str, Any]:
         away = game["absent"].get(mark)
         fields[f"{mark.lower()}_left_at"] = _from_epoch_ms(away["since"]) if away else None
     clock = game["clock"] or {"X": None, "O": None, "since": None, "deadline": None}
+    # A turn's start is the running clock's, or without a clock the idle countdown's; a deadline is
+    # the running clock's, or a first move's (no clock runs until both have made one).
+    since = clock["since"] if clock["since"] is not None else (game["idle"] or {}).get("since")
+    deadline = clock["deadline"] if clock["deadline"] is not None else (game["first_move"] or {}).get("deadline")
     fields |= {
         "clock_x_ms": clock["X"],
         "clock_o_ms": clock["O"],
-        "turn_started_at": _from_epoch_ms(clock["since"]) if clock["since"] is not None else None,
-        "deadline": _from_epoch_ms(clock["deadline"]) if clock["deadline"] is not None else None,
+        "turn_started_at": _from_epoch_ms(since) if since is not None else None,
+        "deadline": _from_epoch_ms(deadline) if deadline is not None else None,
+        "ratings": {
+            mark: {"username": seat["username"], **seat["rating"]}
+            for mark, seat in state["players"].items()
+            if seat is not None and seat["rating"] is not None
+        },
     }
     return fields
 

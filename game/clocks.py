@@ -35,6 +35,8 @@ PRESETS: Final = (
     "budget:300+3",
 )
 MAX_SECONDS: Final = 3 * 60 * 60
+# Each player's first move has a deadline of its own, clock or no clock: missing it aborts the game.
+FIRST_MOVE_SECONDS: Final = 30
 MAX_INCREMENT: Final = 60
 
 
@@ -84,6 +86,17 @@ class TimeControl:
     def initial_ms(self) -> int:
         return self.seconds * 1000
 
+    @property
+    def first_move_ms(self) -> int:
+        """How long a player has for their first move: FIRST_MOVE_SECONDS, or a shorter per-move limit.
+
+        >>> TimeControl.parse("move:15").first_move_ms, TimeControl.parse("budget:60+2").first_move_ms
+        (15000, 30000)
+        """
+        if self.kind == "move":
+            return min(self.initial_ms, FIRST_MOVE_SECONDS * 1000)
+        return FIRST_MOVE_SECONDS * 1000
+
 
 @dataclass(frozen=True)
 class Clocks:
@@ -96,8 +109,13 @@ class Clocks:
 
     @classmethod
     def start(cls, control: TimeControl, now_ms: int) -> Clocks:
-        """Full clocks, X's running from ``now_ms`` (X always moves first)."""
+        """Full clocks, X's running from ``now_ms`` (X moves first once both have made their first move)."""
         return cls(control.initial_ms, control.initial_ms, X, now_ms)
+
+    @classmethod
+    def waiting(cls, control: TimeControl) -> Clocks:
+        """Full clocks that do not run yet: the players still owe their first moves."""
+        return cls(control.initial_ms, control.initial_ms)
 
     def remaining_ms(self, mark: Mark) -> int:
         """``mark``'s remaining time when the running turn began."""

@@ -431,6 +431,23 @@ class RoomConsumer(SocketConsumer):
             return
         await self._send_state(event["state"], event["seats"], stamp)
 
+    async def room_heartbeat(self, event: dict[str, Any]) -> None:
+        """A process's heartbeat through the room's group (local_sockets): passed on to the page, which
+        takes its silence for connection trouble; first, if the room is ahead of what this socket has shown
+        (a state was missed, as one published while it subscribed), the room's fresh state."""
+        room = self.room
+        assert room is not None  # dispatch passes group messages only to a socket in its room
+        number, version = int(event["number"]), int(event["version"])
+        shown = self.shown.last
+        if shown is None or (number, version) > shown[:2]:
+            try:
+                fresh = await local_sockets.state_at_least(room, (number, version))
+            except Exception:  # the next heartbeat tries again
+                logger.warning("catching up after a heartbeat failed", extra={"room": room.code}, exc_info=True)
+            else:
+                await self._send_state(fresh.encode(), fresh.seats, fresh.stamp)
+        await self.send(text_data=json.dumps({"type": "heartbeat", "number": number, "version": version}))
+
     async def room_chat(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["message"])
 

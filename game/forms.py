@@ -1,3 +1,4 @@
+import secrets
 from typing import Any
 
 from django import forms
@@ -17,6 +18,8 @@ TIME_CONTROL_LABELS = {
     "budget:300+3": "5 min + 3 s",
 }
 assert set(TIME_CONTROL_LABELS) == set(clocks.PRESETS)
+
+SIDE_LABELS = {"x": "X (moves first)", "o": "O", "random": "Random"}
 
 
 class RoomForm(forms.Form):
@@ -44,11 +47,20 @@ class RoomForm(forms.Form):
         required=False,
         initial=30,
     )
+    side = forms.ChoiceField(label="Your side", choices=list(SIDE_LABELS.items()), required=False, initial="x")
     rated = forms.BooleanField(
         label="Rated",
         required=False,
         help_text="Games between two signed-in players here change their ratings.",
     )
+
+    @property
+    def chosen_side(self) -> rules.Mark:
+        """The seat the creator asked for (call after is_valid): X, O, or one of them at random."""
+        side = self.cleaned_data.get("side") or "x"
+        if side == "random":
+            return secrets.choice(rules.MARKS)
+        return rules.X if side == "x" else rules.O
 
     def clean_player_name(self) -> str:
         name: str = self.cleaned_data.get("player_name") or ""
@@ -61,7 +73,8 @@ class RoomForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for field, default in (("size", 3), ("win_length", 3), ("time_control", "none"), ("absence_seconds", 30)):
+        defaults = (("size", 3), ("win_length", 3), ("time_control", "none"), ("absence_seconds", 30), ("side", "x"))
+        for field, default in defaults:
             if field in data and data[field] in (None, ""):
                 data[field] = default
         size, win_length = data.get("size"), data.get("win_length")

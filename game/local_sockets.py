@@ -1,10 +1,10 @@
-"""This process's room and lobby sockets, and the three jobs that look after them.
+"""This process's room and lobby sockets, and the four jobs that look after them.
 
 Each job is its own task, started with the process's first socket and ending
 once it has none; a step that fails is logged and the job carries on, so one
 job's trouble never stops the others.
 
-* **Heartbeat** (every third of the presence TTL): one task per process (not
+* **Heartbeat** (presence's, every third of the presence TTL): one task per process (not
   one per socket) keeps every local socket present in Redis, with one
   pipeline per 500 sockets. Lobby sockets ride on it too: presence counts
   them per client address, so that their cap holds over every process.
@@ -29,6 +29,18 @@ job's trouble never stops the others.
   watched on its own: when one comes back, the entries kept on it are put
   back and only the rooms whose group it carries get a fresh state (the
   other shards' rooms missed nothing).
+* **Room heartbeat** (every ``TICTAC["HEARTBEAT_SECONDS"]``): one
+  ``room.heartbeat`` event per room this process has sockets in, sent to the
+  room's group through the channel layer (so through Redis: a page that stops
+  hearing them knows its room no longer reaches it, and says so), carrying the
+  newest (game number, version) this process knows of the room, from its game
+  cache and what its sockets have shown: no read. Each process serving a room
+  sends its own, so a room's sockets hear one per process per interval. A
+  socket that has shown an older game version than a heartbeat's reads the
+  room again (:meth:`LocalSockets.state_at_least`, one read per room however
+  many of its sockets ask): that closes the subscribe race, a state published
+  between a socket's ``group_add`` and its subscription reaching Redis, which
+  nothing would resend until the room's next change.
 """
 
 from __future__ import annotations
@@ -45,17 +57,23 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from . import room_states
+from .cache import GameVersion, game_cache
 from .layer_internals import group_shard, pending_messages
 from .presence import LobbySocketEntry, SocketEntry, presence
+from .shards import room_group
 
 if TYPE_CHECKING:
     from .consumers import RoomConsumer
+    from .models import Room
+    from .state import RoomState
 
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY_SECONDS = 1.0
 # Sockets refreshed per Redis pipeline: big enough to be cheap, small enough not to hold Redis up.
 REFRESH_BATCH = 500
+# Room heartbeats sent at once: the channel layer's connections are shared with the rooms' states.
+HEARTBEAT_BATCH = 100
 
 Step = Callable[[], Awaitable[None]]
 
@@ -63,16 +81,26 @@ Step = Callable[[], Awaitable[None]]
 class LocalSockets:
     """The sockets of this process, by room, and the jobs that run while there are any."""
 
-    def __init__(self, *, check_every: float = CHECK_EVERY_SECONDS, heartbeat_every: float | None = None) -> None:
-        """``heartbeat_every`` is a third of the presence TTL unless given; tests give both shorter."""
+    def __init__(
+        self,
+        *,
+        check_every: float = CHECK_EVERY_SECONDS,
+        heartbeat_every: float | None = None,
+        room_heartbeat_every: float | None = None,
+    ) -> None:
+        """``heartbeat_every`` (presence's) is a third of the presence TTL unless given, ``room_heartbeat_every``
+        ``TICTAC["HEARTBEAT_SECONDS"]``; tests give them shorter (or longer, to run each step themselves)."""
         self._check_every = check_every
         self._heartbeat_every = heartbeat_every
+        self._room_heartbeat_every = room_heartbeat_every
         self._by_room: dict[str, set[RoomConsumer]] = defaultdict(set)
         self._lobby: set[LobbySocketEntry] = set()
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._hang_ups: set[asyncio.Task[None]] = set()
         # Each Redis shard's run id at the last look (None: it did not answer); a shard not looked at yet is absent.
         self._shard_runs: dict[int, str | None] = {}
+        # Each room's read under way for sockets behind a heartbeat, and the game version it was asked for.
+        self._catch_ups: dict[str, tuple[GameVersion, asyncio.Future[RoomState]]] = {}
 
     def add(self, room_code: str, socket: RoomConsumer) -> None:
         self._by_room[room_code].add(socket)
@@ -119,10 +147,12 @@ class LocalSockets:
         """Start each job that is not running in this event loop."""
         loop = asyncio.get_running_loop()
         heartbeat_every = self._heartbeat_every or settings.TICTAC["PRESENCE_TTL_SECONDS"] / 3
+        room_heartbeat_every = self._room_heartbeat_every or settings.TICTAC["HEARTBEAT_SECONDS"]
         schedule: dict[str, tuple[Step, float]] = {
             "heartbeat": (self.keep_present, heartbeat_every),
             "hang-ups": (self.hang_up_the_backlogged, self._check_every),
             "resync": (self.resync_when_redis_returns, self._check_every),
+            "room heartbeat": (self.send_room_heartbeats, room_heartbeat_every),
         }
         for name, (step, every) in schedule.items():
             task = self._jobs.get(name)
@@ -163,6 +193,7 @@ class LocalSockets:
         self._lobby.clear()
         self._hang_ups.clear()
         self._shard_runs = {}
+        self._catch_ups.clear()
 
     async def keep_present(self) -> None:
         """The heartbeat: refresh every local socket's presence, one pipeline per shard per ``REFRESH_BATCH``."""
@@ -235,6 +266,66 @@ class LocalSockets:
                 await asyncio.gather(*(socket.push_state(state) for socket in live))
             except Exception:
                 logger.exception("resync failed", extra={"room": room_code})
+
+    async def send_room_heartbeats(self) -> None:
+        """The room heartbeat: send each room this process has sockets in the newest (game number, version)
+        the process knows of it, through the room's group; ``HEARTBEAT_BATCH`` rooms at a time."""
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        beats = [
+            (room_code, latest)
+            for room_code, sockets in list(self._by_room.items())
+            if (latest := newest_known(sockets)) is not None
+        ]
+        failed = 0
+        for start in range(0, len(beats), HEARTBEAT_BATCH):
+            sent = await asyncio.gather(
+                *(
+                    layer.group_send(room_group(code), {"type": "room.heartbeat", "number": number, "version": version})
+                    for code, (number, version) in beats[start : start + HEARTBEAT_BATCH]
+                ),
+                return_exceptions=True,
+            )
+            failed += sum(isinstance(outcome, Exception) for outcome in sent)
+        if failed:
+            # One line a round, not one a room: with Redis away every room fails.
+            logger.warning("room heartbeats not sent", extra={"failed": failed, "rooms": len(beats)})
+
+    async def state_at_least(self, room: Room, version: GameVersion) -> RoomState:
+        """The room's state read now, for sockets that have shown less than ``version`` (a heartbeat's).
+
+        Every local socket of a room hears the same heartbeat at once: they share
+        one read, unless it was asked for an older version (it may have started
+        before that version was committed).
+        """
+        under_way = self._catch_ups.get(room.code)
+        if under_way is None or under_way[0] < version:
+            reading = asyncio.ensure_future(room_states.read(room))
+            entry = (version, reading)
+            self._catch_ups[room.code] = entry
+
+            def done(_: asyncio.Future[RoomState]) -> None:
+                if self._catch_ups.get(room.code) is entry:
+                    del self._catch_ups[room.code]
+
+            reading.add_done_callback(done)
+            under_way = entry
+        # Shielded: a socket that leaves while it waits must not cancel the others' read.
+        return await asyncio.shield(under_way[1])
+
+
+def newest_known(sockets: Collection[RoomConsumer]) -> GameVersion | None:
+    """The newest (game number, version) this process knows of the sockets' room: its game cache's copy, the
+    newest state published to it, and what each socket has shown; None before any socket has shown one."""
+    live = [socket for socket in sockets if socket.room is not None]
+    if not live:
+        return None
+    room = live[0].room
+    assert room is not None
+    known = [version for version in game_cache.versions(room.pk) if version is not None]
+    known.extend(shown[:2] for socket in live if (shown := socket.shown.last) is not None)
+    return max(known, default=None)
 
 
 def _presence_entry(room_code: str, socket: RoomConsumer) -> SocketEntry:

@@ -24,6 +24,10 @@ from . import clocks, rules
 ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
 MIN_ABSENCE_SECONDS = 10
 MAX_ABSENCE_SECONDS = 600
+# Without a clock, how long a player who is here may take over a move before the other may claim.
+DEFAULT_IDLE_SECONDS = 5 * 60
+MIN_IDLE_SECONDS = 30
+MAX_IDLE_SECONDS = 24 * 60 * 60
 _CODE_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -85,6 +89,12 @@ class Room(models.Model):
         default=30,
         validators=[MinValueValidator(MIN_ABSENCE_SECONDS), MaxValueValidator(MAX_ABSENCE_SECONDS)],
         help_text="Seconds a player may be away before the other may claim the game.",
+    )
+    idle_seconds = models.PositiveIntegerField(
+        "idle limit",
+        default=DEFAULT_IDLE_SECONDS,
+        validators=[MinValueValidator(MIN_IDLE_SECONDS), MaxValueValidator(MAX_IDLE_SECONDS)],
+        help_text="Without a clock: seconds a present player may take over a move before the other may claim.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -210,6 +220,10 @@ class Game(models.Model):
     # The score between this game's two players in the room's earlier games:
     # {"wins": {"<player id>": n}, "draws": n}; carried into a rematch.
     series = models.JSONField(default=dict, blank=True)
+    # The seated players' ratings in the room's variant when they sat down, and at the end of a
+    # rated game what it changed: {"X": {"username": "alice", "value": 1512, "provisional": true,
+    # "change": null}, "O": null}; a guest or the computer is null (game.ratings_at_board).
+    ratings = models.JSONField(default=dict, blank=True)
     # When the game ended (status finished); None while it goes on.
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

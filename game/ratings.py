@@ -9,29 +9,85 @@ a game is counted once however many processes race to end it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
 from . import glicko2, rules
-from .models import Game, Player, Rating, Status
+from .models import Game, Player, Rating, Room, Status
 
 # How fast volatility may move (Glickman suggests 0.3 to 1.2); small for a game of few surprises.
 TAU = 0.5
 # The endings that count: a win of either kind, or a draw. An aborted game counts for nothing.
 RATED_STATUSES = frozenset({Status.WON, Status.RESIGNED, Status.TIMEOUT, Status.ABANDONED, Status.DRAW})
+# A rating whose deviation is above this is provisional, shown with a "?" (lichess's line): it
+# has been measured in too few games to be trusted. A new rating's deviation is 350; about
+# six games against established players bring it below.
+PROVISIONAL_DEVIATION = 110.0
+# A game counts only once each player has made a move: one ended earlier (a resignation at
+# move 0, a claim, an agreed draw) tells nothing of how either plays.
+MOVES_TO_COUNT = 2
 
 
-def record_result(game: Game) -> None:
-    """Update both players' ratings and records for ``game``, which has just ended.
+def counts(game: Game) -> bool:
+    """Whether a finished ``game`` counts for anything (ratings, the room's series): both players have moved."""
+    return game.move_count >= MOVES_TO_COUNT
 
-    Only a game in a rated room, won or drawn, between two different
-    signed-in people (not the computer) counts; anything else changes nothing.
-    Call it inside the transaction that ends the game.
+
+def at_board(room: Room, seats: Mapping[str, Player | None]) -> dict[str, Any]:
+    """What the board shows beside each seated account: its username and its rating in the room's variant.
+
+    ``{"X": {"username": "alice", "value": 1512, "provisional": true, "change": null}}``; a guest,
+    the computer or a free seat has no entry. Kept on the Game (``Game.ratings``) when a player
+    sits down, so that every state is built from the game alone.
+    """
+    users = {
+        mark: player.user_id
+        for mark, player in seats.items()
+        if player is not None and player.user_id is not None and not player.bot_level
+    }
+    if not users:
+        return {}
+    names = dict(get_user_model().objects.filter(pk__in=users.values()).values_list("pk", "username"))
+    rows = {
+        row.user_id: row
+        for row in Rating.objects.filter(user_id__in=users.values(), size=room.size, win_length=room.win_length)
+    }
+    board: dict[str, Any] = {}
+    for mark, user_id in users.items():
+        row = rows.get(user_id)
+        row = row or Rating()  # no rated game in the variant yet: a new rating's values
+        rating, deviation = row.rating, row.deviation
+        board[mark] = {
+            "username": names.get(user_id),
+            "value": round(rating),
+            "provisional": deviation > PROVISIONAL_DEVIATION,
+            "change": None,
+        }
+    return board
+
+
+def record_result(game: Game) -> dict[str, Any] | None:
+    """Update both players' ratings and records for ``game``, which has just ended; the game's new ``ratings``.
+
+    Only a game in a rated room, won or drawn after both players have moved,
+    between two different signed-in people (not the computer) counts;
+    anything else changes nothing and returns None. Call it inside the
+    transaction that ends the game, and store what it returns on the game:
+    each player's change, as the board shows it ("+12").
     """
     room = game.room
-    if not room.rated or game.status not in RATED_STATUSES or game.player_x_id is None or game.player_o_id is None:
-        return
+    if (
+        not room.rated
+        or game.status not in RATED_STATUSES
+        or not counts(game)
+        or game.player_x_id is None
+        or game.player_o_id is None
+    ):
+        return None
     users = dict(
         Player.objects.filter(pk__in=(game.player_x_id, game.player_o_id), bot_level="", user__isnull=False)
         .values_list("pk", "user_id")
@@ -39,7 +95,7 @@ def record_result(game: Game) -> None:
     )
     x_user, o_user = users.get(game.player_x_id), users.get(game.player_o_id)
     if x_user is None or o_user is None or x_user == o_user:
-        return
+        return None
     variant = {"size": room.size, "win_length": room.win_length}
     Rating.objects.bulk_create([Rating(user_id=user, **variant) for user in (x_user, o_user)], ignore_conflicts=True)
     # Locked in user order, so two games of the same two people ending at once cannot deadlock.
@@ -48,8 +104,15 @@ def record_result(game: Game) -> None:
     x_row, o_row = rows[x_user], rows[o_user]
     x_score = 0.5 if game.status == Status.DRAW else 1.0 if game.winner == rules.X else 0.0
     x_before, o_before = _glicko(x_row), _glicko(o_row)
-    _apply(x_row, glicko2.rate(x_before, [(o_before, x_score)], TAU), x_score)
-    _apply(o_row, glicko2.rate(o_before, [(x_before, 1.0 - x_score)], TAU), 1.0 - x_score)
+    x_after = glicko2.rate(x_before, [(o_before, x_score)], TAU)
+    o_after = glicko2.rate(o_before, [(x_before, 1.0 - x_score)], TAU)
+    _apply(x_row, x_after, x_score)
+    _apply(o_row, o_after, 1.0 - x_score)
+    board = dict(game.ratings) or at_board(room, {rules.X: game.player_x, rules.O: game.player_o})
+    for mark, before, after in ((rules.X, x_before, x_after), (rules.O, o_before, o_after)):
+        if board.get(mark) is not None:
+            board[mark] = {**board[mark], "change": round(after.rating) - round(before.rating)}
+    return board
 
 
 def _glicko(row: Rating) -> glicko2.Rating:

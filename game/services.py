@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ from .group_commit import Action, GroupCommit
 from .latest_game import read_latest_game
 from .models import (
     DECIDED_STATUSES,
+    DEFAULT_IDLE_SECONDS,
     FINISHED_STATUSES,
     ChatMessage,
     EndReason,
@@ -267,6 +268,7 @@ def create_room(
     time_control: str = "none",
     absence_seconds: int = 30,
     rated: bool = False,
+    idle_seconds: int = DEFAULT_IDLE_SECONDS,
 ) -> Room:
     rules.check_dimensions(size, win_length)
     clocks.TimeControl.parse(time_control)
@@ -278,6 +280,7 @@ def create_room(
         time_control=time_control,
         absence_seconds=absence_seconds,
         rated=rated,
+        idle_seconds=idle_seconds,
     )
     current_game(room)
     return room
@@ -291,21 +294,16 @@ def rooms_waiting_for(identity: Identity) -> int:
 
 
 QUICK_PLAY_NAME = "Quick play"
-# How many waiting rooms quick play looks at for a present opponent.
-QUICK_PLAY_CANDIDATES = 20
-
-PresentSessions = Callable[[list[str]], dict[str, frozenset[str]]]
-"""Given room codes, the sessions with a socket in each room now (presence)."""
 
 
-def quick_play(identity: Identity, name: str | None, present_sessions: PresentSessions) -> Room:
-    """Seat this session against a player who is waiting and here now, or in a new room to wait for one.
+def quick_play_room(identity: Identity) -> Room | None:
+    """The open quick-play room where this session sits in a game still waiting or being played, if any.
 
-    A session that already sits in a quick-play game still waiting or being
-    played goes back to it: one quick-play seat per session, so nobody is
-    ever matched against a seat its holder left for another room.
+    Quick play sends such a session back there rather than into the pool:
+    one quick-play game at a time per session.
     """
-    assert identity.session_key is not None
+    if identity.session_hash is None:
+        return None
     mine = (
         Game.objects.filter(status__in=(Status.WAITING, Status.PLAYING), room__is_open=True, room__name=QUICK_PLAY_NAME)
         .filter(Q(player_x__session_hash=identity.session_hash) | Q(player_o__session_hash=identity.session_hash))
@@ -313,30 +311,49 @@ def quick_play(identity: Identity, name: str | None, present_sessions: PresentSe
         .order_by("-room__created_at")
         .first()
     )
-    if mine is not None:
-        join(mine.room, identity, name)  # a new name shows at once
-        return mine.room
-    waiting = list(
-        Game.objects.filter(status=Status.WAITING, room__is_open=True, room__size=3, room__time_control="none")
-        .filter(Q(player_x__isnull=False, player_o__isnull=True) | Q(player_x__isnull=True, player_o__isnull=False))
-        .exclude(player_x__session_hash=identity.session_hash)
-        .exclude(player_o__session_hash=identity.session_hash)
-        .select_related("room", "player_x", "player_o")
-        .order_by("-updated_at")[:QUICK_PLAY_CANDIDATES]
-    )
-    here = present_sessions([game.room.code for game in waiting]) if waiting else {}
-    for game in waiting:
-        seated = game.player_x or game.player_o
-        if seated is None or seated.session_hash not in here.get(game.room.code, frozenset()):
-            continue  # never pair with an empty or absent seat
-        try:
-            join(game.room, identity, name)
-        except ActionRefused:
-            continue  # filled while we looked
-        return game.room
-    room = create_room(name=QUICK_PLAY_NAME)
-    join(room, identity, name)
-    return room
+    return None if mine is None else mine.room
+
+
+@dataclass(frozen=True)
+class PairedSeeker:
+    """One of the two sessions quick play's pool paired (game.seeks), as its seek named it."""
+
+    session_hash: str
+    user_id: int | None
+    name: str | None
+    """The name it sits under (numbered if the other has it too); None: its Player's, or the default."""
+
+
+def start_paired_game(
+    first: PairedSeeker, second: PairedSeeker, *, size: int, win_length: int, time_control: str
+) -> tuple[Room, Game]:
+    """A new quick-play room with a pool's board and clock, the two seekers seated in it: one transaction.
+
+    Rated when both are signed in, as a pool game on lichess is: a pool pairs strangers, so
+    nobody picks whom they are rated against.
+    """
+    rated = first.user_id is not None and second.user_id is not None
+    with transaction.atomic():
+        room = create_room(
+            name=QUICK_PLAY_NAME, size=size, win_length=win_length, time_control=time_control, rated=rated
+        )
+        with _atomic_write(room):
+            return room, seat_pair(room, first, second)
+
+
+def seat_pair(room: Room, first: PairedSeeker, second: PairedSeeker) -> Game:
+    """Seat two paired seekers in ``room``, on sides drawn at random: their game starts."""
+    x, o = (first, second) if secrets.randbelow(2) == 0 else (second, first)
+    game = current_game(room)
+    for seeker in (x, o):
+        defaults = {"name": (seeker.name or DEFAULT_NAME)[:NAME_MAX_LENGTH], "user_id": seeker.user_id}
+        player, made = Player.objects.get_or_create(session_hash=seeker.session_hash, defaults=defaults)
+        if not made and seeker.name and player.name != seeker.name:
+            player.name = seeker.name[:NAME_MAX_LENGTH]
+            player.save(update_fields=["name"])
+        # No name counts as typed here: one the other seeker has too is numbered, never refused.
+        game, _ = _seat(room, player, None)
+    return game
 
 
 # --- Changing a game --------------------------------------------------------
@@ -398,8 +415,13 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     for name, value in values.items():
         setattr(game, name, value)
     game.version += 1
-    if finishing:
-        ratings.record_result(game)  # only one swap lands that ends a game, so this runs once per game
+    # Only one swap lands that ends a game, so this runs once per game; the board shows what it changed.
+    if finishing and (board := ratings.record_result(game)) is not None:
+        cursor.execute(
+            f"UPDATE {quote(Game._meta.db_table)} SET {quote('ratings')} = %s WHERE {quote('id')} = %s",
+            [_concrete_field(Game, "ratings").get_db_prep_save(board, connection), game.pk],
+        )
+        game.ratings = board
     # The game as written is this process's copy now (dropped again if the transaction rolls back).
     game_cache.store(game)
     return True
@@ -451,23 +473,24 @@ def _name_beside(player: Player, typed: str | None, opponent: Player | None) -> 
     return f"{wanted[: NAME_MAX_LENGTH - 2]} 2"
 
 
-def join(room: Room, identity: Identity, name: str | None) -> tuple[Game, Player]:
-    """Seat this session (X first, then O), or re-attach it to the seat it holds."""
+def join(room: Room, identity: Identity, name: str | None, side: rules.Mark | None = None) -> tuple[Game, Player]:
+    """Seat this session (``side`` if it is free, else X first, then O), or re-attach it to the seat it holds."""
     if identity.session_key is None:
         raise ActionRefused("no_session", "Open the room page first: joining needs a session cookie.")
     if not room.is_open:
         raise ActionRefused("room_closed", "This room is closed.")
-    return _seat(room, _player(identity, name), name)
+    return _seat(room, _player(identity, name), name, side)
 
 
-def _seat(room: Room, player: Player, name: str | None) -> tuple[Game, Player]:
+def _seat(room: Room, player: Player, name: str | None, side: rules.Mark | None = None) -> tuple[Game, Player]:
     while True:
         game = current_game(room)
         mine = game.seat_of(player.id)
+        free = [mark for mark in (side, rules.X, rules.O) if mark is not None and game.player(mark) is None]
         if mine is not None:
             opponent = game.player(rules.other(mine))
-        elif game.player_x_id is None or game.player_o_id is None:
-            opponent = game.player_o if game.player_x_id is None else game.player_x
+        elif free:
+            opponent = game.player(rules.other(free[0]))
         else:
             raise ActionRefused("room_full", "Both seats are taken: you can watch.")
         seated_as = _name_beside(player, name, opponent)
@@ -483,17 +506,18 @@ def _seat(room: Room, player: Player, name: str | None) -> tuple[Game, Player]:
             if renamed:
                 game_cache.store(game)  # the name is saved: this process's copy shows it too
             return game, player
-        if game.player_x_id is None:
-            changes: dict[str, Any] = {"player_x": player}
-        else:
-            changes = {"player_o": player}
+        changes: dict[str, Any] = {"player_x" if free[0] == rules.X else "player_o": player}
         if opponent is not None:
-            changes.update(status=Status.PLAYING, turn=board_of(room, game).turn)
-            if game.move_count == 0:
-                changes.update(_clock_fields(_starting_clocks(room)))
-            elif (paused := _clocks(game)) is not None:
-                # A game that waited for a seat to be filled again goes on from its board and clocks.
-                changes.update(_clock_fields(paused.restarted(board_of(room, game).turn, epoch_ms(now()))))
+            turn = board_of(room, game).turn
+            changes.update(status=Status.PLAYING, turn=turn)
+            # A new game, or one that waited for a seat to be filled again: it goes on from its board and clocks.
+            stored = _clocks(game) if game.move_count else None
+            changes.update(_turn_begins(room, stored, game.move_count, turn, epoch_ms(now())))
+        seats: dict[str, Player | None] = {
+            rules.X: changes.get("player_x", game.player_x),
+            rules.O: changes.get("player_o", game.player_o),
+        }
+        changes["ratings"] = ratings.at_board(room, seats)
         if _swap(game, **changes):
             return game, player
 
@@ -540,6 +564,8 @@ def _judge_move(room: Room, game: Game, player_id: int | None, cell: int) -> tup
     game_clocks = _clocks(game)
     if game_clocks is not None and game_clocks.has_flagged(moved_at):
         raise ActionRefused("game_over", "Your time ran out.")
+    if game.move_count < 2 and game.deadline is not None and epoch_ms(game.deadline) <= moved_at:
+        raise ActionRefused("game_over", "Too late for a first move: the game is aborted.")
     try:
         board = board_of(room, game).play(cell, mark)
     except rules.RuleError as error:
@@ -554,8 +580,7 @@ def _judge_move(room: Room, game: Game, player_id: int | None, cell: int) -> tup
         changes.update(_NO_OFFER)  # a move lapses any offer
     if outcome is None:
         changes["turn"] = board.turn
-        if game_clocks is not None:
-            changes.update(_clock_fields(game_clocks.after_move(room.clock_control, moved_at)))
+        changes.update(_turn_begins(room, game_clocks, changes["move_count"], board.turn, moved_at))
     else:
         changes.update(
             status=Status.DRAW if outcome.is_draw else Status.WON,
@@ -583,9 +608,37 @@ def resign(room: Room, player_id: int | None) -> Game:
 _NO_OFFER: dict[str, Any] = {"offer_kind": "", "offer_by": ""}
 
 
-def _starting_clocks(room: Room) -> clocks.Clocks | None:
+def _turn_begins(
+    room: Room,
+    game_clocks: clocks.Clocks | None,
+    move_count: int,
+    turn: rules.Mark,
+    at_ms: int,
+    *,
+    taken_back: bool = False,
+) -> dict[str, Any]:
+    """The Game fields for ``turn``'s turn beginning at ``at_ms``, ``move_count`` moves into the game.
+
+    Until both players have made a first move no clock runs: the player to
+    move has a first-move deadline instead, clock or no clock, and missing it
+    aborts the game (settle). From the second move on the clocks run; without
+    a clock, the turn's start is kept for idle claims (idle_claim_at).
+    ``game_clocks`` are the clocks as they stand (None for a new game's);
+    ``taken_back`` when the turn comes back to its player by a takeback.
+    """
     control = room.clock_control
-    return clocks.Clocks.start(control, epoch_ms(now())) if control.is_on else None
+    if move_count < 2:
+        waiting = clocks.Clocks.waiting(control) if game_clocks is None else game_clocks.stopped(at_ms)
+        fields = _clock_fields(waiting) if control.is_on else {"turn_started_at": None}
+        return fields | {"deadline": from_epoch_ms(at_ms + control.first_move_ms)}
+    if not control.is_on:
+        return {"turn_started_at": from_epoch_ms(at_ms), "deadline": None}
+    assert game_clocks is not None
+    if game_clocks.running is None:  # the first move of each is made: the clocks start, or go on after a pause
+        return _clock_fields(game_clocks.restarted(turn, at_ms))
+    if taken_back:
+        return _clock_fields(game_clocks.handed_back(control, at_ms))
+    return _clock_fields(game_clocks.after_move(control, at_ms))
 
 
 def _clocks(game: Game) -> clocks.Clocks | None:
@@ -613,7 +666,13 @@ def _clock_fields(game_clocks: clocks.Clocks | None) -> dict[str, Any]:
 
 def _ended(game: Game, at_ms: int) -> dict[str, Any]:
     """What every ending changes besides its result: the clocks stop, the offer and the countdowns go."""
-    changes: dict[str, Any] = {"x_left_at": None, "o_left_at": None, "finished_at": from_epoch_ms(at_ms)}
+    changes: dict[str, Any] = {
+        "x_left_at": None,
+        "o_left_at": None,
+        "finished_at": from_epoch_ms(at_ms),
+        "deadline": None,
+        "turn_started_at": None,
+    }
     if game.offer_kind:
         changes.update(_NO_OFFER)
     game_clocks = _clocks(game)
@@ -628,17 +687,38 @@ def claim_at(room: Room, game: Game, mark: rules.Mark) -> datetime | None:
     return None if left is None else left + timedelta(seconds=room.absence_seconds)
 
 
+def idle_since(room: Room, game: Game) -> tuple[rules.Mark, datetime] | None:
+    """In a room without a clock, the person to move and since when (once both have made a first move)."""
+    if game.status != Status.PLAYING or game.move_count < 2 or game.turn_started_at is None:
+        return None
+    mark = game.mark_to_move
+    player = game.player(mark) if mark is not None else None
+    if mark is None or player is None or player.bot_level or room.clock_control.is_on:
+        return None
+    return mark, game.turn_started_at
+
+
+def idle_claim_at(room: Room, game: Game, mark: rules.Mark) -> datetime | None:
+    """When the other player may claim against ``mark`` for taking over ``room.idle_seconds`` on a move."""
+    idle = idle_since(room, game)
+    if idle is None or idle[0] != mark:
+        return None
+    return idle[1] + timedelta(seconds=room.idle_seconds)
+
+
 def claim(room: Room, player_id: int | None, result: str) -> Game:
-    """The opponent has been away past the room's limit: end the game as a win or a draw for the claimant."""
+    """The opponent has been away, or idle without a clock, past the room's limit: end the game for the claimant."""
     while True:
         game = current_game(room)
         mark = _seat_or_refuse(game, player_id)
         _refuse_unless_playing(game)
         if result not in ("win", "draw"):
             raise ActionRefused("bad_result", "A claim's result is 'win' or 'draw'.")
-        claimable = claim_at(room, game, rules.other(mark))
-        if claimable is None:
+        opponent = rules.other(mark)
+        moments = [moment for moment in (claim_at(room, game, opponent), idle_claim_at(room, game, opponent)) if moment]
+        if not moments:
             raise ActionRefused("not_absent", "Your opponent is here.")
+        claimable = min(moments)
         at = now()
         if at < claimable:
             seconds = int((claimable - at).total_seconds()) + 1
@@ -802,10 +882,8 @@ def _taken_back(room: Room, game: Game, at_ms: int) -> dict[str, Any]:
         "turn": game.offer_by,
         **_NO_OFFER,
     }
-    game_clocks = _clocks(game)
-    if game_clocks is not None:
-        changes.update(_clock_fields(game_clocks.handed_back(room.clock_control, at_ms)))
-    return changes
+    back_to = rules.X if game.offer_by == rules.X else rules.O
+    return changes | _turn_begins(room, _clocks(game), changes["move_count"], back_to, at_ms, taken_back=True)
 
 
 def request_rematch(room: Room, player_id: int | None) -> Game:
@@ -842,10 +920,11 @@ def series_after(game: Game) -> dict[str, Any]:
     """The score between the game's players in the room, this game included once it is over."""
     wins: dict[str, int] = dict(game.series.get("wins", {}))
     draws: int = game.series.get("draws", 0)
-    if game.status in DECIDED_STATUSES and game.winner is not None:
+    counted = ratings.counts(game)  # a game over before both had moved adds nothing
+    if counted and game.status in DECIDED_STATUSES and game.winner is not None:
         winner = game.player_x_id if game.winner == rules.X else game.player_o_id
         wins[str(winner)] = wins.get(str(winner), 0) + 1
-    elif game.status == Status.DRAW:
+    elif counted and game.status == Status.DRAW:
         draws += 1
     return {"wins": wins, "draws": draws}
 
@@ -863,8 +942,10 @@ def _start_next_game(room: Room, game: Game, player_x: Player | None, player_o: 
         player_o=player_o,
         series=series_after(game) if same_pair else {},
     )
-    for name, value in _clock_fields(_starting_clocks(room) if both_seated else None).items():
-        setattr(next_game, name, value)
+    if both_seated:
+        for name, value in _turn_begins(room, None, 0, rules.X, epoch_ms(now())).items():
+            setattr(next_game, name, value)
+    next_game.ratings = ratings.at_board(room, {rules.X: player_x, rules.O: player_o})
     next_game.save(force_insert=True)
     next_game.room = room
     game_cache.store(next_game)
@@ -1035,6 +1116,8 @@ arequest_takeback = database_sync_to_async(request_takeback)
 aanswer_offer = database_sync_to_async(answer_offer)
 anote_presence = database_sync_to_async(note_presence)
 asave_chat = database_sync_to_async(save_chat)
+aquick_play_room = database_sync_to_async(quick_play_room)
+astart_paired_game = database_sync_to_async(start_paired_game)
 aadd_computer = database_sync_to_async(add_computer)
 aremove_computer = database_sync_to_async(remove_computer)
 asettle = database_sync_to_async(settle)

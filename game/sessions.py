@@ -14,6 +14,9 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils.module_loading import import_string
 
+PLAYER_NAME_KEY = "player_name"
+"""The session's entry for the name its visitor last played under: quick play asks for it once."""
+
 # Set by keep(): the browser still holds the day-long cookie, so the next page view sends it again.
 _RENEW_COOKIE = "renew_cookie"
 

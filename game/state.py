@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import rules
+from . import pools, rules
 from .models import FINISHED_STATUSES, Game, Room, Status
-from .services import claim_at, epoch_ms, series_after
+from .services import claim_at, epoch_ms, idle_since, series_after
 from .state_order import StateStamp
 
 if TYPE_CHECKING:
@@ -101,6 +101,41 @@ def _absent(room: Room, game: Game) -> dict[str, Any]:
     return absent
 
 
+def _first_move(game: Game) -> dict[str, Any] | None:
+    """Who still owes a first move, and by when (until then no clock runs; missing it aborts the game)."""
+    if game.status != Status.PLAYING or game.move_count >= 2 or game.deadline is None or game.turn is None:
+        return None
+    return {"mark": game.turn, "deadline": epoch_ms(game.deadline)}
+
+
+def _idle(room: Room, game: Game) -> dict[str, Any] | None:
+    """Without a clock: the player to move, since when, and from when the other may claim."""
+    idle = idle_since(room, game)
+    if idle is None:
+        return None
+    mark, since = idle
+    return {"mark": mark, "since": epoch_ms(since), "claim_at": epoch_ms(since) + room.idle_seconds * 1000}
+
+
+def _pool(room: Room) -> str | None:
+    """The quick-play pool this room's players go to for a new opponent (None for a clock no pool takes)."""
+    try:
+        return pools.Pool.for_room(room.size, room.win_length, room.time_control).key
+    except ValueError:
+        return None
+
+
+def _player(player: Any, seen: PresenceSnapshot, at_board: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "name": player.name,
+        # The computer is always there.
+        "online": bool(player.bot_level) or player.session_hash in seen.sessions,
+        "computer": player.bot_level or None,
+        "username": at_board["username"] if at_board else None,
+        "rating": None if at_board is None else {key: at_board[key] for key in ("value", "provisional", "change")},
+    }
+
+
 def _series(game: Game) -> dict[str, int]:
     """Wins of whoever sits in X and in O now, and draws, over this pair's games in the room."""
     series = series_after(game) if game.status in FINISHED_STATUSES else game.series
@@ -130,6 +165,8 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "time_control": _time_control(room),
             "absence_seconds": room.absence_seconds,
             "rated": room.rated,
+            "idle_seconds": room.idle_seconds,
+            "pool": _pool(room),
         },
         "game": {
             "id": game.id,
@@ -149,16 +186,11 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
             "absent": _absent(room, game) if game.status == Status.PLAYING else {},
             "offer": {"kind": game.offer_kind, "by": game.offer_by} if game.offer_kind else None,
             "finished_at": epoch_ms(game.finished_at) if game.finished_at else None,
+            "first_move": _first_move(game),
+            "idle": _idle(room, game),
         },
         "players": {
-            mark: None
-            if player is None
-            else {
-                "name": player.name,
-                # The computer is always there.
-                "online": bool(player.bot_level) or player.session_hash in seen.sessions,
-                "computer": player.bot_level or None,
-            }
+            mark: None if player is None else _player(player, seen, game.ratings.get(mark))
             for mark, player in (("X", game.player_x), ("O", game.player_o))
         },
         "spectators": seen.spectators(set(seated)),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("rooms/", views.create_room, name="create_room"),
     path("play/", views.quick_play, name="quick_play"),
     path("play/computer/", views.play_computer, name="play_computer"),
+    path("play/<str:key>/", views.seek, name="seek"),
     path("join/", views.join_by_code, name="join_by_code"),
     re_path(rf"^rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room, name="room"),
     re_path(rf"^api/rooms/(?P<code>{ROOM_CODE_PATTERN})/$", views.room_api, name="room_api"),

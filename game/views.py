@@ -21,12 +21,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import budgets, room_states, rules, services, sessions
+from . import budgets, pools, room_states, rules, services, sessions
 from .access import client_address, operators_only
 from .bots import computer_players
 from .forms import RoomForm
 from .lobby import LOBBY_LIMIT, lobby_rooms
 from .models import MAX_ABSENCE_SECONDS, MIN_ABSENCE_SECONDS, ROOM_CODE_PATTERN, Room
+from .pools import Pool
 from .presence import MemoryPresence, presence
 from .protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH, ProtocolError, clean_name
 
@@ -58,7 +59,7 @@ def _ensure_session(request: HttpRequest) -> services.Identity:
 
 
 # The name a visitor last played under, kept in their session so quick play asks only once.
-NAME_SESSION_KEY = "player_name"
+NAME_SESSION_KEY = sessions.PLAYER_NAME_KEY
 
 
 def _remembered_name(request: HttpRequest, typed: str | None = None) -> str | None:
@@ -100,6 +101,7 @@ def page_limits() -> dict[str, int]:
         "lobby_rooms": LOBBY_LIMIT,
         "ping_every_ms": PING_EVERY_SECONDS * 1000,
         "silence_limit_ms": SILENCE_LIMIT_SECONDS * 1000,
+        "heartbeat_ms": round(settings.TICTAC["HEARTBEAT_SECONDS"] * 1000),
     }
 
 
@@ -140,7 +142,7 @@ def create_room(request: HttpRequest) -> HttpResponse:
         absence_seconds=form.cleaned_data["absence_seconds"],
         rated=form.cleaned_data["rated"],
     )
-    services.join(room, identity, name)
+    services.join(room, identity, name, side=form.chosen_side)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)
 
@@ -159,15 +161,44 @@ def _room_creation_refusal(request: HttpRequest, identity: services.Identity) ->
 
 @require_POST
 def quick_play(request: HttpRequest) -> HttpResponse:
-    identity = _ensure_session(request)
+    """Send the visitor to wait in a pool (field ``pool``, a pool key), or back to their quick-play game."""
+    try:
+        pool = Pool.parse(request.POST.get("pool") or pools.DEFAULT.key)
+    except ValueError:
+        return _lobby_page(request, RoomForm(), join_error="There is no such quick-play pool.", status=400)
     try:
         typed = clean_name(request.POST.get("name", "")) if request.POST.get("name", "").strip() else None
     except ProtocolError as error:
         return _lobby_page(request, RoomForm(), join_error=error.message, status=400)
+    # The address first: a client without a cookie would get a new session, and budget, each time.
+    if not budgets.spend_blocking("seeks_per_address", client_address(request)):
+        return _lobby_page(request, RoomForm(), join_error=_TOO_MANY_SEEKS, status=429)
+    identity = _ensure_session(request)  # an idle session: it is kept only once paired (game.pool_consumer)
+    assert identity.session_hash is not None
     name = _remembered_name(request, typed)
-    room = services.quick_play(identity, name, _present_sessions)
-    request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
-    return redirect("game:room", code=room.code)
+    if (room := services.quick_play_room(identity)) is not None:
+        services.join(room, identity, name)  # a new name shows at once
+        return redirect("game:room", code=room.code)
+    if not budgets.spend_blocking("seeks_per_session", identity.session_hash):
+        return _lobby_page(request, RoomForm(), join_error=_TOO_MANY_SEEKS, status=429)
+    return redirect("game:seek", key=pool.key)
+
+
+_TOO_MANY_SEEKS = "You have asked for many quick games lately: try again later."
+
+
+@require_GET
+def seek(request: HttpRequest, key: str) -> HttpResponse:
+    """The waiting page of a pool: its socket waits for an opponent and goes to the room once paired."""
+    try:
+        pool = Pool.parse(key)
+    except ValueError:
+        raise Http404("There is no such quick-play pool.") from None
+    if not sessions.is_stored(request.session):
+        return redirect("game:lobby")  # the seek socket needs the session POST /play/ gives
+    sessions.renew_cookie_if_kept(request.session)
+    context = {"pool": pool, "limits": page_limits(), "ws_path": f"/ws/play/{pool.key}/"}
+    return render(request, "game/seek.html", context)
 
 
 @require_POST
@@ -190,10 +221,6 @@ def play_computer(request: HttpRequest) -> HttpResponse:
     services.add_computer(room, services.identify(request.session), level)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)
-
-
-def _present_sessions(room_codes: list[str]) -> dict[str, frozenset[str]]:
-    return {code: seen.sessions for code, seen in presence().snapshots_blocking(room_codes).items()}
 
 
 @require_GET

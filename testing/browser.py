@@ -42,7 +42,7 @@ def chromium_path() -> str | None:
 
 NewContext = Callable[..., BrowserContext]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 
 

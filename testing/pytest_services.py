@@ -37,6 +37,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
         "TICTAC_ROOMS_PER_SESSION_PER_HOUR",
         "TICTAC_ROOMS_PER_ADDRESS_PER_HOUR",
         "TICTAC_MAX_WAITING_ROOMS_PER_CREATOR",
+        "TICTAC_MAX_SEEKS_PER_ADDRESS",
+        "TICTAC_SEEKS_PER_SESSION_PER_HOUR",
+        "TICTAC_SEEKS_PER_ADDRESS_PER_HOUR",
+        "TICTAC_SEEK_CONNECTS_PER_ADDRESS_PER_MINUTE",
     ):
         os.environ.setdefault(name, "1000000")
     # Under pytest-xdist (run.py test --fast) each worker starts a Redis of its own instead of

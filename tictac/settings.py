@@ -333,6 +333,9 @@ TICTAC = {
     "MESSAGES_PER_SECOND": env.int("TICTAC_MESSAGES_PER_SECOND", default=20),
     # A socket's presence entry expires unless refreshed this often.
     "PRESENCE_TTL_SECONDS": env.int("TICTAC_PRESENCE_TTL_SECONDS", default=30),
+    # Each process sends every room it has sockets in a heartbeat through the channel layer this
+    # often; a page that hears nothing from its room's group for 2.5 times this says so.
+    "HEARTBEAT_SECONDS": env.float("TICTAC_HEARTBEAT_SECONDS", default=10.0),
     # Largest text frame a client may send, in bytes (daphne_compat makes daphne refuse bigger
     # frames itself; uvicorn needs --ws-max-size 4096).
     "MAX_FRAME_BYTES": 4096,
@@ -357,6 +360,9 @@ TICTAC = {
     # share one worker process of their own, game.bots).
     "MAX_BOT_GAMES_PER_SESSION": env.int("TICTAC_MAX_BOT_GAMES_PER_SESSION", default=2),
     "MAX_BOT_GAMES_PER_PROCESS": env.int("TICTAC_MAX_BOT_GAMES_PER_PROCESS", default=200),
+    # Quick play's seeks waiting at once from one client address, over every process (game.seeks):
+    # a household or a school behind one address may seek together, a script may not fill the pools.
+    "MAX_SEEKS_PER_ADDRESS": env.int("TICTAC_MAX_SEEKS_PER_ADDRESS", default=8),
     # Budgets over every process (game.budgets): (how many, per how many seconds).
     "BUDGETS": {
         "connect_per_address": (env.int("TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE", default=120), 60),
@@ -364,5 +370,9 @@ TICTAC = {
         "chat_per_address": (env.int("TICTAC_CHAT_PER_ADDRESS_PER_MINUTE", default=60), 60),
         "rooms_per_session": (env.int("TICTAC_ROOMS_PER_SESSION_PER_HOUR", default=20), 3600),
         "rooms_per_address": (env.int("TICTAC_ROOMS_PER_ADDRESS_PER_HOUR", default=60), 3600),
+        # Quick play: presses of its button (POST /play/), and its waiting page's sockets.
+        "seeks_per_session": (env.int("TICTAC_SEEKS_PER_SESSION_PER_HOUR", default=60), 3600),
+        "seeks_per_address": (env.int("TICTAC_SEEKS_PER_ADDRESS_PER_HOUR", default=300), 3600),
+        "seek_connects_per_address": (env.int("TICTAC_SEEK_CONNECTS_PER_ADDRESS_PER_MINUTE", default=60), 60),
     },
 }

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from django.test import override_settings
 
-from game import budgets, presence
+from game import budgets, presence, seeks
 from game.bots import computer_players
 from game.cache import game_cache
 from game.compiled_reads import compiled_statements
@@ -25,6 +25,7 @@ def fresh_process_caches() -> None:
     message_limits.reset()
     budgets.messages_per_address.reset()
     budgets.memory_counts.reset()
+    seeks.memory_seeks.reset()
     presence.stores.reset()
     local_sockets.reset()
     computer_players.reset()

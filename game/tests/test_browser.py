@@ -262,8 +262,13 @@ def test_a_game_lost_on_time_shows_both_clocks_and_who_ran_out(server: LiveServe
         for mark in "XO":
             expect(page.locator(f"#seat-{mark} .seat-clock")).to_be_visible()
             expect(page.locator(f"#seat-{mark} .seat-clock")).to_have_text(re.compile(r"^0:(1[0-5]|0\d\.\d)$"))
-    expect(alice.locator("#seat-X .seat-clock")).to_have_class(re.compile("is-running"))
+    # No clock runs until both have made a first move.
+    expect(alice.locator("#seat-X .seat-clock")).not_to_have_class(re.compile("is-running"))
     alice.click('[data-cell="4"]')
+    expect(bob.locator("#status")).to_have_text("Your move")
+    bob.click('[data-cell="0"]')
+    expect(alice.locator("#seat-X .seat-clock")).to_have_class(re.compile("is-running"))
+    alice.click('[data-cell="8"]')
     expect(bob.locator("#status")).to_have_text("Your move")
     expect(bob.locator("#seat-O .seat-clock")).to_have_class(re.compile("is-running"))
     expect(bob.locator("#seat-X .seat-clock")).not_to_have_class(re.compile("is-running"))
@@ -385,30 +390,6 @@ def test_a_move_lost_with_its_socket_is_sent_again_once_with_the_same_id(
     assert len(moves_sent) == 2
     assert moves_sent[0] == moves_sent[1] == {"type": "move", "cell": 4, "id": moves_sent[0]["id"]}
     assert board_of(alice, 3).count("O") == 1
-
-
-def test_quick_play_asks_a_name_once_and_seats_two_people_against_each_other(
-    server: LiveServer, new_context: NewContext
-) -> None:
-    alice = new_context().new_page()
-    alice.goto(server.url + "/")
-    alice.fill("#quick-play-name", "quick-alice")
-    alice.click("#quick-play")
-    alice.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
-    expect(alice.locator("#seat-X .seat-name")).to_have_text("quick-alice")
-    expect(alice.locator("#status")).to_have_text("Waiting for an opponent")
-    bob = new_context().new_page()
-    bob.goto(server.url + "/")
-    bob.fill("#quick-play-name", "quick-bob")
-    bob.click("#quick-play")
-    bob.wait_for_url(alice.url)
-    expect(bob.locator("#seat-O .seat-name")).to_have_text("quick-bob")
-    expect(alice.locator("#status")).to_have_text("Your move")
-    expect(bob.locator("#status")).to_have_text("quick-alice to move")
-    # The name is asked once: the lobby offers it again next time.
-    bob.goto(server.url + "/")
-    expect(bob.locator("#quick-play-name")).to_have_value("quick-bob")
-    screenshot(bob, "lobby.png")
 
 
 def test_a_finished_game_replays_every_position_with_the_keyboard_and_the_slider(

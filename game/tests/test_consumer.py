@@ -435,7 +435,13 @@ async def test_presence_follows_sockets_and_tabs(
     assert still_online["players"]["O"]["online"] is True  # bob's other tab is open
     await bob_tab.close()
     offline = await alice.until_offline("O")
-    assert offline["players"]["O"] == {"name": "bob", "online": False, "computer": None}
+    assert offline["players"]["O"] == {
+        "name": "bob",
+        "online": False,
+        "computer": None,
+        "username": None,
+        "rating": None,
+    }
     await watcher_one.close()
     assert (await alice.fresh_state())["spectators"] == 1
 
@@ -761,7 +767,13 @@ async def test_a_socket_closed_by_the_server_after_its_client_went_still_leaves_
     await alice.send_text("x" * (settings.TICTAC["MAX_FRAME_BYTES"] + 1))  # answered with a close
     await alice.communicator.send_input({"type": "websocket.disconnect", "code": 1006})
     offline = await bob.until_offline("X")
-    assert offline["players"]["X"] == {"name": "alice", "online": False, "computer": None}
+    assert offline["players"]["X"] == {
+        "name": "alice",
+        "online": False,
+        "computer": None,
+        "username": None,
+        "rating": None,
+    }
 
 
 @pytest.mark.parametrize(

@@ -73,8 +73,11 @@ async def test_every_state_carries_both_remaining_times_and_the_running_deadline
     open_socket: OpenSocket, clock: ManualClock
 ) -> None:
     room = await make_room(name="Blitz", time_control="budget:60+2")
-    alice, _ = await seated(room, open_socket)
-    started = alice.state["game"]["clock"]  # type: ignore[index]
+    alice, bob = await seated(room, open_socket)
+    await move(alice, 0)
+    clock.advance(3)
+    started = (await move(bob, 8))["game"]["clock"]
+    # Both have made a first move: X's clock runs from O's move.
     assert (started["X"], started["O"], started["running"]) == (60_000, 60_000, "X")
     assert started["deadline"] == started["since"] + 60_000
     clock.advance(10)
@@ -87,10 +90,55 @@ async def test_every_state_carries_both_remaining_times_and_the_running_deadline
     assert state["room"]["time_control"] == {"kind": "budget", "seconds": 60, "increment": 2}
 
 
+async def test_no_clock_runs_until_both_players_have_made_a_first_move(
+    open_socket: OpenSocket, clock: ManualClock
+) -> None:
+    room = await make_room(name="Opening", time_control="budget:60+2")
+    alice, bob = await seated(room, open_socket)
+    opening = alice.state["game"]  # type: ignore[index]
+    assert (opening["clock"]["X"], opening["clock"]["O"], opening["clock"]["running"]) == (60_000, 60_000, None)
+    assert opening["first_move"] == {"mark": "X", "deadline": services.epoch_ms(clock.now) + 30_000}
+    clock.advance(20)
+    after_x = (await move(alice, 4))["game"]
+    # Twenty seconds of thinking cost X nothing, and earned no increment; O now owes a first move.
+    assert (after_x["clock"]["X"], after_x["clock"]["O"], after_x["clock"]["running"]) == (60_000, 60_000, None)
+    assert after_x["first_move"] == {"mark": "O", "deadline": services.epoch_ms(clock.now) + 30_000}
+    clock.advance(25)
+    after_o = (await move(bob, 0))["game"]
+    assert after_o["first_move"] is None
+    assert (after_o["clock"]["running"], after_o["clock"]["since"]) == ("X", services.epoch_ms(clock.now))
+
+
+async def test_a_missed_first_move_aborts_the_game_with_no_winner(open_socket: OpenSocket, clock: ManualClock) -> None:
+    room = await make_room(name="Gone quiet")  # no clock: the first move has its deadline all the same
+    alice, bob = await seated(room, open_socket)
+    await move(alice, 4)
+    clock.advance(30)
+    # Nobody sends anything: the referee aborts the game, and both sockets hear it.
+    for socket in (alice, bob):
+        state = await socket.next_state(status="aborted")
+        assert (state["game"]["winner"], state["game"]["reason"], state["game"]["first_move"]) == (
+            None,
+            "aborted",
+            None,
+        )
+    assert state["series"] == {"X": 0, "O": 0, "draws": 0}
+
+
+async def test_a_per_move_limit_shorter_than_the_first_move_deadline_is_the_deadline(
+    open_socket: OpenSocket, clock: ManualClock
+) -> None:
+    room = await make_room(name="Quick", time_control="move:15")
+    alice, _ = await seated(room, open_socket)
+    assert alice.state["game"]["first_move"]["deadline"] == services.epoch_ms(clock.now) + 15_000  # type: ignore[index]
+
+
 async def test_a_flag_falls_with_no_message_sent(open_socket: OpenSocket, clock: ManualClock) -> None:
     room = await make_room(name="Bullet", time_control="move:15")
     alice, bob = await seated(room, open_socket)
     await move(alice, 0)
+    await move(bob, 4)
+    await move(alice, 1)
     clock.advance(15)
     # Nobody sends anything: the referee ends the game, and both sockets hear it.
     for socket in (alice, bob):
@@ -110,6 +158,36 @@ async def test_a_move_after_the_deadline_is_refused_and_changes_nothing(
     error = await alice.error({"type": "move", "cell": 4})
     assert error["code"] == "game_over"
     assert (await database_sync_to_async(Move.objects.filter(game__room=room).count)()) == 0
+
+
+async def test_a_player_here_who_does_not_move_may_be_claimed_against_in_a_room_without_a_clock(
+    open_socket: OpenSocket, clock: ManualClock
+) -> None:
+    room = await make_room(name="Slow thinker", idle_seconds=120)
+    alice, bob = await seated(room, open_socket)
+    await move(alice, 0)
+    state = await move(bob, 4)
+    since = services.epoch_ms(clock.now)
+    assert state["game"]["idle"] == {"mark": "X", "since": since, "claim_at": since + 120_000}
+    clock.advance(119)
+    assert (await bob.error({"type": "claim", "result": "win"}))["code"] == "too_early"
+    clock.advance(1)
+    await bob.send({"type": "claim", "result": "win"})
+    ended = await alice.next_state(status="abandoned")
+    assert (ended["game"]["winner"], ended["game"]["reason"], ended["game"]["idle"]) == ("O", "claimed_win", None)
+
+
+async def test_the_idle_countdown_starts_again_with_every_move(open_socket: OpenSocket, clock: ManualClock) -> None:
+    room = await make_room(name="Steady", idle_seconds=120)
+    alice, bob = await seated(room, open_socket)
+    await move(alice, 0)
+    await move(bob, 4)
+    clock.advance(100)
+    state = await move(alice, 8)
+    assert state["game"]["idle"]["mark"] == "O"
+    assert state["game"]["idle"]["since"] == services.epoch_ms(clock.now)
+    clock.advance(100)
+    assert (await alice.error({"type": "claim", "result": "win"}))["code"] == "too_early"
 
 
 # --- An absent opponent ----------------------------------------------------------
@@ -235,6 +313,8 @@ async def test_a_draw_offer_accepted_ends_the_game_as_agreed_and_spectators_see_
 ) -> None:
     alice, bob = players
     watcher = await open_socket(room.code)
+    await move(alice, 4)
+    await move(bob, 0)
     await alice.send({"type": "offer_draw"})
     assert (await watcher.next_state(offer={"kind": "draw", "by": "X"}))["you"]["mark"] is None
     await bob.next_state(offer={"kind": "draw", "by": "X"})
@@ -311,8 +391,22 @@ async def test_the_series_counts_wins_and_draws_across_rematches(players: tuple[
     # Marks swapped: alice is O now, and her win goes with her.
     assert state["players"]["O"]["name"] == "alice"
     assert state["series"] == {"X": 0, "O": 1, "draws": 0}
+    await bob.next_state(number=2)
+    await move(bob, 4)
+    await move(alice, 0)
     await bob.send({"type": "resign"})
     assert (await alice.next_state(status="resigned"))["series"] == {"X": 0, "O": 2, "draws": 0}
+
+
+async def test_a_game_resigned_before_both_players_have_moved_counts_for_nothing(
+    players: tuple[Socket, Socket],
+) -> None:
+    alice, bob = players
+    await move(alice, 4)
+    await bob.send({"type": "resign"})
+    state = await alice.next_state(status="resigned")
+    # Still a resignation (the contract's word for it), but not a win in the series.
+    assert (state["game"]["winner"], state["series"]) == ("X", {"X": 0, "O": 0, "draws": 0})
 
 
 async def test_chat_survives_a_reload(room: Room, players: tuple[Socket, Socket]) -> None:
@@ -383,7 +477,13 @@ async def test_the_computer_answers_every_move_and_the_perfect_one_never_loses(
     await alice.join("alice")
     await alice.send({"type": "add_computer", "level": "perfect"})
     state = await alice.next_state(status="playing")
-    assert state["players"]["O"] == {"name": "Computer (perfect)", "online": True, "computer": "perfect"}
+    assert state["players"]["O"] == {
+        "name": "Computer (perfect)",
+        "online": True,
+        "computer": "perfect",
+        "username": None,
+        "rating": None,
+    }
     # Alice tries the first free cell each time; the computer answers through the same service.
     while state["game"]["status"] == "playing":
         cell = state["game"]["board"].index("")

@@ -265,7 +265,12 @@ async def test_a_flag_falls_exactly_once_with_four_workers_and_every_socket_sile
             watcher.visit(server, f"/rooms/{code}/")
             watchers.append(await LiveSocket.open(server.ws_url, code, watcher.ws_headers(server), watcher.session_key))
         sockets = [alice, bob, *watchers]
-        playing = await alice.next_state(status="playing")
+        await alice.next_state(status="playing")
+        # Both make a first move: the clocks start with the second.
+        await alice.send({"type": "move", "cell": 4})
+        await bob.next_state(moves=1)
+        await bob.send({"type": "move", "cell": 0})
+        playing = await alice.next_state(moves=2)
         assert playing["game"]["clock"]["running"] == "X"
         # X's 15 seconds are made to have run out already (rather than waited for); nobody sends anything.
         manage(

@@ -150,8 +150,8 @@ async def test_each_job_is_its_own_task_and_all_end_once_the_process_has_no_sock
     socket = StandIn()
     sockets.add(room_code, socket)
     jobs = sockets.jobs
-    assert sorted(jobs) == ["hang-ups", "heartbeat", "resync"]
-    assert len(set(jobs.values())) == 3
+    assert sorted(jobs) == ["hang-ups", "heartbeat", "resync", "room heartbeat"]
+    assert len(set(jobs.values())) == 4
     sockets.discard(room_code, socket)
     _, still_running = await asyncio.wait(jobs.values(), timeout=TIMEOUT)
     assert not still_running

@@ -74,7 +74,8 @@ def test_a_rated_win_moves_both_ratings_once_by_glicko2(alice: User, bob: User) 
 def test_each_side_is_rated_against_the_others_rating_from_before_the_game(alice: User, bob: User) -> None:
     Rating.objects.create(user=alice, size=3, win_length=3, rating=1700, deviation=80, games=10, wins=10)
     room = services.create_room(name="rated", rated=True)
-    x, _ = _seated(room, alice, bob)
+    x, o = _seated(room, alice, bob)
+    _play(room, x, o, [4, 0])
     services.resign(room, x)  # bob (O) wins
     before_alice, before_bob = glicko2.Rating(1700, 80), glicko2.Rating()
     assert Rating.objects.get(user=alice).rating == pytest.approx(
@@ -96,21 +97,25 @@ def test_a_rated_draw_counts_as_a_draw_for_both(alice: User, bob: User) -> None:
 
 def test_the_variant_of_the_room_is_the_one_rated(alice: User, bob: User) -> None:
     room = services.create_room(name="rated", size=5, win_length=4, rated=True)
-    x, _ = _seated(room, alice, bob)
+    x, o = _seated(room, alice, bob)
+    _play(room, x, o, [4, 0])
     services.resign(room, x)
     assert sorted(Rating.objects.values_list("size", "win_length", flat=False)) == [(5, 4), (5, 4)]
 
 
 def test_an_unrated_room_an_anonymous_player_and_the_computer_change_nothing(alice: User, bob: User) -> None:
     unrated = services.create_room(name="casual")
-    x, _ = _seated(unrated, alice, bob)
+    x, o = _seated(unrated, alice, bob)
+    _play(unrated, x, o, [4, 0])
     services.resign(unrated, x)
     with_anonymous = services.create_room(name="rated", rated=True)
-    x, _ = _seated(with_anonymous, alice, None)
+    x, o = _seated(with_anonymous, alice, None)
+    _play(with_anonymous, x, o, [4, 0])
     services.resign(with_anonymous, x)
     against_computer = services.create_room(name="rated", rated=True)
     x, o = _seated(against_computer, alice, bob)
     Player.objects.filter(pk=o).update(bot_level="perfect")
+    _play(against_computer, x, o, [4, 0])
     services.resign(against_computer, x)
     assert not Rating.objects.exists()
 
@@ -130,7 +135,8 @@ def test_an_aborted_game_does_not_count(alice: User, bob: User, monkeypatch: pyt
 def test_two_copies_ending_the_same_game_count_it_once(alice: User, bob: User) -> None:
     """Two processes' copies of one game, each ending it: the version check lets one swap, and one rating update."""
     room = services.create_room(name="rated", rated=True)
-    _seated(room, alice, bob)
+    x, o = _seated(room, alice, bob)
+    _play(room, x, o, [4, 0])
     first = services.current_game(room)
     second = copy.copy(first)
     ended = {"status": Status.RESIGNED, "reason": EndReason.RESIGNED, "turn": None}
@@ -309,6 +315,12 @@ async def test_both_players_resigning_at_once_on_two_processes_move_the_ratings_
     for number in range(1, rounds + 1):
         await _until(alice, status="playing", number=number)
         await _until(bob, status="playing", number=number)
+        # Each makes a first move (marks swap every game), so that the game counts.
+        x, o = (alice, bob) if number % 2 else (bob, alice)
+        await x.send({"type": "move", "cell": 4})
+        await _until(o, moves=1, number=number)
+        await o.send({"type": "move", "cell": 0})
+        await _until(x, moves=2, number=number)
         await asyncio.gather(alice.send({"type": "resign"}), bob.send({"type": "resign"}))
         await alice.next_state(status="resigned", number=number)
         await asyncio.gather(alice.send({"type": "rematch"}), bob.send({"type": "rematch"}))
@@ -329,3 +341,38 @@ async def test_both_players_resigning_at_once_on_two_processes_move_the_ratings_
     assert finished == [(rounds,)]
     await alice.close()
     await bob.close()
+
+
+def test_a_game_ended_before_both_players_have_moved_is_not_rated(alice: User, bob: User) -> None:
+    """The farm: one account resigns at move 0 to the other, again and again."""
+    room = services.create_room(name="rated", rated=True)
+    x, o = _seated(room, alice, bob)
+    services.resign(room, o)  # before anyone moved
+    services.request_rematch(room, x)
+    services.request_rematch(room, o)
+    x, o = o, x  # marks swap in the rematch
+    services.play_move(room, x, 4)
+    services.resign(room, o)  # after X's first move only
+    assert not Rating.objects.filter(games__gt=0).exists()
+
+
+def test_the_board_shows_each_accounts_rating_and_after_a_rated_game_its_change(alice: User, bob: User) -> None:
+    Rating.objects.create(user=alice, size=3, win_length=3, rating=1700, deviation=80, games=10, wins=10)
+    room = services.create_room(name="rated", rated=True)
+    x, o = _seated(room, alice, bob)
+    board = services.current_game(room).ratings
+    assert board == {
+        "X": {"username": "alice", "value": 1700, "provisional": False, "change": None},
+        "O": {"username": "bob", "value": 1500, "provisional": True, "change": None},
+    }
+    game = _play(room, x, o, [0, 3, 1, 4, 2])  # alice wins
+    after = {row.user_id: round(row.rating) for row in Rating.objects.all()}
+    assert game.ratings["X"]["change"] == after[alice.pk] - 1700 > 0
+    assert game.ratings["O"]["change"] == after[bob.pk] - 1500 < 0
+    assert services.current_game(room).ratings == game.ratings  # stored, not only in this copy
+
+
+def test_a_guest_beside_an_account_has_no_rating_at_the_board(alice: User) -> None:
+    room = services.create_room(name="casual")
+    _seated(room, alice, None)
+    assert set(services.current_game(room).ratings) == {"X"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import partial
 
@@ -11,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from game import cache, services
 from game.cache import game_cache, game_fields
-from game.models import Game, Move, Room
+from game.models import Game, Move, Room, Status
 from game.presence import PresenceSnapshot
 from game.state import build
 
@@ -269,3 +270,13 @@ def test_a_new_name_given_on_rejoining_shows_in_the_process_copy() -> None:
     assert mine is not None
     assert mine.player_x is not None
     assert mine.player_x.name == "alicia"
+
+
+def test_a_creator_who_picks_o_waits_as_o_and_the_one_who_joins_plays_x_and_moves_first(db: None) -> None:
+    room = services.create_room(name="sides")
+    creator = services.Identity(session_key=secrets.token_hex(16))
+    game, host = services.join(room, creator, "alice", side="O")
+    assert (game.seat_of(host.id), game.status) == ("O", Status.WAITING)
+    guest = services.Identity(session_key=secrets.token_hex(16))
+    game, friend = services.join(room, guest, "bob", side="O")  # O is taken: the free seat it is
+    assert (game.seat_of(friend.id), game.status, game.turn) == ("X", Status.PLAYING, "X")

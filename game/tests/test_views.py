@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client, override_settings
 
@@ -121,58 +120,13 @@ def test_the_api_answers_the_state_without_you(client: Client) -> None:
         "time_control": None,
         "absence_seconds": 30,
         "rated": False,
+        "idle_seconds": 300,
+        "pool": "3x3-move:30",
     }
     assert state["game"]["board"] == [""] * 9
     assert state["game"]["status"] == "waiting"
     assert state["players"] == {"X": None, "O": None}
     assert state["spectators"] == 0
-
-
-def _waiting_player(name: str, *, here: bool) -> tuple[Room, str]:
-    """A quick-play room whose X is ``name``, with a socket in the room now or not."""
-    session = SessionStore()
-    session.create()
-    assert session.session_key is not None
-    room = services.create_room(name=services.QUICK_PLAY_NAME)
-    services.join(room, services.identify(session), name)
-    if here:
-        async_to_sync(presence().add)(room.code, f"test.{room.code}", session_hash(session.session_key))
-    return room, session.session_key
-
-
-def test_quick_play_pairs_the_visitor_with_a_waiting_player_who_is_here(client: Client) -> None:
-    _waiting_player("gone", here=False)
-    present, _ = _waiting_player("alice", here=True)
-    response = client.post("/play/", {"name": "bob"})
-    assert response["Location"] == f"/rooms/{present.code}/"
-    game = services.current_game(present)
-    assert (game.status, game.player_x.name, game.player_o.name) == ("playing", "alice", "bob")  # type: ignore[union-attr]
-
-
-def test_quick_play_never_pairs_with_an_absent_player(client: Client) -> None:
-    absent, _ = _waiting_player("gone", here=False)
-    response = client.post("/play/", {"name": "bob"})
-    assert response["Location"] != f"/rooms/{absent.code}/"
-    assert services.current_game(absent).player_o is None
-    mine = Room.objects.get(code=response["Location"].split("/")[2])
-    assert services.current_game(mine).player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
-
-
-def test_quick_play_makes_a_room_and_seats_the_visitor_when_none_is_waiting(client: Client) -> None:
-    response = client.post("/play/", {"name": "carol"})
-    assert response.status_code == 302
-    room = Room.objects.get()
-    game = services.current_game(room)
-    assert (game.status, game.player_x.name, game.player_o) == ("waiting", "carol", None)  # type: ignore[union-attr]
-
-
-def test_quick_play_asks_a_name_once_and_keeps_one_seat_per_session(client: Client) -> None:
-    first = client.post("/play/", {"name": "dora"})["Location"]
-    # Later presses, with no name typed, go back to the same seat under the same name.
-    assert {client.post("/play/")["Location"] for _ in range(5)} == {first}
-    assert Room.objects.count() == 1
-    assert services.current_game(Room.objects.get()).player_x.name == "dora"  # type: ignore[union-attr]
-    assert client.get("/").context["player_name"] == "dora"
 
 
 def test_creating_a_room_seats_its_creator_as_x_under_their_name(client: Client) -> None:
@@ -185,6 +139,17 @@ def test_creating_a_room_seats_its_creator_as_x_under_their_name(client: Client)
     game = services.current_game(room)
     assert game.player_x.name == "erin"  # type: ignore[union-attr]
     assert game.player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("side", "seats"), [("o", {"O"}), ("x", {"X"}), ("random", {"X", "O"})])
+def test_a_creator_sits_on_the_side_they_chose(side: str, seats: set[str]) -> None:
+    taken = set()
+    for attempt in range(40 if side == "random" else 1):
+        client = Client()
+        client.post("/rooms/", {"name": f"Side {side} {attempt}", "size": "3", "win_length": "3", "side": side})
+        game = services.current_game(Room.objects.get(name=f"Side {side} {attempt}"))
+        taken.add("X" if game.player_x_id else "O")
+    assert taken == seats  # random: both sides come up (40 tries miss one 2 ** -39 of the time)
 
 
 def test_join_by_code_accepts_a_code_or_an_invite_link(client: Client) -> None:
@@ -294,6 +259,7 @@ def test_a_host_creates_and_closes_rooms_in_the_admin(admin_client: Client) -> N
             "is_open": "on",
             "time_control": "none",
             "absence_seconds": "30",
+            "idle_seconds": "300",
         },
     )
     assert response.status_code == 302

@@ -13,7 +13,7 @@
  *
  * All text that comes from people (names, chat) goes through textContent.
  */
-import { FINAL_CLOSES, LiveSocket, readJson } from './socket.js';
+import { CONNECTION_EVENT, FINAL_CLOSES, LiveSocket, readJson } from './socket.js';
 import { Sounds } from './sound.js';
 import { ratingChangeWords, ratingWords, timeControlWords } from './words.js';
 
@@ -1330,6 +1330,13 @@ const socket = new LiveSocket({
   onMessage: handleMessage,
   onLink: onLink,
   limits: readJson('limits'),
+  groupFrames: ['state', 'heartbeat', 'chat'],
+});
+
+// The room's messages (its heartbeat among them) stopped coming while the socket is open: say so (socket.js).
+document.addEventListener(CONNECTION_EVENT, (event) => {
+  const trouble = /** @type {CustomEvent<{trouble: boolean}>} */ (event).detail.trouble;
+  /** @type {HTMLElement} */ (document.getElementById('connection-trouble')).hidden = !trouble;
 });
 
 /**

@@ -10,6 +10,15 @@
  * every tab at once; it pings so that a half-open socket is noticed; and it
  * gives up for good, saying why, on the close codes after which trying again
  * cannot help (docs/protocol.md, "Close codes").
+ *
+ * A pong proves only that the server answers: a room's states come through
+ * its group, in Redis, which may be away while the socket is open. The
+ * server sends every room a `heartbeat` through the group every
+ * `limits.heartbeat_ms`; a page that names its group's messages
+ * (`groupFrames`) and hears none of them for TROUBLE_AFTER_HEARTBEATS
+ * heartbeats while its socket is open says so, with the DOM event
+ * `tictac:connection` (`detail.trouble` true), and again (false) once one
+ * comes.
  */
 
 /**
@@ -24,6 +33,7 @@
  * @property {number} lobby_rooms
  * @property {number} ping_every_ms
  * @property {number} silence_limit_ms
+ * @property {number} heartbeat_ms
  */
 
 /**
@@ -43,9 +53,15 @@
  * @property {(link: Link, reason: string) => void} onLink Every change of the link; `reason` says why
  *   the page stopped, when it is 'final'.
  * @property {Limits} limits The server's ping timings.
+ * @property {ReadonlyArray<string>} [groupFrames] The types of the messages that reach this page through
+ *   its room's group (the server's `heartbeat` among them): given, the page watches that they keep coming.
  */
 
 const RECONNECT_MIN_MS = 500;
+// Heartbeats missed before the page says its room no longer reaches it: two, and half a one's delay.
+const TROUBLE_AFTER_HEARTBEATS = 2.5;
+/** The DOM event on `document` that says whether the room's messages have stopped reaching the page. */
+export const CONNECTION_EVENT = 'tictac:connection';
 const RECONNECT_MAX_MS = 10000;
 
 // The server's close codes after which reconnecting cannot help, and what to tell the player.
@@ -88,6 +104,9 @@ export class LiveSocket {
     this.retryTimer = 0;
     this.pingTimer = 0;
     this.lastHeardAt = 0;
+    this.lastGroupFrameAt = 0;
+    this.troubleTimer = 0;
+    this.trouble = false;
     this.awaitingSnapshot = false;
     window.addEventListener('online', () => this.reconnectNowIfDown());
   }
@@ -116,6 +135,7 @@ export class LiveSocket {
   stop(reason) {
     window.clearTimeout(this.retryTimer);
     this.stopPinging();
+    this.stopWatchingGroup();
     const socket = this.socket;
     this.socket = null; // its close event is not a drop
     if (socket) socket.close();
@@ -142,6 +162,7 @@ export class LiveSocket {
       this.lastHeardAt = Date.now();
       this.awaitingSnapshot = true;
       this.startPinging();
+      this.heardFromGroup();
       this.setLink('open', '');
     });
     socket.addEventListener('message', (event) => {
@@ -165,6 +186,7 @@ export class LiveSocket {
     try { message = JSON.parse(String(raw)); } catch (_) { return; }
     if (!message || typeof message !== 'object' || typeof (/** @type {any} */ (message).type) !== 'string') return;
     const typed = /** @type {ServerMessage} */ (message);
+    if (this.options.groupFrames && this.options.groupFrames.includes(typed.type)) this.heardFromGroup();
     let fresh = false;
     if (typed.type === this.options.snapshot) {
       this.attempts = 0; // a snapshot means the connection really works: the next drop starts afresh
@@ -180,6 +202,7 @@ export class LiveSocket {
    */
   onGone(code) {
     this.stopPinging();
+    this.stopWatchingGroup();
     this.socket = null;
     const reason = FINAL_CLOSES[code];
     if (reason) {
@@ -235,6 +258,58 @@ export class LiveSocket {
     this.socket = null; // its late close event must not count twice
     if (socket) socket.close();
     this.onGone(ABNORMAL);
+  }
+
+  /**
+   * A message came through the room's group (or the socket just opened): the
+   * room reaches the page; watch for the next.
+   * @private
+   */
+  heardFromGroup() {
+    // A page from a server without the heartbeat (no heartbeat_ms) has nothing to watch.
+    if (!this.options.groupFrames || !(this.options.limits.heartbeat_ms > 0)) return;
+    this.lastGroupFrameAt = Date.now();
+    this.setTrouble(false);
+    if (!this.troubleTimer) this.watchGroup(this.troubleAfterMs());
+  }
+
+  /**
+   * Look again in `delay` ms. Not a timer reset per message: a busy room sends many.
+   * @private
+   * @param {number} delay
+   */
+  watchGroup(delay) {
+    this.troubleTimer = window.setTimeout(() => {
+      this.troubleTimer = 0;
+      if (this.link !== 'open') return;
+      // A background tab's timers run late: the time, not the timer, decides.
+      const quiet = Date.now() - this.lastGroupFrameAt;
+      const limit = this.troubleAfterMs();
+      if (quiet >= limit) this.setTrouble(true);
+      this.watchGroup(quiet >= limit ? limit : limit - quiet);
+    }, delay);
+  }
+
+  /** @private */
+  stopWatchingGroup() {
+    window.clearTimeout(this.troubleTimer);
+    this.troubleTimer = 0;
+    this.setTrouble(false); // a socket that is down says so itself (the link)
+  }
+
+  /** @private */
+  troubleAfterMs() {
+    return TROUBLE_AFTER_HEARTBEATS * this.options.limits.heartbeat_ms;
+  }
+
+  /**
+   * @private
+   * @param {boolean} trouble
+   */
+  setTrouble(trouble) {
+    if (trouble === this.trouble) return;
+    this.trouble = trouble;
+    document.dispatchEvent(new CustomEvent(CONNECTION_EVENT, { detail: { trouble: trouble } }));
   }
 
   /**
