@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 import urllib.request
 from collections.abc import Callable
@@ -283,85 +284,113 @@ def test_the_sound_files_are_served(server: LiveServer) -> None:
             assert response.read(4) == b"RIFF"
 
 
-def test_ratings_show_by_the_names_linked_to_profiles_and_their_change_after_a_rated_game(
+def sign_up(page: Page, server: LiveServer, username: str) -> None:
+    page.goto(server.url + "/accounts/signup/")
+    page.fill("#id_username", username)
+    page.fill("#id_password1", f"{username} plays tictac 7")
+    page.fill("#id_password2", f"{username} plays tictac 7")
+    page.click("#signup-submit")
+    expect(page.locator("#account-name")).to_have_text(username)
+
+
+def test_a_rated_game_shows_both_ratings_by_the_names_linked_to_profiles_and_what_it_changed(
     server: LiveServer, new_context: NewContext
 ) -> None:
-    # The fields as docs/protocol.md names them, put into the server's states on their way.
-    def with_ratings(state: dict[str, Any]) -> None:
-        finished = state["game"]["status"] not in ("waiting", "playing")
-        state["room"]["rated"] = True
-        if state["players"]["X"]:
-            state["players"]["X"]["username"] = "alice_account"
-            state["players"]["X"]["rating"] = {"value": 1512, "provisional": True, "change": 12 if finished else None}
-        if state["players"]["O"]:
-            state["players"]["O"]["username"] = None
-            state["players"]["O"]["rating"] = {"value": 1600, "provisional": False, "change": -12 if finished else None}
-
-    alice, bob, code = two_players(server, new_context, "Ratings by the names")
-    carol = new_context().new_page()
-    rewrite_states(carol, with_ratings)
+    alice = new_context().new_page()
+    sign_up(alice, server, "rated_alice")
+    alice.goto(server.url + "/")
+    alice.fill("#id_name", "Rated at the board")
+    alice.check("#id_rated")
+    alice.click("#create-room button[type=submit]")
+    alice.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
+    code = alice.url.rstrip("/").rsplit("/", 1)[1]
+    bob = new_context().new_page()
+    sign_up(bob, server, "rated_bob")
+    bob.goto(f"{server.url}/rooms/{code}/")
+    join(bob, "bob")
+    carol = new_context().new_page()  # a guest, watching
     carol.goto(f"{server.url}/rooms/{code}/")
-    expect(carol.locator("#seat-X .seat-rating")).to_have_text("rating 1512, provisional: 1512?")
-    expect(carol.locator("#seat-X .seat-rating")).to_have_attribute("href", "/players/alice_account/")
-    expect(carol.locator("#seat-O .seat-rating")).to_have_text("rating 1600: 1600")
-    expect(carol.locator("#seat-O .seat-rating")).not_to_have_attribute("href", re.compile("."))
-    expect(carol.locator("#seat-X .seat-change")).to_be_hidden()
+
+    expect(carol.locator("#rated")).to_have_text("Rated")
+    for mark, username in (("X", "rated_alice"), ("O", "rated_bob")):
+        rating = carol.locator(f"#seat-{mark} .seat-rating")
+        expect(rating).to_have_text("1500?")  # a new account's first rating is provisional
+        expect(rating).to_have_attribute("href", f"/players/{username}/")
+        expect(rating).to_have_accessible_name(f"rating 1500, provisional: {username}’s profile")
+        expect(carol.locator(f"#seat-{mark} .seat-change")).to_be_hidden()
     play([(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)])
-    expect(carol.locator("#seat-X .seat-change")).to_have_text("+12")
-    expect(carol.locator("#seat-O .seat-change")).to_have_text("\u221212")
+    expect(carol.locator("#status")).to_have_text("rated_alice wins")  # a signed-in player's username
+    expect(carol.locator("#seat-X .seat-change")).to_have_text(re.compile(r"^\+\d+$"))
+    expect(carol.locator("#seat-O .seat-change")).to_have_text(re.compile(r"^\u2212\d+$"))
+    expect(carol.locator("#seat-X .seat-change")).to_have_class(re.compile("is-up"))
     screenshot(carol, "ratings-changed.png")
-    # A page whose states carry no ratings shows none.
+    carol.click("#seat-O .seat-rating")
+    expect(carol.locator("#profile-title")).to_have_text("rated_bob")
+
+
+def test_guests_in_an_unrated_room_show_no_rating(server: LiveServer, new_context: NewContext) -> None:
+    alice, bob, _ = two_players(server, new_context, "Guests only")
+    play([(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)])
+    expect(alice.locator("#status")).to_have_text("You win!")
+    expect(alice.locator("#rated")).to_have_count(0)
     expect(alice.locator(".seat-rating:visible")).to_have_count(0)
     expect(alice.locator(".seat-change:visible")).to_have_count(0)
 
 
 def test_a_first_move_countdown_names_who_owes_it_and_ticks(server: LiveServer, new_context: NewContext) -> None:
-    deadline = now_ms() + 30_000
-
-    def owing(state: dict[str, Any]) -> None:
-        game = state["game"]
-        game["first_move"] = {"mark": "X", "deadline": deadline} if game["status"] == "playing" else None
-
     alice = new_context().new_page()
     code = create_room(alice, server, "First move due")
+    expect(alice.locator("#countdown")).to_be_hidden()  # nobody owes anything before the game starts
     bob = new_context().new_page()
-    rewrite_states(bob, owing)
     bob.goto(f"{server.url}/rooms/{code}/")
     join(bob, "bob")
-    countdown = bob.locator("#countdown")
-    pattern = r"^alice must make a first move within 0:(\d\d) or the game is aborted$"
-    expect(countdown).to_have_text(re.compile(pattern))
-    first = int(re.fullmatch(pattern, countdown.inner_text())[1])  # type: ignore[index]
-    expect(countdown).not_to_have_text(re.compile(rf"0:{first:02d} "))  # it ticks
+    theirs = r"^alice must make a first move within 0:(\d\d) or the game is aborted$"
+    expect(bob.locator("#countdown")).to_have_text(re.compile(theirs))
+    expect(alice.locator("#countdown")).to_have_text(
+        re.compile(r"^You must make your first move within 0:\d\d or the game is aborted$")
+    )
+    first = int(re.fullmatch(theirs, bob.locator("#countdown").inner_text())[1])  # type: ignore[index]
+    expect(bob.locator("#countdown")).not_to_have_text(re.compile(rf"0:{first:02d} "))  # it ticks
     screenshot(bob, "first-move-countdown.png")
+    play([(alice, 4)])
+    expect(alice.locator("#countdown")).to_have_text(re.compile(r"^bob must make a first move within 0:\d\d"))
+    expect(bob.locator("#countdown")).to_have_text(re.compile(r"^You must make your first move within 0:\d\d"))
+    play([(bob, 0)])
+    expect(alice.locator("#countdown")).to_be_hidden()
+    expect(bob.locator("#countdown")).to_be_hidden()
+
+
+def set_idle_seconds(server: LiveServer, code: str, seconds: int) -> None:
+    """Shorten a room's idle limit straight in the servers' SQLite file (the form's minimum is 30 s)."""
+    database_url = server.env["DATABASE_URL"]
+    assert database_url.startswith("sqlite:///")
+    with sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=20) as connection:
+        changed = connection.execute("UPDATE game_room SET idle_seconds = ? WHERE code = ?", [seconds, code]).rowcount
+    assert changed == 1
 
 
 def test_an_idle_opponent_past_claim_at_gives_the_claim_buttons_in_words(
     server: LiveServer, new_context: NewContext
 ) -> None:
-    claim_at: list[int] = []
-
-    def idle_bob(state: dict[str, Any]) -> None:
-        state["room"]["idle_seconds"] = 300
-        game = state["game"]
-        bobs_turn = game["status"] == "playing" and game["turn"] == "O"
-        if bobs_turn and not claim_at:
-            claim_at.append(now_ms() + 5_000)  # the claim opens a few seconds into bob's first turn
-        game["idle"] = {"mark": "O", "claim_at": claim_at[0]} if bobs_turn else None
-
     alice = new_context().new_page()
-    rewrite_states(alice, idle_bob)
     code = create_room(alice, server, "Idle")
+    set_idle_seconds(server, code, 3)
+    alice.reload()  # a socket reads its room when it connects: this one reads the new limit
+    expect(alice.locator("#seat-X .seat-you")).to_be_visible()
     bob = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
     join(bob, "bob")
-    play([(alice, 0)])
+    play([(alice, 0), (bob, 4), (alice, 8)])  # both have moved: bob's turn is the first that may idle
     expect(alice.locator("#absent")).to_be_hidden()  # thinking is no reason to tell anyone
     expect(alice.locator("#absent-text")).to_have_text(
-        "bob has not moved for 5 minutes: you may claim the win or a draw, or keep waiting", timeout=15_000
+        "bob has not moved for 3 seconds: you may claim the win or a draw, or keep waiting", timeout=15_000
     )
+    expect(bob.locator("#absent-text")).to_have_text("You have not moved for 3 seconds: alice may claim the game")
+    expect(bob.locator("#claim-win")).to_be_hidden()
     expect(alice.locator("#claim-win")).to_be_visible()
     expect(alice.locator("#claim-draw")).to_be_visible()
     screenshot(alice, "idle-claim.png")
-    play([(bob, 4)])  # bob moves: nothing to claim any more
+    alice.click("#claim-win")
+    expect(alice.locator("#status")).to_have_text("bob did not move — you win!")
+    expect(bob.locator("#status")).to_have_text("You did not move — alice wins")
     expect(alice.locator("#absent")).to_be_hidden()

@@ -221,6 +221,7 @@ const view = {
   notice: null,
   lowTimeWarned: '', // the turn (game id and version) whose low time was announced
   idleAnnounced: '', // the idle turn whose claim was announced
+  idleClaimed: 0, // the game that ended by a claim against an idle player, as this page saw it
   /** @type {HTMLButtonElement[]} the cell buttons, by index */
   cells: [],
   boardSize: 0,
@@ -453,7 +454,8 @@ function resultText(state) {
   switch (game.status) {
     case 'resigned': return who + ' resigned — ' + wins;
     case 'timeout': return who + ' ran out of time — ' + wins;
-    case 'abandoned': return who + ' left — ' + wins;
+    // The server ends an idle claim as it ends an absent one; this page saw which it was.
+    case 'abandoned': return who + (view.idleClaimed === game.id ? ' did not move — ' : ' left — ') + wins;
     default: return winner === view.mark ? 'You win!' : wins;
   }
 }
@@ -526,7 +528,9 @@ function idleText(state, idle) {
   const seconds = state.room.idle_seconds;
   const minutes = typeof seconds === 'number' ? Math.round(seconds / 60) : 0;
   const name = playerName(state, idle.mark);
-  const since = minutes >= 1 ? ' for ' + minutes + (minutes === 1 ? ' minute' : ' minutes') : ' for a long time';
+  let since = ' for a long time';
+  if (typeof seconds === 'number' && seconds < 120) since = ' for ' + seconds + ' seconds';
+  else if (minutes >= 1) since = ' for ' + minutes + ' minutes';
   if (view.mark === idle.mark) return 'You have not moved' + since + ': ' + playerName(state, otherMark(idle.mark)) + ' may claim the game';
   if (view.mark) return name + ' has not moved' + since + ': you may claim the win or a draw, or keep waiting';
   return name + ' has not moved' + since;
@@ -835,18 +839,20 @@ function renderRating(state, mark) {
   const rating = player ? player.rating : null;
   const hasRating = Boolean(rating && typeof rating.value === 'number');
   seat.rating.hidden = !hasRating;
-  if (rating && hasRating) {
-    const words = ratingWords(rating);
-    const label = 'rating ' + Math.round(rating.value) + (rating.provisional ? ', provisional' : '');
-    if (seat.rating.dataset.shown !== words + label) {
-      seat.rating.dataset.shown = words + label;
-      seat.rating.replaceChildren(element('span', 'visually-hidden', label + ': '), element('span', '', words));
-      seat.rating.title = rating.provisional ? 'Provisional rating: few rated games yet' : 'Rating';
-    }
-  }
   const username = player && player.username;
-  if (username) seat.rating.setAttribute('href', '/players/' + encodeURIComponent(username) + '/');
-  else seat.rating.removeAttribute('href');
+  if (rating && hasRating) {
+    seat.rating.textContent = ratingWords(rating);
+    seat.rating.title = rating.provisional ? 'Provisional rating: few rated games yet' : 'Rating';
+  }
+  if (rating && hasRating && username) {
+    seat.rating.setAttribute('href', '/players/' + encodeURIComponent(username) + '/');
+    seat.rating.setAttribute('aria-label', 'rating ' + Math.round(rating.value) +
+      (rating.provisional ? ', provisional' : '') + ': ' + username + '’s profile');
+  } else {
+    // Without an address it is no link, and a label on plain text is not read: the title says it.
+    seat.rating.removeAttribute('href');
+    seat.rating.removeAttribute('aria-label');
+  }
 
   const change = rating && isFinished(state.game.status) && state.room.rated ? rating.change : null;
   const hasChange = typeof change === 'number';
@@ -1170,6 +1176,10 @@ function acceptState(next, fromSocket) {
     view.notice = text && game.number > before.game.number ? { gameId: game.id, moves: 0, text: text } : null;
   }
   const declined = before && fromSocket ? declinedOffer(before, next) : null;
+  if (before && game.id === before.game.id && game.status === 'abandoned' && before.game.status === 'playing' &&
+    game.winner && isIdleClaim(before, otherMark(game.winner))) {
+    view.idleClaimed = game.id;
+  }
   if (declined) view.notice = { gameId: game.id, moves: game.moves, text: declinedText(next, declined) };
   if (!before || game.id !== before.game.id || game.moves !== before.game.moves || game.status !== before.game.status) {
     hideBoardHint(); // "It is bob's turn" is stale once the game moved on
@@ -1183,6 +1193,16 @@ function acceptState(next, fromSocket) {
     const sound = soundOf(before, next);
     if (sound) sounds.play(sound);
   }
+}
+
+/**
+ * True when `state` let the other player claim against `mark` for idling, not for being away.
+ * @param {State} state
+ * @param {Mark} mark
+ */
+function isIdleClaim(state, mark) {
+  const idle = idleClaim(state);
+  return idle !== null && idle.mark === mark && !absenceOf(state, mark);
 }
 
 /**
