@@ -317,6 +317,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Re-read files on every request while developing, so edited JS and CSS are served whole.
 WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=DEBUG)
+# WhiteNoise's own table has no .wav: the room page's sounds would go out as octet-stream.
+WHITENOISE_MIMETYPES = {".wav": "audio/wav"}
 
 # --- Logging --------------------------------------------------------------
 

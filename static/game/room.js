@@ -8,15 +8,24 @@
  * own, so a reconnect or a missed message is cured by simply drawing the next
  * state. Clocks and the absent-player countdown tick locally between states,
  * from the server's own timestamps corrected for this machine's clock. The
- * socket itself (reconnects, backoff, pings, giving up) is socket.js's.
+ * socket itself (reconnects, backoff, pings, giving up) is socket.js's;
+ * the sounds are sound.js's.
  *
  * All text that comes from people (names, chat) goes through textContent.
  */
 import { CONNECTION_EVENT, FINAL_CLOSES, LiveSocket, readJson } from './socket.js';
-import { timeControlWords } from './words.js';
+import { Sounds } from './sound.js';
+import { ratingChangeWords, ratingWords, timeControlWords } from './words.js';
 
 /** @typedef {'X' | 'O'} Mark */
-/** @typedef {{name: string, online: boolean, computer?: string | null}} Player */
+/**
+ * @typedef {object} Player
+ * @property {string} name
+ * @property {boolean} online
+ * @property {string | null} [computer]
+ * @property {import('./words.js').Rating | null} [rating] null for a visitor who is not signed in
+ * @property {string | null} [username] the account's username, for its profile link
+ */
 /** @typedef {{since: number, claim_at: number}} Absence */
 /**
  * @typedef {object} Clock
@@ -45,13 +54,16 @@ import { timeControlWords } from './words.js';
  * @property {Clock | null} [clock]
  * @property {Partial<Record<Mark, Absence>>} [absent]
  * @property {{kind: 'draw' | 'takeback', by: Mark} | null} [offer]
+ * @property {{mark: Mark, deadline: number} | null} [first_move] a player who still owes their first move
+ * @property {{mark: Mark, claim_at: number} | null} [idle] the player to move, in a room without clocks
  */
 /**
  * A `state` message (docs/protocol.md).
  * @typedef {object} State
  * @property {string} [type] 'state'
  * @property {{code: string, name: string, size: number, win_length: number, open?: boolean,
- *   time_control?: import('./words.js').TimeControl | null}} room
+ *   time_control?: import('./words.js').TimeControl | null, rated?: boolean, pool?: string,
+ *   idle_seconds?: number}} room
  * @property {Game} game
  * @property {Record<Mark, Player | null>} players
  * @property {number} spectators
@@ -74,6 +86,8 @@ const FINISHED = ['won', 'draw', 'resigned', 'timeout', 'abandoned', 'aborted'];
 // Statuses in which `winner` names a player who won.
 const WON = ['won', 'resigned', 'timeout', 'abandoned'];
 const ROOM_CLOSED = 4410;
+// Where "New opponent" goes when the state names no pool for this room.
+const FALLBACK_POOL = '3x3-move:15';
 
 // Friendlier wording for errors a person can hit by normal use.
 /** @type {Record<string, string>} */
@@ -126,14 +140,26 @@ const ui = {
   timeControl: byId('time-control', HTMLElement),
   spectators: byId('spectators', HTMLElement),
   series: byId('series', HTMLElement),
+  countdown: byId('countdown', HTMLElement),
+  boardHint: byId('board-hint', HTMLElement),
   joinForm: byId('join-form', HTMLFormElement),
   joinName: byId('join-name', HTMLInputElement),
+  join: byId('join', HTMLButtonElement),
   resign: byId('resign', HTMLButtonElement),
   resignDialog: byId('resign-dialog', HTMLDialogElement),
   offerDraw: byId('offer-draw', HTMLButtonElement),
   takeback: byId('takeback', HTMLButtonElement),
   rematch: byId('rematch', HTMLButtonElement),
   rematchStatus: byId('rematch-status', HTMLElement),
+  afterGame: byId('after-game', HTMLElement),
+  newOpponentForm: byId('new-opponent-form', HTMLFormElement),
+  computerRematchForm: byId('computer-rematch-form', HTMLFormElement),
+  opponentLeft: byId('opponent-left', HTMLElement),
+  newOpponentPool: byId('new-opponent-pool', HTMLInputElement),
+  newOpponentName: byId('new-opponent-name', HTMLInputElement),
+  computerRematchName: byId('computer-rematch-name', HTMLInputElement),
+  replayLink: byId('replay-link', HTMLAnchorElement),
+  soundToggle: byId('sound-toggle', HTMLButtonElement),
   absent: byId('absent', HTMLElement),
   absentText: byId('absent-text', HTMLElement),
   claimWin: byId('claim-win', HTMLButtonElement),
@@ -158,7 +184,7 @@ const ui = {
   copyInviteHero: byId('copy-invite-hero', HTMLButtonElement),
   favicon: document.getElementById('favicon'),
   /** @type {Record<Mark, {root: HTMLElement, name: HTMLElement, you: HTMLElement, presence: HTMLElement,
-   *   tag: HTMLElement, clock: HTMLElement}>} */
+   *   tag: HTMLElement, clock: HTMLElement, rating: HTMLElement, change: HTMLElement}>} */
   seats: Object.create(null),
 };
 for (const mark of MARKS) {
@@ -170,6 +196,8 @@ for (const mark of MARKS) {
     presence: inside(seat, '.presence-text'),
     tag: inside(seat, '.seat-tag'),
     clock: inside(seat, '.seat-clock'),
+    rating: inside(seat, '.seat-rating'),
+    change: inside(seat, '.seat-change'),
   };
 }
 
@@ -186,9 +214,14 @@ const view = {
   moveSent: false, // a move is on its way; ignore more clicks until the answer
   /** @type {{message: MoveMessage, gameId: number, cell: number, resent: boolean} | null} sent, not yet seen */
   pendingMove: null,
-  /** @type {{gameId: number, text: string} | null} "New game: bob plays X now", shown until the first move */
+  /**
+   * "New game: bob plays X now", "bob declined your draw offer": shown until the next move.
+   * @type {{gameId: number, moves: number, text: string} | null}
+   */
   notice: null,
   lowTimeWarned: '', // the turn (game id and version) whose low time was announced
+  idleAnnounced: '', // the idle turn whose claim was announced
+  idleClaimed: 0, // the game that ended by a claim against an idle player, as this page saw it
   /** @type {HTMLButtonElement[]} the cell buttons, by index */
   cells: [],
   boardSize: 0,
@@ -366,6 +399,33 @@ function absenceOf(state, mark) {
   return { mark: mark, claimAt: typeof claimAt === 'number' ? claimAt : serverNow() };
 }
 
+/**
+ * The player to move, idle long enough that the other may claim (rooms without clocks), or null.
+ * @param {State} state
+ * @returns {{mark: Mark, claimAt: number} | null}
+ */
+function idleClaim(state) {
+  const idle = state.game.idle;
+  if (state.game.status !== 'playing' || !idle || typeof idle.claim_at !== 'number') return null;
+  if (idle.claim_at > serverNow()) return null; // thinking for a while is no reason to tell anyone
+  return { mark: idle.mark, claimAt: idle.claim_at };
+}
+
+/**
+ * For a visitor with no seat: the mark of the player who sits and waits, here
+ * now, for someone to take the free seat; null otherwise.
+ * @param {State} state
+ * @returns {Mark | null}
+ */
+function waitingHost(state) {
+  if (!view.live || view.mark || view.link === 'final' || state.game.status !== 'waiting') return null;
+  for (const mark of MARKS) {
+    const player = state.players[mark];
+    if (player && player.online && !state.players[otherMark(mark)]) return mark;
+  }
+  return null;
+}
+
 // ------------------------------------------------------------ game words
 
 /**
@@ -394,7 +454,8 @@ function resultText(state) {
   switch (game.status) {
     case 'resigned': return who + ' resigned — ' + wins;
     case 'timeout': return who + ' ran out of time — ' + wins;
-    case 'abandoned': return who + ' left — ' + wins;
+    // The server ends an idle claim as it ends an absent one; this page saw which it was.
+    case 'abandoned': return who + (view.idleClaimed === game.id ? ' did not move — ' : ' left — ') + wins;
     default: return winner === view.mark ? 'You win!' : wins;
   }
 }
@@ -407,7 +468,11 @@ function statusText() {
   if (!state) return 'Connecting…';
   const game = state.game;
   if (isFinished(game.status)) return resultText(state);
-  if (game.status === 'waiting') return view.mark ? 'Waiting for an opponent' : 'Waiting for players';
+  if (game.status === 'waiting') {
+    if (view.mark) return 'Waiting for an opponent';
+    const host = waitingHost(state);
+    return host ? playerName(state, host) + ' is waiting for you' : 'Waiting for players';
+  }
   if (view.mark && game.turn === view.mark) return 'Your move';
   return playerName(state, /** @type {Mark} */ (game.turn)) + ' to move';
 }
@@ -430,6 +495,45 @@ function offerText(state) {
   if (offer.by === view.mark) return offer.kind === 'draw' ? 'Draw offered…' : 'Take-back asked…';
   const name = playerName(state, offer.by);
   return offer.kind === 'draw' ? name + ' offers a draw' : name + ' asks to take back their last move';
+}
+
+/**
+ * "bob declined your draw offer".
+ * @param {State} state
+ * @param {'draw' | 'takeback'} kind
+ */
+function declinedText(state, kind) {
+  const name = view.mark ? playerName(state, otherMark(view.mark)) : 'Your opponent';
+  return name + (kind === 'draw' ? ' declined your draw offer' : ' declined your take-back');
+}
+
+/**
+ * "alice must make a first move within 0:27 or the game is aborted", or ''.
+ * @param {State} state
+ */
+function firstMoveText(state) {
+  const due = state.game.first_move;
+  if (state.game.status !== 'playing' || !due || typeof due.deadline !== 'number') return '';
+  const within = ' within ' + formatCountdown(due.deadline - serverNow()) + ' or the game is aborted';
+  if (due.mark === view.mark) return 'You must make your first move' + within;
+  return playerName(state, due.mark) + ' must make a first move' + within;
+}
+
+/**
+ * "bob has not moved for 5 minutes: you may claim the win or a draw", as each one reads it.
+ * @param {State} state
+ * @param {{mark: Mark, claimAt: number}} idle
+ */
+function idleText(state, idle) {
+  const seconds = state.room.idle_seconds;
+  const minutes = typeof seconds === 'number' ? Math.round(seconds / 60) : 0;
+  const name = playerName(state, idle.mark);
+  let since = ' for a long time';
+  if (typeof seconds === 'number' && seconds < 120) since = ' for ' + seconds + ' seconds';
+  else if (minutes >= 1) since = ' for ' + minutes + ' minutes';
+  if (view.mark === idle.mark) return 'You have not moved' + since + ': ' + playerName(state, otherMark(idle.mark)) + ' may claim the game';
+  if (view.mark) return name + ' has not moved' + since + ': you may claim the win or a draw, or keep waiting';
+  return name + ' has not moved' + since;
 }
 
 /**
@@ -477,8 +581,11 @@ function describeChange(before, after) {
   const text = offerText(after);
   if (text && text !== offerText(before)) parts.push(text);
   else if (previous.offer && !game.offer && game.moves === previous.moves && !isFinished(game.status)) {
-    parts.push(previous.offer.kind === 'draw' ? 'The draw offer was declined' : 'The take-back was declined');
+    if (previous.offer.by === view.mark) parts.push(declinedText(after, previous.offer.kind));
+    else parts.push(previous.offer.kind === 'draw' ? 'The draw offer was declined' : 'The take-back was declined');
   }
+  const due = firstMoveText(after);
+  if (due && !firstMoveText(before)) parts.push(due);
   for (const mark of MARKS) {
     const was = absenceOf(before, mark);
     const now = absenceOf(after, mark);
@@ -626,7 +733,11 @@ function onBoardClick(event) {
   const index = Number(cell.dataset.cell);
   setRovingCell(index, false);
   const state = view.state;
-  if (!state || !canPlay(index)) return;
+  if (!state) return;
+  if (!canPlay(index)) {
+    showBoardHint(whyNotPlayable(state, index));
+    return;
+  }
   /** @type {MoveMessage} */
   const message = { type: 'move', cell: index, id: nextMoveId() };
   if (send(message)) {
@@ -634,6 +745,45 @@ function onBoardClick(event) {
     view.pendingMove = { message: message, gameId: state.game.id, cell: index, resent: false };
     render();
   }
+}
+
+/**
+ * Why a click on cell `index` plays nothing: "It is bob's turn", "Waiting for an opponent"…
+ * '' when a move is already on its way or the link is down (the status line says so).
+ * @param {State} state
+ * @param {number} index
+ */
+function whyNotPlayable(state, index) {
+  const game = state.game;
+  if (view.moveSent || view.link !== 'open') return '';
+  if (isFinished(game.status)) return 'This game is over';
+  if (game.status === 'waiting') {
+    if (view.mark) return 'Waiting for an opponent';
+    return ui.joinForm.hidden ? 'You are watching' : 'Take a seat to play';
+  }
+  if (!view.mark) return 'You are watching: ' + playerName(state, /** @type {Mark} */ (game.turn)) + ' to move';
+  if (game.turn !== view.mark) return 'It is ' + playerName(state, /** @type {Mark} */ (game.turn)) + '’s turn';
+  if (game.board[index]) return 'That cell is taken';
+  return '';
+}
+
+let hintTimer = 0;
+/**
+ * A short line under the board, seen and heard, that fades by itself.
+ * @param {string} text
+ */
+function showBoardHint(text) {
+  if (!text) return;
+  ui.boardHint.textContent = text;
+  ui.boardHint.hidden = false;
+  announce(text);
+  window.clearTimeout(hintTimer);
+  hintTimer = window.setTimeout(hideBoardHint, ERROR_SHOW_MS);
+}
+
+function hideBoardHint() {
+  window.clearTimeout(hintTimer);
+  ui.boardHint.hidden = true;
 }
 
 /** @param {FocusEvent} event */
@@ -662,6 +812,7 @@ function renderSeats(state) {
     seat.root.classList.toggle('is-turn', toMove);
     seat.tag.textContent = toMove ? 'to move' : (won ? 'winner' : '');
     seat.tag.hidden = !seat.tag.textContent;
+    renderRating(state, mark);
   }
   const watching = state.spectators || 0;
   ui.spectators.textContent = watching === 1 ? '1 spectator' : watching + ' spectators';
@@ -673,6 +824,42 @@ function renderSeats(state) {
     ui.series.textContent = playerName(state, 'X') + ' ' + (series.X || 0) + ' – ' + (series.O || 0) + ' ' +
       playerName(state, 'O') + (draws ? ', ' + draws + (draws === 1 ? ' draw' : ' draws') : '');
   }
+}
+
+/**
+ * A signed-in player's rating by their name ("1512?" while provisional),
+ * linked to their profile, and what a finished rated game changed ("+12").
+ * Fields the server does not send are simply not shown.
+ * @param {State} state
+ * @param {Mark} mark
+ */
+function renderRating(state, mark) {
+  const seat = ui.seats[mark];
+  const player = state.players[mark];
+  const rating = player ? player.rating : null;
+  const hasRating = Boolean(rating && typeof rating.value === 'number');
+  seat.rating.hidden = !hasRating;
+  const username = player && player.username;
+  if (rating && hasRating) {
+    seat.rating.textContent = ratingWords(rating);
+    seat.rating.title = rating.provisional ? 'Provisional rating: few rated games yet' : 'Rating';
+  }
+  if (rating && hasRating && username) {
+    seat.rating.setAttribute('href', '/players/' + encodeURIComponent(username) + '/');
+    seat.rating.setAttribute('aria-label', 'rating ' + Math.round(rating.value) +
+      (rating.provisional ? ', provisional' : '') + ': ' + username + '’s profile');
+  } else {
+    // Without an address it is no link, and a label on plain text is not read: the title says it.
+    seat.rating.removeAttribute('href');
+    seat.rating.removeAttribute('aria-label');
+  }
+
+  const change = rating && isFinished(state.game.status) && state.room.rated ? rating.change : null;
+  const hasChange = typeof change === 'number';
+  seat.change.hidden = !hasChange;
+  seat.change.textContent = hasChange ? ratingChangeWords(change) : '';
+  seat.change.classList.toggle('is-up', hasChange && change > 0);
+  seat.change.classList.toggle('is-down', hasChange && change < 0);
 }
 
 /**
@@ -701,17 +888,39 @@ function renderClocks(state) {
   }
 }
 
-/** @param {State} state */
+/**
+ * An absent opponent (a countdown, then the claim buttons) or, in a room
+ * without clocks, one who has not moved for long (the same claim buttons).
+ * @param {State} state
+ */
 function renderAbsent(state) {
   const absence = view.mark ? absenceOf(state, otherMark(view.mark)) : (absenceOf(state, 'X') || absenceOf(state, 'O'));
-  ui.absent.hidden = !absence;
-  if (!absence) return;
-  const text = absenceText(state, absence);
+  const idle = absence ? null : idleClaim(state);
+  const shown = absence || idle;
+  ui.absent.hidden = !shown;
+  if (!shown) return;
+  ui.absent.dataset.kind = absence ? 'absent' : 'idle';
+  ui.absent.setAttribute('aria-label', absence ? 'Absent player' : 'Idle player');
+  const text = absence ? absenceText(state, absence) : idleText(state, shown);
   if (ui.absentText.textContent !== text) ui.absentText.textContent = text;
-  const mayClaim = view.link === 'open' && view.mark === otherMark(absence.mark) &&
-    state.game.moves >= 2 && absence.claimAt <= serverNow();
+  const mayClaim = view.link === 'open' && view.mark === otherMark(shown.mark) &&
+    (idle !== null || state.game.moves >= 2) && shown.claimAt <= serverNow();
   ui.claimWin.hidden = !mayClaim;
   ui.claimDraw.hidden = !mayClaim;
+  // An idle claim opens with time passing, not with a new state: tell it once here.
+  const idleKey = idle ? state.game.id + ':' + state.game.moves + ':' + idle.mark : '';
+  if (idleKey && view.idleAnnounced !== idleKey) announce(text);
+  view.idleAnnounced = idleKey;
+}
+
+/**
+ * "alice must make a first move within 0:27 or the game is aborted", ticking.
+ * @param {State} state
+ */
+function renderCountdown(state) {
+  const text = firstMoveText(state);
+  ui.countdown.hidden = !text || view.link === 'final';
+  if (ui.countdown.textContent !== text) ui.countdown.textContent = text;
 }
 
 /** @param {State} state */
@@ -737,6 +946,7 @@ function renderControls(state) {
 
   // Only offer a seat once the socket told us whether we already have one.
   ui.joinForm.hidden = !(view.live && open && !view.mark && seatFree);
+  ui.join.textContent = waitingHost(state) ? 'Take the free seat' : 'Take a seat';
   ui.resign.hidden = !playing;
 
   const drawOffered = Boolean(offer && offer.by === view.mark && offer.kind === 'draw');
@@ -751,13 +961,6 @@ function renderControls(state) {
   ui.takeback.disabled = Boolean(offer);
   ui.takeback.textContent = takebackAsked ? 'Take-back asked…' : 'Take back';
 
-  const asked = game.rematch || [];
-  ui.rematch.hidden = !(open && view.mark && isFinished(game.status));
-  ui.rematch.disabled = view.mark !== null && asked.includes(view.mark);
-  ui.rematch.textContent = ui.rematch.disabled ? 'Rematch asked' : 'Rematch';
-  ui.rematchStatus.textContent = isFinished(game.status)
-    ? asked.map((mark) => playerName(state, mark) + ' wants a rematch').join(' · ')
-    : '';
 
   ui.gameNumber.textContent = ' · game ' + game.number;
   const timeControl = timeControlWords(state.room.time_control);
@@ -766,6 +969,37 @@ function renderControls(state) {
   for (const control of ui.chatForm.elements) {
     if (control instanceof HTMLInputElement || control instanceof HTMLButtonElement) control.disabled = view.link === 'final';
   }
+}
+
+/**
+ * Once a game is over: a rematch while the opponent is here ("bob left"
+ * otherwise), a new opponent, the computer on this board, the lobby and this
+ * game's replay. A spectator gets the last two.
+ * @param {State} state
+ */
+function renderAfterGame(state) {
+  const game = state.game;
+  ui.afterGame.hidden = !(view.live && isFinished(game.status));
+  if (ui.afterGame.hidden) return;
+  ui.replayLink.href = '/games/' + game.id + '/';
+
+  const mark = view.mark;
+  const opponent = mark ? state.players[otherMark(mark)] : null;
+  const asked = game.rematch || [];
+  ui.rematch.hidden = !(view.link === 'open' && mark && opponent && opponent.online);
+  ui.rematch.disabled = mark !== null && asked.includes(mark);
+  ui.rematch.textContent = ui.rematch.disabled ? 'Rematch asked' : 'Rematch';
+  ui.opponentLeft.hidden = !(mark && opponent && !opponent.online);
+  ui.opponentLeft.textContent = mark && opponent ? playerName(state, otherMark(mark)) + ' left' : '';
+  ui.rematchStatus.textContent = asked.map((asker) => playerName(state, asker) + ' wants a rematch').join(' · ');
+
+  ui.newOpponentForm.hidden = !mark;
+  ui.computerRematchForm.hidden = !mark;
+  if (!mark) return;
+  const name = playerName(state, mark);
+  ui.newOpponentName.value = name;
+  ui.computerRematchName.value = name;
+  ui.newOpponentPool.value = typeof state.room.pool === 'string' && state.room.pool ? state.room.pool : FALLBACK_POOL;
 }
 
 /**
@@ -781,9 +1015,9 @@ function renderInvite(state) {
 
 /** @param {State} state */
 function renderNotices(state) {
-  ui.role.hidden = !(view.live && !view.mark);
+  ui.role.hidden = !(view.live && !view.mark) || waitingHost(state) !== null;
   const notice = view.notice;
-  const showNotice = notice !== null && notice.gameId === state.game.id && state.game.moves === 0 &&
+  const showNotice = notice !== null && notice.gameId === state.game.id && state.game.moves === notice.moves &&
     !isFinished(state.game.status);
   ui.notice.hidden = !showNotice;
   ui.notice.textContent = showNotice ? notice.text : '';
@@ -842,7 +1076,9 @@ function render() {
   renderClocks(state);
   renderAbsent(state);
   renderOffer(state);
+  renderCountdown(state);
   renderControls(state);
+  renderAfterGame(state);
   renderInvite(state);
   renderNotices(state);
   renderMoves(state);
@@ -860,7 +1096,8 @@ let tickTimer = 0;
 function updateTicker(state) {
   const clock = state.game.clock;
   const needed = state.game.status === 'playing' && view.link !== 'final' &&
-    (Boolean(clock && clock.running) || Object.keys(state.game.absent || {}).length > 0);
+    (Boolean(clock && clock.running) || Object.keys(state.game.absent || {}).length > 0 ||
+      Boolean(state.game.first_move) || Boolean(state.game.idle));
   if (needed && !tickTimer) tickTimer = window.setInterval(tick, TICK_MS);
   if (!needed && tickTimer) {
     window.clearInterval(tickTimer);
@@ -873,6 +1110,7 @@ function tick() {
   if (!state) return;
   renderClocks(state);
   renderAbsent(state);
+  renderCountdown(state);
 }
 
 // ------------------------------------------------------- incoming messages
@@ -935,13 +1173,69 @@ function acceptState(next, fromSocket) {
   if (pending && (game.id !== pending.gameId || game.board[pending.cell])) view.pendingMove = null;
   if (before && game.id !== before.game.id) {
     const text = newGameText(next);
-    view.notice = text && game.number > before.game.number ? { gameId: game.id, text: text } : null;
+    view.notice = text && game.number > before.game.number ? { gameId: game.id, moves: 0, text: text } : null;
+  }
+  const declined = before && fromSocket ? declinedOffer(before, next) : null;
+  if (before && game.id === before.game.id && game.status === 'abandoned' && before.game.status === 'playing' &&
+    game.winner && isIdleClaim(before, otherMark(game.winner))) {
+    view.idleClaimed = game.id;
+  }
+  if (declined) view.notice = { gameId: game.id, moves: game.moves, text: declinedText(next, declined) };
+  if (!before || game.id !== before.game.id || game.moves !== before.game.moves || game.status !== before.game.status) {
+    hideBoardHint(); // "It is bob's turn" is stale once the game moved on
   }
   noteServerTime(next);
   view.state = next;
   if (next.room.open === false) socket.stop(FINAL_CLOSES[ROOM_CLOSED]);
   render();
   announce(describeChange(before, next));
+  if (before && fromSocket) {
+    const sound = soundOf(before, next);
+    if (sound) sounds.play(sound);
+  }
+}
+
+/**
+ * True when `state` let the other player claim against `mark` for idling, not for being away.
+ * @param {State} state
+ * @param {Mark} mark
+ */
+function isIdleClaim(state, mark) {
+  const idle = idleClaim(state);
+  return idle !== null && idle.mark === mark && !absenceOf(state, mark);
+}
+
+/**
+ * The kind of our own offer that the opponent declined between two states,
+ * or null. The state only shows the offer gone with no move made: that is
+ * a decline (an accepted draw ends the game, an accepted takeback removes a move).
+ * @param {State} before
+ * @param {State} next
+ * @returns {'draw' | 'takeback' | null}
+ */
+function declinedOffer(before, next) {
+  const was = before.game.offer;
+  const game = next.game;
+  if (!view.mark || !was || was.by !== view.mark || game.offer) return null;
+  if (game.id !== before.game.id || game.moves !== before.game.moves || game.status !== 'playing') return null;
+  return was.kind;
+}
+
+/**
+ * Which sound a change calls for: the end of a game, a new game (or the
+ * first one) starting on your turn, or a move (your turn, seen from a background tab).
+ * @param {State} before
+ * @param {State} next
+ * @returns {import('./sound.js').SoundName | null}
+ */
+function soundOf(before, next) {
+  const game = next.game;
+  const started = game.id !== before.game.id || (before.game.status === 'waiting' && game.status === 'playing');
+  if (started) return game.status === 'playing' && game.turn === view.mark && view.mark ? 'turn' : null;
+  if (isFinished(game.status) && !isFinished(before.game.status)) return 'end';
+  // In a background tab, the opponent's move that hands you the turn rings like it.
+  if (game.moves > before.game.moves) return isMyTurn(next) && document.hidden ? 'turn' : 'move';
+  return null;
 }
 
 /**
@@ -1149,6 +1443,7 @@ function flashCopyButton(button, text) {
 // ------------------------------------------------------------------ start
 
 const baseTitle = document.title;
+const sounds = new Sounds(ui.soundToggle);
 
 function start() {
   const link = location.origin + location.pathname;

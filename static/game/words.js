@@ -21,3 +21,29 @@ export function timeControlWords(control) {
   }
   return '';
 }
+
+/**
+ * A signed-in player's rating, as in `players.<mark>.rating`.
+ * @typedef {{value: number, provisional?: boolean, change?: number | null}} Rating
+ */
+
+/**
+ * "1512", or "1512?" while the rating is provisional (few rated games yet).
+ * @param {Rating} rating
+ * @returns {string}
+ */
+export function ratingWords(rating) {
+  return String(Math.round(rating.value)) + (rating.provisional ? '?' : '');
+}
+
+/**
+ * "+12", "−12" (a real minus sign), "±0": what a rated game changed.
+ * @param {number} change
+ * @returns {string}
+ */
+export function ratingChangeWords(change) {
+  const points = Math.round(change);
+  if (points > 0) return '+' + points;
+  if (points < 0) return '\u2212' + Math.abs(points);
+  return '\u00b10';
+}
