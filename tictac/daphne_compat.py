@@ -28,7 +28,12 @@ Where daphne (4.2) falls short of RFC 6455 or of uvicorn, each measured here:
   ``TICTAC["HEADER_TIMEOUT_SECONDS"]``: of the connection opening for its
   first request, of a kept-alive request's first byte for the later ones
   (as uvicorn's ``tictac.uvicorn_http``). The idle timeout between requests
-  is that long too.
+  is that long too. That idle timeout, reset by every byte, was all a body
+  had: one sent a byte every few seconds was read for as long as it lasted.
+  A body must now be complete within ``TICTAC["BODY_TIMEOUT_SECONDS"]`` of
+  its headers' end, or the client is answered 408 and the connection closed
+  (daphne starts the application only once the body is whole, so no view
+  waits meanwhile).
 
 * autobahn waits only about a second (``closeHandshakeTimeout``, on a batched
   timer: measured 0.4 s) for a client to answer the server's close, then
@@ -48,6 +53,11 @@ import time
 from typing import Any
 
 CLOSE_SERVICE_RESTART = 1012
+BODY_TOO_SLOW = b"The request's body did not arrive in time.\n"
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(BODY_TOO_SLOW), BODY_TOO_SLOW)
+)
 SHUTDOWN_GRACE_SECONDS = 3.0
 
 
@@ -69,6 +79,7 @@ def install() -> None:
     original_on_connect = WebSocketProtocol.onConnect
     max_bytes: int = settings.TICTAC["MAX_FRAME_BYTES"]
     header_seconds: float = settings.TICTAC["HEADER_TIMEOUT_SECONDS"]
+    body_seconds: float = settings.TICTAC["BODY_TIMEOUT_SECONDS"]
     original_build_protocol = HTTPFactory.buildProtocol
 
     def buildProtocol(self: Any, addr: Any) -> Any:  # noqa: N802 - Twisted's name
@@ -76,6 +87,8 @@ def install() -> None:
         if header_seconds > 0:
             protocol.timeOut = header_seconds
             _give_headers_a_deadline(protocol._channel, header_seconds)
+        if body_seconds > 0:
+            _give_bodies_a_deadline(protocol._channel, body_seconds)
         return protocol
 
     def _give_headers_a_deadline(channel: Any, seconds: float) -> None:
@@ -111,6 +124,46 @@ def install() -> None:
 
         channel.dataReceived = dataReceived
         channel.allHeadersReceived = allHeadersReceived
+        channel.connectionLost = connectionLost
+
+    def _give_bodies_a_deadline(channel: Any, seconds: float) -> None:
+        original_all_headers_received = channel.allHeadersReceived
+        original_all_content_received = channel.allContentReceived
+        original_connection_lost = channel.connectionLost
+        deadline: list[Any] = [None]
+
+        def too_slow() -> None:
+            deadline[0] = None
+            if channel.transport is None:
+                return
+            if channel.requests and not channel.requests[-1].startedWriting:
+                channel.transport.write(REQUEST_TIMEOUT_RESPONSE)
+            # Twisted's own way out: close once the 408 is written, abort if the client does not
+            # take it within abortTimeout (15 s).
+            channel.timeoutConnection()
+
+        def cancel() -> None:
+            if deadline[0] is not None and deadline[0].active():
+                deadline[0].cancel()
+            deadline[0] = None
+
+        def allHeadersReceived() -> Any:  # noqa: N802 - Twisted's name
+            result = original_all_headers_received()
+            # Twisted's length: 0 without a body, else the Content-Length, or None when chunked.
+            if channel.length != 0:
+                deadline[0] = twisted_reactor.callLater(seconds, too_slow)
+            return result
+
+        def allContentReceived() -> Any:  # noqa: N802 - Twisted's name
+            cancel()
+            return original_all_content_received()
+
+        def connectionLost(reason: Any) -> Any:  # noqa: N802 - Twisted's name
+            cancel()
+            return original_connection_lost(reason)
+
+        channel.allHeadersReceived = allHeadersReceived
+        channel.allContentReceived = allContentReceived
         channel.connectionLost = connectionLost
 
     def serverClose(self: Any, code: int | None = None) -> None:  # noqa: N802 - daphne's name

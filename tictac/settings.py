@@ -361,6 +361,10 @@ TICTAC = {
     # A connection must send a request's complete headers within this many seconds or be closed
     # (uvicorn with tictac.uvicorn_http, and daphne through daphne_compat; 0: no limit).
     "HEADER_TIMEOUT_SECONDS": env.float("TICTAC_HEADER_TIMEOUT_SECONDS", default=10.0),
+    # And its body within this many seconds of the headers' end, or be answered 408 and closed
+    # (the same two servers; 0: no limit). A whole-body deadline, not a minimum rate: every
+    # form here is a few KB, so a rate would only let a big body crawl for longer.
+    "BODY_TIMEOUT_SECONDS": env.float("TICTAC_BODY_TIMEOUT_SECONDS", default=10.0),
     # Open sockets allowed per room and per session (over all processes); more are closed with 4429.
     "MAX_SOCKETS_PER_ROOM": env.int("TICTAC_MAX_SOCKETS_PER_ROOM", default=1000),
     "MAX_SOCKETS_PER_SESSION": env.int("TICTAC_MAX_SOCKETS_PER_SESSION", default=20),

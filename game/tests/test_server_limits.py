@@ -1,5 +1,5 @@
 """The servers, started as production starts them, refuse oversized frames before buffering them and
-hang up on clients too slow to send their headers; without Redis they say so."""
+hang up on clients too slow to send their headers or their bodies; without Redis they say so."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ FRAME_BYTES = 15 * MiB  # what each client announces and tries to send: 300 MiB 
 MEMORY_BOUND = 40 * MiB
 # How long the slow client below takes to answer a close: well within CLOSE_ANSWER_SECONDS.
 SLOW_CLOSE_ANSWER_SECONDS = 2.0
+# The body deadline of the test servers below, and how long a test waits for them to hang up: far
+# longer than the deadline, and shorter than the crawling body (a byte every 0.2 s: 20 s).
+BODY_SECONDS = 3
+HANG_UP_BOUND = 15
+# Any 32 letters: Django takes a CSRF cookie and form field that match (plain HTTP, no Origin sent).
+CSRF_TOKEN = "bodies" * 5 + "ok"
 
 
 def dockerfile_uvicorn_flags() -> tuple[str, ...]:
@@ -82,6 +88,40 @@ def impatient_server(request: pytest.FixtureRequest, database: str, tmp_path: Pa
     live = _start(request.param, database, tmp_path / "server.log", TICTAC_HEADER_TIMEOUT_SECONDS="1")
     yield live
     live.stop()
+
+
+@pytest.fixture(params=["uvicorn", "daphne"])
+def body_deadline_server(request: pytest.FixtureRequest, database: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server that gives a request's body BODY_SECONDS after its headers."""
+    live = _start(request.param, database, tmp_path / "server.log", TICTAC_BODY_TIMEOUT_SECONDS=str(BODY_SECONDS))
+    yield live
+    live.stop()
+
+
+def nginx_directives() -> dict[str, str]:
+    """deploy/nginx.conf's ``name value;`` lines (comments left out)."""
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return dict(line.rstrip(";").split(None, 1) for line in lines if line.endswith(";"))
+
+
+def nginx_seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m)?", value).groups()  # type: ignore[union-attr]
+    return int(number) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[unit]
+
+
+def test_the_shipped_nginx_hangs_up_on_slow_headers_and_bodies_no_later_than_the_workers_would() -> None:
+    from django.conf import settings
+
+    nginx = nginx_directives()
+    # nginx buffers every request body, so a worker behind it gets each request whole and at
+    # once: a crawling client costs nginx a connection and never a worker's time.
+    assert nginx["proxy_request_buffering"] == "on"
+    # nginx gives the whole headers client_header_timeout, and the body client_body_timeout
+    # between two reads (its defaults: 60 s); a worker reached directly gives the whole headers
+    # and the whole body its own deadlines. nginx must not be the laxer of the two on either.
+    assert 0 < nginx_seconds(nginx["client_header_timeout"]) <= settings.TICTAC["HEADER_TIMEOUT_SECONDS"]
+    assert 0 < nginx_seconds(nginx["client_body_timeout"]) <= settings.TICTAC["BODY_TIMEOUT_SECONDS"]
 
 
 def test_the_readme_and_the_dockerfile_start_uvicorn_with_the_4_kib_limit_and_tictacs_protocols() -> None:
@@ -272,3 +312,95 @@ def _wait_for_status(url: str, timeout: float = 30) -> urllib.error.HTTPError:
             continue
         pytest.fail(f"{url} answered 200")
     pytest.fail(f"{url} did not answer within {timeout} s")
+
+
+def _quick_play_post(server: LiveServer, body_bytes: int = 100) -> tuple[bytes, bytes]:
+    """The head and the ``body_bytes``-long body of a POST /play/ that names no pool: a view that
+    answers 400 "There is no such quick-play pool." only after reading the body whole."""
+    body = f"csrfmiddlewaretoken={CSRF_TOKEN}&pool=no-such-pool&padding=".encode()
+    body += b"x" * (body_bytes - len(body))
+    head = (
+        f"POST /play/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nCookie: csrftoken={CSRF_TOKEN}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head, body
+
+
+async def _answers_until_hung_up(server: LiveServer, pieces: list[bytes], pause: float) -> bytes:
+    """Send ``pieces`` ``pause`` seconds apart (or until the server hangs up); every byte the server
+    sends until it closes the connection. Fails if it is still open after HANG_UP_BOUND seconds."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+
+    async def sending() -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            for number, piece in enumerate(pieces):
+                if number:
+                    await asyncio.sleep(pause)  # the slow client these tests are about
+                writer.write(piece)
+                await writer.drain()
+
+    sender = asyncio.create_task(sending())
+    received = b""
+    try:
+        async with asyncio.timeout(HANG_UP_BOUND):
+            with contextlib.suppress(ConnectionError):
+                while data := await reader.read(4096):
+                    received += data
+        return received
+    finally:
+        sender.cancel()
+        writer.close()
+
+
+def _statuses(answers: bytes) -> list[int]:
+    return [int(status) for status in re.findall(rb"^HTTP/1\.1 (\d{3}) ", answers, re.MULTILINE)]
+
+
+async def _lobby_pongs(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Ping the lobby over a raw socket from _open_socket; whether a pong comes back."""
+    ping = json.dumps({"type": "ping"}).encode()
+    writer.write(bytes([0x81, 0x80 | len(ping)]) + b"\0\0\0\0" + ping)  # mask 0: payload as is
+    await writer.drain()
+    while True:
+        first, length = await asyncio.wait_for(reader.readexactly(2), 10)
+        size = length & 0x7F
+        if size == 126:
+            size = struct.unpack("!H", await reader.readexactly(2))[0]
+        payload = await reader.readexactly(size)
+        if first & 0x0F == 0x8:  # closed
+            return False
+        if first & 0x0F == 0x1 and json.loads(payload)["type"] == "pong":
+            return True
+
+
+async def test_a_request_body_not_whole_within_the_deadline_is_answered_408_and_one_in_time_reaches_the_view(
+    body_deadline_server: LiveServer,
+) -> None:
+    server = body_deadline_server
+    head, body = _quick_play_post(server)
+    # A WebSocket's handshake is a request without a body: the deadline must never close it.
+    lobby = await _open_socket(server, server.url)
+    close = head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    stopped, crawling, pipelined, at_once, slowly = await asyncio.gather(
+        # Content-Length 100: one byte of the body, then nothing.
+        _answers_until_hung_up(server, [head + body[:1]], pause=0),
+        # A byte every 0.2 s: the connection is never idle, and the body would take 20 s.
+        _answers_until_hung_up(server, [head, *(bytes([byte]) for byte in body)], pause=0.2),
+        # Two requests pipelined on one kept-alive connection: the first whole, the second's body
+        # stops after a byte.
+        _answers_until_hung_up(server, [head + body + head + body[:1]], pause=0),
+        _answers_until_hung_up(server, [close + body], pause=0),
+        # Five pieces 0.25 s apart: a second in all, well within BODY_SECONDS.
+        _answers_until_hung_up(server, [close, *(body[n : n + 20] for n in range(0, 100, 20))], pause=0.25),
+    )
+    assert _statuses(stopped) == [408], stopped
+    assert stopped.endswith(b"The request's body did not arrive in time.\n")
+    assert _statuses(crawling) == [408], crawling
+    assert _statuses(pipelined) == [400, 408], pipelined
+    for answers in (at_once, slowly):
+        # The view read the pool field (and Django the CSRF token) from the whole body.
+        assert _statuses(answers) == [400], answers
+        assert b"There is no such quick-play pool." in answers
+    # Open since before the deadline of the requests above passed.
+    assert await _lobby_pongs(*lobby)
+    lobby[1].close()
