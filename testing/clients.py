@@ -105,6 +105,9 @@ class ProtocolClient:
                 latest = message
             elif message["type"] == "pong" and latest is not None:
                 return latest
+            elif message["type"] == "error":
+                # A refused sync or ping is never answered: say so rather than wait in vain.
+                raise AssertionError(f"fresh_state's sync or ping was refused: {message}")
 
     async def join(self, name: str | None = None) -> dict[str, Any]:
         await self.send({"type": "join"} if name is None else {"type": "join", "name": name})
