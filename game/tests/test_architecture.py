@@ -64,6 +64,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.layer_internals",
         "game.seeks",
         "game.mailer",
+        "game.lockouts",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
     "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),
