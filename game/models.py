@@ -8,18 +8,21 @@ unrepresentable even if a bug slipped past both.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.signals import post_save
 from django.utils.crypto import salted_hmac
 
-from . import clocks, rules
+from . import clocks, names, rules
 
 ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
 MIN_ABSENCE_SECONDS = 10
@@ -392,3 +395,28 @@ class RatedGame(models.Model):
 
     def __str__(self) -> str:
         return f"{self.game} (weight {self.weight:g})"
+
+
+def username_key(username: str) -> str:
+    """A fixed-size digest of ``username``'s look-alike key (names.name_key), for an indexed lookup."""
+    return hashlib.sha256(names.name_key(username).encode()).hexdigest()
+
+
+class UsernameKey(models.Model):
+    """Each account's username as a reader sees it (username_key): sign-up refuses a look-alike in one indexed read."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key[:12]}"
+
+
+def _note_username(sender: type[models.Model], instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """Keep UsernameKey with every account, however it was made (sign-up, the admin, createsuperuser)."""
+    if kwargs.get("raw") or (update_fields is not None and "username" not in update_fields):
+        return  # a login's last_login, a fixture: the username did not change
+    UsernameKey.objects.update_or_create(user_id=instance.pk, defaults={"key": username_key(instance.get_username())})
+
+
+post_save.connect(_note_username, sender=settings.AUTH_USER_MODEL, dispatch_uid="game.models.note_username")

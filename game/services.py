@@ -32,7 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
-from . import clocks, ratings, rules, sessions
+from . import clocks, names, ratings, rules, sessions
 from .cache import game_cache
 from .compiled_reads import CompiledRead
 from .group_commit import Action, GroupCommit
@@ -487,7 +487,8 @@ def _player(identity: Identity, name: str | None) -> Player:
 
 
 def _same_name(first: str, second: str) -> bool:
-    return first.strip().casefold() == second.strip().casefold()
+    """Whether a reader could take one name for the other: NFKC, case and look-alikes aside (game.names)."""
+    return names.same_name(first, second)
 
 
 def _name_beside(player: Player, typed: str | None, opponent: Player | None) -> str:

@@ -47,6 +47,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.ratelimit",
         "game.state_order",
         "game.pools",
+        "game.names",
+        "game.confusables",
     ),
     "side": (
         "game.presence",
