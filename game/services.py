@@ -448,11 +448,11 @@ def _id_unused_in_previous_game(game: Game, player_id: int | None, client_id: st
     if not client_id or player_id is None or game.number <= 1:
         return None
     quote = connection.ops.quote_name
-    moves, games = quote(Move._meta.db_table), quote(Game._meta.db_table)
+    moves, games, previous = quote(Move._meta.db_table), quote(Game._meta.db_table), quote("previous_game")
     sql = (
-        f" AND NOT EXISTS (SELECT 1 FROM {moves} INNER JOIN {games} AS previous"
-        f" ON {moves}.{quote('game_id')} = previous.{quote('id')}"
-        f" WHERE previous.{quote('room_id')} = %s AND previous.{quote('number')} = %s"
+        f" AND NOT EXISTS (SELECT 1 FROM {moves} INNER JOIN {games} AS {previous}"
+        f" ON {moves}.{quote('game_id')} = {previous}.{quote('id')}"
+        f" WHERE {previous}.{quote('room_id')} = %s AND {previous}.{quote('number')} = %s"
         f" AND {moves}.{quote('player_id')} = %s AND {moves}.{quote('client_id')} = %s)"
     )
     return sql, [game.room_id, game.number - 1, player_id, client_id]
