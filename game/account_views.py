@@ -35,6 +35,7 @@ from django.views.decorators.http import require_http_methods
 from . import budgets, services
 from .access import client_address
 from .mailer import mailer
+from .models import UsernameKey, username_key
 
 
 def _keeping_the_seat(request: HttpRequest) -> None:
@@ -82,6 +83,17 @@ class SignUpForm(UserCreationForm[User]):
         model = User
         fields = ("username", "email")
         field_classes = {"username": UsernameField}
+
+    def clean_username(self) -> str:
+        """Django's check, and no look-alike of an existing username (game.names: case, NFKC, confusables)."""
+        # Django's own check (same name but for case) refuses by noting an error and returning None.
+        username: str | None = super().clean_username()
+        if username and UsernameKey.objects.filter(key=username_key(username)).exists():
+            raise forms.ValidationError(
+                "An account with this name, or one that looks the same, already exists: pick another.",
+                code="look_alike",
+            )
+        return username  # type: ignore[return-value]  # None as Django's own returns it, errors noted
 
 
 class MailedLaterResetForm(PasswordResetForm):

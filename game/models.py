@@ -8,18 +8,21 @@ unrepresentable even if a bug slipped past both.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.signals import post_save
 from django.utils.crypto import salted_hmac
 
-from . import clocks, rules
+from . import clocks, names, rules
 
 ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
 MIN_ABSENCE_SECONDS = 10
@@ -305,6 +308,14 @@ class Move(models.Model):
             models.UniqueConstraint(fields=["game", "cell"], name="move_cell_unique_in_game"),
             models.CheckConstraint(condition=Q(mark__in=["X", "O"]), name="move_mark_valid"),
             models.CheckConstraint(condition=Q(number__gte=1), name="move_number_positive"),
+            # A move id is played once: a resend with another cell is refused by the database itself
+            # (services.play_move answers it with the state). The index also finds the previous
+            # game's move with an id (services._store_move).
+            models.UniqueConstraint(
+                fields=["game", "player", "client_id"],
+                condition=~Q(client_id=""),
+                name="move_client_id_once_per_player",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -340,13 +351,72 @@ class Rating(models.Model):
     wins = models.PositiveIntegerField(default=0)
     losses = models.PositiveIntegerField(default=0)
     draws = models.PositiveIntegerField(default=0)
+    # How many different accounts this one has played rated games against in the variant.
+    opponents = models.PositiveIntegerField(default=0)
+    # Whether the leaderboard lists it (game.ratings.is_established), kept by each rated game so
+    # that the leaderboard reads its best rows straight from an index.
+    established = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "size", "win_length"], name="rating_one_per_user_and_variant")
         ]
-        indexes = [models.Index(fields=["size", "win_length", "-rating"], name="rating_leaderboard")]
+        indexes = [
+            models.Index(fields=["size", "win_length", "established", "-rating"], name="rating_established_best")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.size}x{self.size}/{self.win_length}: {self.rating:.0f}"
+
+
+class RatedGame(models.Model):
+    """A game that moved two accounts' ratings, and by how much it counted (game.ratings.pair_weight).
+
+    What the same-pair damping counts: the pair's rated games in the last
+    day, and whether two accounts have met in a variant before.
+    """
+
+    game = models.OneToOneField(Game, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # The pair, the lower user id first, so that one index finds their games whoever sat where.
+    first_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    second_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    size = models.PositiveSmallIntegerField()
+    win_length = models.PositiveSmallIntegerField()
+    weight = models.FloatField()
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(first_user__lt=F("second_user")), name="rated_game_pair_ordered"),
+            models.CheckConstraint(condition=Q(weight__gt=0, weight__lte=1), name="rated_game_weight_in_range"),
+        ]
+        indexes = [models.Index(fields=["first_user", "second_user", "-finished_at"], name="rated_game_pair_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.game} (weight {self.weight:g})"
+
+
+def username_key(username: str) -> str:
+    """A fixed-size digest of ``username``'s look-alike key (names.name_key), for an indexed lookup."""
+    return hashlib.sha256(names.name_key(username).encode()).hexdigest()
+
+
+class UsernameKey(models.Model):
+    """Each account's username as a reader sees it (username_key): sign-up refuses a look-alike in one indexed read."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key[:12]}"
+
+
+def _note_username(sender: type[models.Model], instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """Keep UsernameKey with every account, however it was made (sign-up, the admin, createsuperuser)."""
+    if kwargs.get("raw") or (update_fields is not None and "username" not in update_fields):
+        return  # a login's last_login, a fixture: the username did not change
+    UsernameKey.objects.update_or_create(user_id=instance.pk, defaults={"key": username_key(instance.get_username())})
+
+
+post_save.connect(_note_username, sender=settings.AUTH_USER_MODEL, dispatch_uid="game.models.note_username")

@@ -10,7 +10,23 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from . import ratings, rules
-from .models import Player
+from .models import Player, Rating
+
+
+@dataclass(frozen=True)
+class RatingLine:
+    """A rating as a page prints it: the row, and its value in words ("1662", or "1662?" while provisional)."""
+
+    row: Rating
+    shown: str
+    provisional: bool
+
+
+def _lines(rows: list[Rating]) -> list[RatingLine]:
+    return [
+        RatingLine(row, ratings.rating_words(row.rating, row.deviation), ratings.is_provisional(row.deviation))
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -29,7 +45,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     user = get_object_or_404(get_user_model(), username=username)
     context = {
         "profile_user": user,
-        "ratings": ratings.ratings_of(user.pk),
+        "ratings": _lines(ratings.ratings_of(user.pk)),
         "record": ratings.record_of(user.pk),
         "recent": _game_lines(user.pk, ratings.recent_games(user.pk)),
         "recent_limit": ratings.RECENT_GAMES,
@@ -74,7 +90,10 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "size": size,
         "win_length": win_length,
         "variants": ratings.rated_variants(),
-        "rows": ratings.leaderboard(size, win_length),
+        "rows": _lines(ratings.leaderboard(size, win_length)),
         "limit": ratings.LEADERBOARD_LENGTH,
+        "established_games": ratings.ESTABLISHED_GAMES,
+        "established_opponents": ratings.ESTABLISHED_OPPONENTS,
+        "provisional_deviation": round(ratings.PROVISIONAL_DEVIATION),
     }
     return render(request, "game/leaderboard.html", context)

@@ -5,19 +5,27 @@ each side is rated against the other's rating from before the game. The
 service layer calls :func:`record_result` in the transaction of the
 compare-and-swap that ends a game: exactly one such swap lands per game, so
 a game is counted once however many processes race to end it.
+
+Two accounts that play each other over and over (a farm: one feeding the
+other wins) move each other's ratings less with each game: the first
+``PAIR_FULL_GAMES`` rated games of a pair in ``PAIR_WINDOW`` count fully, the
+next ones half as much as the one before, and a game past ``PAIR_CAP`` not
+at all (:func:`pair_weight`). A game's weight scales how far it moves the
+ratings, Glicko-2 still doing the sums.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
 from . import glicko2, rules
-from .models import Game, Player, Rating, Room, Status
+from .models import Game, Player, RatedGame, Rating, Room, Status
 
 # How fast volatility may move (Glickman suggests 0.3 to 1.2); small for a game of few surprises.
 TAU = 0.5
@@ -30,6 +38,48 @@ PROVISIONAL_DEVIATION = 110.0
 # A game counts only once each player has made a move: one ended earlier (a resignation at
 # move 0, a claim, an agreed draw) tells nothing of how either plays.
 MOVES_TO_COUNT = 2
+# Same-pair damping: in any PAIR_WINDOW, a pair's first PAIR_FULL_GAMES rated games count fully,
+# the next ones 1/2, 1/4, 1/8, 1/16, 1/32, and none past the PAIR_CAP-th (the 9th on). So two
+# accounts move each other's ratings by at most about four games' worth a day (3 + 31/32),
+# whatever number of games they play; honest rivals lose nothing in their first three.
+PAIR_WINDOW = timedelta(hours=24)
+PAIR_FULL_GAMES = 3
+PAIR_CAP = 8
+# The leaderboard lists an established rating only: not provisional, and measured in at least
+# ESTABLISHED_GAMES rated games against at least ESTABLISHED_OPPONENTS different accounts, so
+# that no pair of accounts can put one of them there alone.
+ESTABLISHED_GAMES = 5
+ESTABLISHED_OPPONENTS = 3
+
+
+def pair_weight(earlier: int) -> float:
+    """How much a pair's rated game counts when the pair had ``earlier`` rated games in the window.
+
+    >>> [pair_weight(n) for n in range(9)]
+    [1.0, 1.0, 1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.0]
+    """
+    if earlier < PAIR_FULL_GAMES:
+        return 1.0
+    if earlier >= PAIR_CAP:
+        return 0.0
+    return 0.5 ** (earlier - PAIR_FULL_GAMES + 1)
+
+
+def is_provisional(deviation: float) -> bool:
+    """Whether a rating with this deviation is shown as provisional ("1662?")."""
+    return deviation > PROVISIONAL_DEVIATION
+
+
+def rating_words(rating: float, deviation: float) -> str:
+    """A rating as every page prints it: "1662", or "1662?" while provisional."""
+    return f"{round(rating)}{'?' if is_provisional(deviation) else ''}"
+
+
+def is_established(row: Rating) -> bool:
+    """Whether ``row`` belongs on the leaderboard: not provisional, enough games, enough different opponents."""
+    return (
+        not is_provisional(row.deviation) and row.games >= ESTABLISHED_GAMES and row.opponents >= ESTABLISHED_OPPONENTS
+    )
 
 
 def counts(game: Game) -> bool:
@@ -64,7 +114,7 @@ def at_board(room: Room, seats: Mapping[str, Player | None]) -> dict[str, Any]:
         board[mark] = {
             "username": names.get(user_id),
             "value": round(rating),
-            "provisional": deviation > PROVISIONAL_DEVIATION,
+            "provisional": is_provisional(deviation),
             "change": None,
         }
     return board
@@ -79,10 +129,11 @@ def record_result(game: Game) -> dict[str, Any] | None:
     """Update both players' ratings and records for ``game``, which has just ended; the game's new ``ratings``.
 
     Only a game in a rated room, won or drawn after both players have moved,
-    between two different signed-in people (not the computer) counts;
-    anything else changes nothing and returns None. Call it inside the
-    transaction that ends the game, and store what it returns on the game:
-    each player's change, as the board shows it ("+12").
+    between two different signed-in people (not the computer) counts, and
+    only while the pair has not played too many rated games lately
+    (:func:`pair_weight`); anything else changes nothing and returns None.
+    Call it inside the transaction that ends the game, and store what it
+    returns on the game: each player's change, as the board shows it ("+12").
     """
     room = game.room
     if (
@@ -103,16 +154,33 @@ def record_result(game: Game) -> dict[str, Any] | None:
         return None
     variant = {"size": room.size, "win_length": room.win_length}
     Rating.objects.bulk_create([Rating(user_id=user, **variant) for user in (x_user, o_user)], ignore_conflicts=True)
-    # Locked in user order, so two games of the same two people ending at once cannot deadlock.
+    # Locked in user order, so two games of the same two people ending at once cannot deadlock;
+    # and locked before the pair's games are counted, so the second of them counts the first.
     locked = Rating.objects.select_for_update().filter(user_id__in=(x_user, o_user), **variant).order_by("user_id")
     rows = {row.user_id: row for row in locked}
+    first_user, second_user = sorted((x_user, o_user))
+    pair = RatedGame.objects.filter(first_user_id=first_user, second_user_id=second_user)
+    finished_at = game.finished_at or game.updated_at
+    # Index rated_game_pair_recent: the pair's games of the last day (PAIR_CAP of them at most).
+    weight = pair_weight(pair.filter(finished_at__gt=finished_at - PAIR_WINDOW).count())
+    if weight == 0.0:
+        return None  # on the board as unrated: no change, no game counted
+    first_meeting = not pair.filter(**variant).exists()
+    RatedGame.objects.create(
+        game=game,
+        first_user_id=first_user,
+        second_user_id=second_user,
+        weight=weight,
+        finished_at=finished_at,
+        **variant,
+    )
     x_row, o_row = rows[x_user], rows[o_user]
     x_score = 0.5 if game.status == Status.DRAW else 1.0 if game.winner == rules.X else 0.0
     x_before, o_before = _glicko(x_row), _glicko(o_row)
-    x_after = glicko2.rate(x_before, [(o_before, x_score)], TAU)
-    o_after = glicko2.rate(o_before, [(x_before, 1.0 - x_score)], TAU)
-    _apply(x_row, x_after, x_score)
-    _apply(o_row, o_after, 1.0 - x_score)
+    x_after = _damped(x_before, glicko2.rate(x_before, [(o_before, x_score)], TAU), weight)
+    o_after = _damped(o_before, glicko2.rate(o_before, [(x_before, 1.0 - x_score)], TAU), weight)
+    _apply(x_row, x_after, x_score, first_meeting)
+    _apply(o_row, o_after, 1.0 - x_score, first_meeting)
     board = dict(game.ratings) or at_board(room, {rules.X: game.player_x, rules.O: game.player_o})
     for mark, before, after in ((rules.X, x_before, x_after), (rules.O, o_before, o_after)):
         if board.get(mark) is not None:
@@ -124,7 +192,20 @@ def _glicko(row: Rating) -> glicko2.Rating:
     return glicko2.Rating(row.rating, row.deviation, row.volatility)
 
 
-def _apply(row: Rating, after: glicko2.Rating, score: float) -> None:
+def _damped(before: glicko2.Rating, after: glicko2.Rating, weight: float) -> glicko2.Rating:
+    """``after`` moved only ``weight`` of the way from ``before``: rating, deviation and volatility alike."""
+
+    def part(old: float, new: float) -> float:
+        return old + weight * (new - old)
+
+    return glicko2.Rating(
+        part(before.rating, after.rating),
+        part(before.deviation, after.deviation),
+        part(before.volatility, after.volatility),
+    )
+
+
+def _apply(row: Rating, after: glicko2.Rating, score: float, first_meeting: bool) -> None:
     row.rating, row.deviation, row.volatility = after.rating, after.deviation, after.volatility
     row.games += 1
     if score == 1.0:
@@ -133,7 +214,23 @@ def _apply(row: Rating, after: glicko2.Rating, score: float) -> None:
         row.losses += 1
     else:
         row.draws += 1
-    row.save(update_fields=["rating", "deviation", "volatility", "games", "wins", "losses", "draws", "updated_at"])
+    if first_meeting:
+        row.opponents += 1
+    row.established = is_established(row)
+    row.save(
+        update_fields=[
+            "rating",
+            "deviation",
+            "volatility",
+            "games",
+            "wins",
+            "losses",
+            "draws",
+            "opponents",
+            "established",
+            "updated_at",
+        ]
+    )
 
 
 # --- Reading: the profile page and the leaderboard ---------------------------------
@@ -144,9 +241,9 @@ DEFAULT_VARIANT = (3, 3)
 
 
 def leaderboard(size: int, win_length: int, limit: int = LEADERBOARD_LENGTH) -> list[Rating]:
-    """The best ``limit`` ratings in a variant among players with a rated game there (index rating_leaderboard)."""
+    """The best ``limit`` established ratings in a variant (is_established), read from index rating_established_best."""
     return list(
-        Rating.objects.filter(size=size, win_length=win_length, games__gt=0)
+        Rating.objects.filter(size=size, win_length=win_length, established=True)
         .select_related("user")
         .order_by("-rating", "user_id")[:limit]
     )

@@ -32,7 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
-from . import clocks, ratings, rules, sessions
+from . import clocks, names, ratings, rules, sessions
 from .cache import game_cache
 from .compiled_reads import CompiledRead
 from .group_commit import Action, GroupCommit
@@ -368,9 +368,15 @@ def _swap(game: Game, **changes: Any) -> bool:
 def _store_move(
     game: Game, changes: dict[str, Any], cell: int, mark: str, player_id: int | None, client_id: str
 ) -> bool:
-    """``_swap(game, **changes)`` and the Move's INSERT."""
+    """``_swap(game, **changes)`` and the Move's INSERT.
+
+    A move whose id this player's move carried in the room's previous game
+    swaps nothing (false, as for a stale version): the id's check rides in the
+    UPDATE, so a move costs no extra trip. Within the game the database's
+    constraint refuses a reused id (the INSERT's IntegrityError).
+    """
     with connection.cursor() as cursor:
-        if not _swap_with(cursor, game, changes):
+        if not _swap_with(cursor, game, changes, _id_unused_in_previous_game(game, player_id, client_id)):
             return False
         move_values = {"game": game.pk, "number": changes["move_count"], "cell": cell, "mark": mark}
         move_values |= {"player": player_id, "client_id": client_id, "created_at": game.updated_at}
@@ -384,8 +390,8 @@ def _store_move(
     return True
 
 
-def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
-    """The compare-and-swap UPDATE, written as plain SQL.
+def _swap_with(cursor: Any, game: Game, changes: dict[str, Any], condition: Condition | None = None) -> bool:
+    """The compare-and-swap UPDATE, written as plain SQL; ``condition``, if given, must hold too.
 
     It is on the path of every move and rematch: the ORM compiled it anew
     each time, a fifth of a move's CPU (docs/performance.md). Values are
@@ -395,7 +401,8 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     finishing = changes.get("status") in FINISHED_STATUSES
     if finishing and not connection.in_atomic_block:
         with transaction.atomic():  # the ending and its ratings commit together
-            return _swap_with(cursor, game, changes)
+            return _swap_with(cursor, game, changes, condition)
+    extra_sql, extra_params = condition or ("", [])
     quote = connection.ops.quote_name
     values = {**changes, "updated_at": timezone.now()}
     fields = [_concrete_field(Game, name) for name in values]
@@ -403,11 +410,12 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     version = quote("version")
     cursor.execute(
         f"UPDATE {quote(Game._meta.db_table)} SET {assignments}, {version} = {version} + 1"
-        f" WHERE {quote('id')} = %s AND {version} = %s",
+        f" WHERE {quote('id')} = %s AND {version} = %s{extra_sql}",
         [
             *(field.get_db_prep_save(_as_column_value(values[field.name], field), connection) for field in fields),
             game.pk,
             game.version,
+            *extra_params,
         ],
     )
     if cursor.rowcount != 1:
@@ -425,6 +433,29 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any]) -> bool:
     # The game as written is this process's copy now (dropped again if the transaction rolls back).
     game_cache.store(game)
     return True
+
+
+# More SQL for the compare-and-swap's WHERE (starting " AND "), and its parameters.
+Condition = tuple[str, list[Any]]
+
+
+def _id_unused_in_previous_game(game: Game, player_id: int | None, client_id: str) -> Condition | None:
+    """SQL that holds unless a move of ``player_id`` in the room's previous game carried ``client_id``; None: no check.
+
+    One indexed probe inside the UPDATE (game_number_unique_in_room, then
+    the previous game's few moves), only for a move with an id in a rematch.
+    """
+    if not client_id or player_id is None or game.number <= 1:
+        return None
+    quote = connection.ops.quote_name
+    moves, games, previous = quote(Move._meta.db_table), quote(Game._meta.db_table), quote("previous_game")
+    sql = (
+        f" AND NOT EXISTS (SELECT 1 FROM {moves} INNER JOIN {games} AS {previous}"
+        f" ON {moves}.{quote('game_id')} = {previous}.{quote('id')}"
+        f" WHERE {previous}.{quote('room_id')} = %s AND {previous}.{quote('number')} = %s"
+        f" AND {moves}.{quote('player_id')} = %s AND {moves}.{quote('client_id')} = %s)"
+    )
+    return sql, [game.room_id, game.number - 1, player_id, client_id]
 
 
 def _as_column_value(value: Any, field: Field[Any, Any]) -> Any:
@@ -456,7 +487,8 @@ def _player(identity: Identity, name: str | None) -> Player:
 
 
 def _same_name(first: str, second: str) -> bool:
-    return first.strip().casefold() == second.strip().casefold()
+    """Whether a reader could take one name for the other: NFKC, case and look-alikes aside (game.names)."""
+    return names.same_name(first, second)
 
 
 def _name_beside(player: Player, typed: str | None, opponent: Player | None) -> str:
@@ -525,9 +557,12 @@ def _seat(room: Room, player: Player, name: str | None, side: rules.Mark | None 
 def play_move(room: Room, player_id: int | None, cell: int, client_id: str | None = None) -> Game:
     """Judge and apply ``player_id``'s move to ``cell``: persisted before this returns.
 
-    A move whose ``client_id`` this player's move already carried raises
-    AlreadyPlayed instead of being judged as a new one (a page resending
-    after a reconnect).
+    A move whose ``client_id`` this player's move already carried in this
+    game or the one before, whatever its cell, raises AlreadyPlayed instead
+    of being played (a page resending after a reconnect): the caller answers
+    with the state. Checked for free on the way: a refused move asks
+    :func:`_already_played`, a legal one is stopped by the Move constraint
+    (this game) or the swap's condition (the game before).
     """
     game, fresh = _cached_or_current(room)
     while True:
@@ -540,10 +575,19 @@ def play_move(room: Room, player_id: int | None, cell: int, client_id: str | Non
             if client_id and _already_played(game, player_id, client_id):
                 raise AlreadyPlayed() from None
             raise
-        with _atomic_write(room):
-            swapped = _store_move(game, changes, cell, mark, player_id, client_id or "")
+        try:
+            with _atomic_write(room):
+                swapped = _store_move(game, changes, cell, mark, player_id, client_id or "")
+        except IntegrityError:
+            # Inside a batch the transaction is spoilt (no savepoint): the batch fails and runs
+            # each action again alone, where this write rolled back alone and the check may read.
+            if client_id and not getattr(_batch, "running", False) and _already_played(game, player_id, client_id):
+                raise AlreadyPlayed() from None  # move_client_id_once_per_player: the id was used in this game
+            raise
         if swapped:
             return game
+        if client_id and game.number > 1 and _already_played(game, player_id, client_id):
+            raise AlreadyPlayed()  # the swap's condition: the id was used in the game before
         game, fresh = current_game(room), True  # someone else changed the game first: judge again
 
 

@@ -250,14 +250,16 @@ PERMISSIONS_POLICY = (
     "magnetometer=(), microphone=(), payment=(), usb=()"
 )
 
-# Admin sign-in: after this many failed logins from one address, or for one username, that
-# address or username is refused (429) for the cool-off time, even with the right password.
+# Sign-in lockouts (django-axes, rules in game/lockouts.py): after this many failed sign-ins
+# for one username from one address, that username is refused (429) from that address for the
+# cool-off time, even with the right password; its owner elsewhere is not. The admin's sign-in
+# is stricter: an address with this many failures, whatever the usernames, is refused there.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("TICTAC_LOGIN_FAILURE_LIMIT", default=5)
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = "game.lockouts.lockout_parameters"
 AXES_COOLOFF_TIME = env.float("TICTAC_LOGIN_COOLOFF_HOURS", default=1.0)
 AXES_RESET_ON_SUCCESS = True
 # The client's address as game.access reads it (the proxy's X-Forwarded-For only when trusted).

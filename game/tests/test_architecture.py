@@ -47,6 +47,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.ratelimit",
         "game.state_order",
         "game.pools",
+        "game.names",
+        "game.confusables",
     ),
     "side": (
         "game.presence",
@@ -64,6 +66,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.layer_internals",
         "game.seeks",
         "game.mailer",
+        "game.lockouts",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
     "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),

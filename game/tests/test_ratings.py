@@ -9,16 +9,18 @@ import statistics
 import time
 import urllib.parse
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from game import glicko2, ratings, services
-from game.models import EndReason, Game, Player, Rating, Room, Status
+from game.models import EndReason, Game, Player, RatedGame, Rating, Room, Status
 from testing.clients import LiveSocket
 from testing.live import Browser, LiveServer, query
 
@@ -188,24 +190,49 @@ def test_the_profile_shows_ratings_record_and_recent_games_with_names_as_text(
     assert 'Won as X</a> against <a class="opponent-link" href="/players/bob/">&lt;b&gt;bob&lt;/b&gt;</a>' in text
     assert "<b>bob</b>" not in text
     assert "1 game: 1 won, 0 lost, 0 drawn" in text
-    assert page.context["ratings"][0].games == 1
+    assert page.context["ratings"][0].row.games == 1
     assert client.get("/players/nobody/").status_code == 404
 
 
-def test_the_leaderboard_lists_a_variant_best_first_and_only_players_with_rated_games(
+def _established(user: User, size: int = 3, win_length: int = 3, **values: object) -> Rating:
+    """A rating the leaderboard lists (values as given, else an established player's)."""
+    fields = {"rating": 1500.0, "deviation": 60.0, "games": 20, "opponents": 5, **values}
+    row = Rating(user=user, size=size, win_length=win_length, **fields)
+    row.established = ratings.is_established(row)
+    row.save()
+    return row
+
+
+def test_the_leaderboard_lists_a_variant_best_first_and_only_established_players(
     alice: User, bob: User, client: Client
 ) -> None:
-    carol = User.objects.create_user("carol")
-    Rating.objects.create(user=alice, size=3, win_length=3, rating=1600, games=3)
-    Rating.objects.create(user=bob, size=3, win_length=3, rating=1700, games=2)
-    Rating.objects.create(user=carol, size=3, win_length=3, rating=1800, games=0)
-    Rating.objects.create(user=carol, size=7, win_length=5, rating=1400, games=1)
+    carol, dan, erin, fay = (User.objects.create_user(name) for name in ("carol", "dan", "erin", "fay"))
+    _established(alice, rating=1600)
+    _established(bob, rating=1700)
+    _established(carol, rating=1800, deviation=111)  # provisional
+    _established(dan, rating=1900, games=4)  # too few games
+    _established(erin, rating=2000, opponents=2)  # too few different opponents
+    _established(fay, size=7, win_length=5, rating=1400)
     page = client.get("/leaderboard/")
-    assert [row.user.username for row in page.context["rows"]] == ["bob", "alice"]
+    assert [line.row.user.username for line in page.context["rows"]] == ["bob", "alice"]
     assert page.context["variants"] == [(3, 3), (7, 5)]
-    assert [row.user.username for row in client.get("/leaderboard/?size=7&k=5").context["rows"]] == ["carol"]
+    assert [line.row.user.username for line in client.get("/leaderboard/?size=7&k=5").context["rows"]] == ["fay"]
     assert client.get("/leaderboard/?size=x&k=99").context["size"] == 3
-    assert 'href="/players/bob/"' in page.content.decode()
+    text = page.content.decode()
+    assert 'href="/players/bob/"' in text
+    assert "at least 5 rated games against at least 3 different opponents" in text
+
+
+def test_a_provisional_rating_shows_with_a_question_mark_on_the_profile(alice: User, client: Client) -> None:
+    Rating.objects.create(user=alice, size=3, win_length=3, rating=1662.4, deviation=111, games=2, wins=2)
+    Rating.objects.create(user=alice, size=5, win_length=4, rating=1580.2, deviation=110, games=30, wins=20)
+    text = client.get("/players/alice/").content.decode()
+    assert (
+        '<span class="rating-value" title="Provisional: measured in too few games to be trusted yet">1662?</span>'
+        in text
+    )
+    assert '<span class="rating-value">1580</span>' in text
+    assert "1580?" not in text
 
 
 def _seed(users: int = 1000, games: int = 10_000) -> User:
@@ -235,7 +262,18 @@ def _seed(users: int = 1000, games: int = 10_000) -> User:
         for n in range(games)
     )
     Rating.objects.bulk_create(
-        Rating(user_id=user_id, size=3, win_length=3, rating=1000 + n, games=20, wins=10, losses=10)
+        Rating(
+            user_id=user_id,
+            size=3,
+            win_length=3,
+            rating=1000 + n,
+            deviation=60 if n % 2 else 300,  # half of them provisional: the leaderboard skips them
+            games=20,
+            wins=10,
+            losses=10,
+            opponents=10,
+            established=n % 2 == 1,
+        )
         for n, user_id in enumerate(user_ids)
     )
     return User.objects.get(pk=user_ids[0])
@@ -398,3 +436,100 @@ def test_the_profile_links_opponents_with_an_account_and_says_once_whether_each_
     assert '<span class="game-rated">rated</span> · in “Rated”' in rated_line
     assert '<span class="game-rated">unrated</span> · in “Friday night”' in casual_line
     assert "rated · Rated" not in page
+
+
+# --- Same-pair damping ------------------------------------------------------------------
+
+
+def _rated_games(
+    alice: User, bob: User, rounds: int, monkeypatch: pytest.MonkeyPatch, start: datetime | None = None
+) -> list[Game]:
+    """``rounds`` rated games in which alice (X) beats bob, each in a room of its own, a minute apart."""
+    began = start or timezone.now()
+    games = []
+    for number in range(rounds):
+        moment = began + timedelta(minutes=number)
+        monkeypatch.setattr(services, "now", lambda moment=moment: moment)
+        room = services.create_room(name="rated", rated=True)
+        x, o = _seated(room, alice, bob)
+        games.append(_play(room, x, o, [0, 3, 1, 4, 2]))
+    return games
+
+
+def test_a_pairs_games_in_a_day_count_fully_then_less_and_less_then_not_at_all(
+    alice: User, bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights: list[float] = []
+    expected_alice, expected_bob = glicko2.Rating(), glicko2.Rating()
+    start = timezone.now()
+    for number in range(10):
+        [game] = _rated_games(alice, bob, 1, monkeypatch, start=start + timedelta(minutes=number))
+        weight = ratings.pair_weight(len(weights))
+        weights.append(weight)
+        won = glicko2.rate(expected_alice, [(expected_bob, 1.0)], ratings.TAU)
+        lost = glicko2.rate(expected_bob, [(expected_alice, 0.0)], ratings.TAU)
+        expected_alice = ratings._damped(expected_alice, won, weight)
+        expected_bob = ratings._damped(expected_bob, lost, weight)
+        alice_row = Rating.objects.get(user=alice)
+        assert alice_row.rating == pytest.approx(expected_alice.rating)
+        assert alice_row.deviation == pytest.approx(expected_alice.deviation)
+        assert Rating.objects.get(user=bob).rating == pytest.approx(expected_bob.rating)
+        assert ratings.moved_ratings(game) == (weight > 0)
+    assert weights == [1, 1, 1, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0, 0]
+    # The 9th and 10th games are on the board as unrated and in no record.
+    alice_row = Rating.objects.get(user=alice)
+    assert (alice_row.games, alice_row.wins, alice_row.opponents) == (8, 8, 1)
+    assert (Rating.objects.get(user=bob).games, Rating.objects.get(user=bob).losses) == (8, 8)
+
+
+def test_a_fourth_game_of_the_same_pair_moves_the_ratings_half_as_far_as_glicko2_would(
+    alice: User, bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _rated_games(alice, bob, 3, monkeypatch)
+    before_alice, before_bob = (_row(user) for user in (alice, bob))
+    fourth = _rated_games(alice, bob, 1, monkeypatch, start=timezone.now() + timedelta(hours=1))[0]
+    full = glicko2.rate(before_alice, [(before_bob, 1.0)], ratings.TAU)
+    after = _row(alice)
+    assert after.rating - before_alice.rating == pytest.approx((full.rating - before_alice.rating) / 2)
+    assert after.deviation - before_alice.deviation == pytest.approx((full.deviation - before_alice.deviation) / 2)
+    assert fourth.ratings["X"]["change"] == round(after.rating) - round(before_alice.rating) > 0
+
+
+def _row(user: User) -> glicko2.Rating:
+    row = Rating.objects.get(user=user)
+    return glicko2.Rating(row.rating, row.deviation, row.volatility)
+
+
+def test_a_pair_counts_fully_again_once_its_games_are_a_day_old(
+    alice: User, bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = timezone.now()
+    _rated_games(alice, bob, 9, monkeypatch, start=start)
+    assert Rating.objects.get(user=alice).games == 8
+    later = _rated_games(alice, bob, 1, monkeypatch, start=start + ratings.PAIR_WINDOW + timedelta(minutes=9))
+    assert ratings.moved_ratings(later[0])
+    assert RatedGame.objects.get(game=later[0]).weight == 1.0
+    # Another pair is not damped by alice and bob's games.
+    carol = User.objects.create_user("carol")
+    other = _rated_games(alice, carol, 1, monkeypatch, start=start + timedelta(minutes=30))
+    assert RatedGame.objects.get(game=other[0]).weight == 1.0
+    assert Rating.objects.get(user=alice).opponents == 2
+
+
+def test_counting_a_pairs_games_is_one_indexed_query(alice: User, bob: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    _rated_games(alice, bob, 2, monkeypatch)
+    room = services.create_room(name="rated", rated=True)
+    x, o = _seated(room, alice, bob)
+    _play(room, x, o, [0, 3, 1, 4])
+    with CaptureQueriesContext(connection) as queries:
+        services.play_move(room, x, 2)
+    pair_reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and "game_ratedgame" in query["sql"]
+    ]
+    assert len(pair_reads) == 2  # the day's count, and whether they met in the variant before
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + pair_reads[0])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "rated_game_pair_recent" in plan

@@ -1,4 +1,4 @@
-"""Safe to run in public: headers, /metrics access, the admin lockout, idle sessions, error pages, socket origins."""
+"""Safe to run in public: headers, /metrics access, sign-in lockouts, idle sessions, error pages, socket origins."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_the_client_address_is_the_connections_unless_proxies_are_trusted() -> N
         assert client_address(request) == "10.0.0.2"  # fewer hops than proxies: the header is not to be trusted
 
 
-# --- admin login throttle ----------------------------------------------------
+# --- sign-in lockouts (game/lockouts.py) ----------------------------------------
 
 
 def _log_in(client: Client, username: str, password: str, address: str) -> int:
@@ -149,25 +149,52 @@ def _log_in(client: Client, username: str, password: str, address: str) -> int:
     return response.status_code
 
 
+def _sign_in(username: str, password: str, address: str) -> int:
+    """A player's sign-in from ``address``, in a browser of its own; the status code."""
+    response = Client().post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+    return response.status_code
+
+
 @pytest.mark.django_db
-def test_after_five_wrong_passwords_for_a_username_even_the_right_one_is_refused() -> None:
-    User.objects.create_superuser("host", "host@example.com", "right-horse-battery")
-    client = Client()
-    # From a different address each time: the username itself is locked. The fifth failure locks.
-    statuses = [_log_in(client, "host", "wrong", f"198.51.100.{attempt}") for attempt in range(5)]
+def test_a_strangers_wrong_passwords_from_five_addresses_never_lock_the_owner_out() -> None:
+    User.objects.create_user("alice", password="right-horse-battery")
+    statuses = [_sign_in("alice", "wrong", f"198.51.100.{attempt}") for attempt in range(5)]
+    assert statuses == [200] * 5  # each address failed once: nobody is locked
+    assert _sign_in("alice", "right-horse-battery", "203.0.113.5") == 302  # alice, from her own address
+
+
+@pytest.mark.django_db
+def test_five_wrong_passwords_from_one_address_lock_that_address_and_username_only() -> None:
+    User.objects.create_user("alice", password="right-horse-battery")
+    User.objects.create_user("bob", password="staple-correct-horse")
+    statuses = [_sign_in("alice", "wrong", "198.51.100.7") for _ in range(5)]
     assert statuses == [200, 200, 200, 200, 429]  # the form again, then the lockout
-    assert _log_in(client, "host", "right-horse-battery", "198.51.100.99") == 429
-    assert client.get("/admin/").status_code == 302  # not signed in
+    assert _sign_in("alice", "right-horse-battery", "198.51.100.7") == 429
+    assert _sign_in("bob", "staple-correct-horse", "198.51.100.7") == 302  # another account from there
+    assert _sign_in("alice", "right-horse-battery", "198.51.100.8") == 302  # alice from elsewhere
 
 
 @pytest.mark.django_db
-def test_after_five_failures_from_one_address_it_cannot_sign_in_as_anyone() -> None:
+def test_the_admin_locks_an_address_after_five_failures_whatever_the_usernames() -> None:
     User.objects.create_superuser("host", "host@example.com", "right-horse-battery")
+    User.objects.create_user("carol", password="staple-correct-horse")
     client = Client()
     statuses = [_log_in(client, f"guess{attempt}", "wrong", "198.51.100.7") for attempt in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
     assert _log_in(client, "host", "right-horse-battery", "198.51.100.7") == 429
     assert _log_in(Client(), "host", "right-horse-battery", "198.51.100.8") == 302  # another address may
+    # The players' sign-in is not the admin's: five guesses at five usernames lock none of them there.
+    assert _sign_in("carol", "staple-correct-horse", "198.51.100.7") == 302
+
+
+@pytest.mark.django_db
+def test_failures_at_the_players_sign_in_count_for_the_admins_rule_of_that_address() -> None:
+    User.objects.create_superuser("host", "host@example.com", "right-horse-battery")
+    for attempt in range(5):
+        _sign_in(f"guess{attempt}", "wrong", "198.51.100.7")  # one failure per username: no player lockout
+    assert _log_in(Client(), "host", "right-horse-battery", "198.51.100.7") == 429
+    # The admin's owner, from their own address, is not locked by what a stranger's address did.
+    assert _log_in(Client(), "host", "right-horse-battery", "203.0.113.5") == 302
 
 
 # --- idle sessions -----------------------------------------------------------

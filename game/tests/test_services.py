@@ -280,3 +280,66 @@ def test_a_creator_who_picks_o_waits_as_o_and_the_one_who_joins_plays_x_and_move
     guest = services.Identity(session_key=secrets.token_hex(16))
     game, friend = services.join(room, guest, "bob", side="O")  # O is taken: the free seat it is
     assert (game.seat_of(friend.id), game.status, game.turn) == ("X", Status.PLAYING, "X")
+
+
+# --- Move ids: an id is played once, whatever cell it comes with --------------------------
+
+
+def test_a_move_id_this_player_used_in_the_game_is_not_played_again_with_another_cell() -> None:
+    room, alice, bob = _seated_room()
+    services.play_move(room, alice, 0, "m-1")
+    services.play_move(room, bob, 4, "b-1")
+    with pytest.raises(services.AlreadyPlayed):
+        services.play_move(room, alice, 8, "m-1")  # a legal move, but its id was played
+    stored = Game.objects.get(room=room)
+    assert (stored.history, stored.move_count) == ([0, 4], 2)
+    assert services.play_move(room, alice, 8, "m-2").history == [0, 4, 8]  # nothing was left half-written
+
+
+def test_a_reused_move_id_in_a_batch_fails_the_batch_and_is_answered_alone_as_already_played() -> None:
+    first, alice, bob = _seated_room()
+    second, carol, _ = _seated_room()
+    services.play_move(first, alice, 0, "m-1")
+    services.play_move(first, bob, 4, "b-1")
+    results = services.together(
+        [partial(services.play_move, first, alice, 8, "m-1"), partial(services.play_move, second, carol, 4, "c-1")]
+    )
+    assert isinstance(results[0], services.AlreadyPlayed)
+    assert isinstance(results[1], Game)
+    assert Game.objects.get(room=first).history == [0, 4]
+    assert Game.objects.get(room=second).history == [4]
+
+
+def _rematched_room() -> tuple[Room, int, int]:
+    """A room whose first game alice (X) won with moves a-1, a-2, a-3, now in its second game: bob is X."""
+    room, alice, bob = _seated_room()
+    for player, cell, move_id in [(alice, 0, "a-1"), (bob, 3, "b-1"), (alice, 1, "a-2"), (bob, 4, "b-2")]:
+        services.play_move(room, player, cell, move_id)
+    services.play_move(room, alice, 2, "a-3")
+    services.request_rematch(room, alice)
+    assert services.request_rematch(room, bob).number == 2
+    return room, alice, bob
+
+
+def test_a_move_id_this_player_used_in_the_game_before_is_not_played_in_the_next() -> None:
+    room, alice, bob = _rematched_room()
+    services.play_move(room, bob, 4, "b-3")
+    with pytest.raises(services.AlreadyPlayed):
+        services.play_move(room, alice, 0, "a-3")  # her last move of game 1, resent after a reconnect
+    services.play_move(room, alice, 0, "a-4")
+    services.play_move(room, bob, 8, "b-4")
+    with pytest.raises(services.AlreadyPlayed):
+        services.play_move(room, alice, 2, "a-1")  # not only a first move: any id of the game before
+    assert Game.objects.get(room=room, number=2).history == [4, 0, 8]
+    services.play_move(room, alice, 2, "a-5")
+    # Bob's ids are his own: alice's id from game 1 is a fresh one for him.
+    assert services.play_move(room, bob, 6, "a-2").history == [4, 0, 8, 2, 6]
+
+
+def test_a_move_with_a_fresh_id_in_a_rematch_costs_no_extra_query() -> None:
+    room, alice, bob = _rematched_room()
+    services.play_move(room, bob, 4, "b-3")
+    with CaptureQueriesContext(connection) as queries:
+        game = services.play_move(room, alice, 0, "a-4")
+    assert _statements(queries) == ["UPDATE", "INSERT"]
+    assert game.history == [4, 0]
