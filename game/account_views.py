@@ -10,7 +10,8 @@ A forgotten password is reset by a link mailed to the account's address
 (given, optionally, at sign-up). Asking for one answers the same whether or
 not an account has that address, sends on a thread of its own
 (game/mailer.py), and is budgeted per client address so that nobody can
-use the site to send mail in bulk.
+use the site to send mail in bulk. Sign-ups are budgeted per client address
+too: each makes a row, and accounts are what a rating farm is made of.
 """
 
 from __future__ import annotations
@@ -153,6 +154,10 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         next_url = "/"
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        # Spent only by a form that would make an account: a typo costs nothing.
+        if not budgets.spend_blocking("signups_per_address", client_address(request)):
+            form.add_error(None, "Many accounts were made from your address lately: try again later.")
+            return render(request, "registration/signup.html", {"form": form, "next": next_url}, status=429)
         user = form.save()
         _keeping_the_seat(request)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

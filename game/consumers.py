@@ -352,6 +352,8 @@ class RoomConsumer(SocketConsumer):
                 await self._publish(await room_states.read(room, await services.arequest_takeback(room, player_id)))
             case protocol.AddComputer(level=level):
                 computer_players.refuse_if_full(room.code)
+                if self.address and not await budgets.spend("computer_games_per_address", self.address):
+                    raise services.ActionRefused("too_many_bots", budgets.TOO_MANY_COMPUTER_GAMES)
                 game = await services.aadd_computer(room, self.identity, level)
                 computer_players.playing_in(room.code)
                 await self._publish(await room_states.read(room, game))

@@ -36,15 +36,19 @@ logger = logging.getLogger(__name__)
 Checked = TypeVar("Checked")
 
 
-def _store_session(request: HttpRequest) -> bool:
+def _store_session(request: HttpRequest, *, within: str | None = None) -> bool:
     """Give the visitor a stored session (their identity) if they have none yet; whether this request made it.
 
     The check reads the session once: a key the store does not hold (or that
-    expired) is dropped by that read (game.sessions.is_stored).
+    expired) is dropped by that read (game.sessions.is_stored). With
+    ``within``, a per-address budget, a new session is made only while the
+    visitor's address has some of it left.
     """
     session = request.session
     if sessions.is_stored(session):
         sessions.renew_cookie_if_kept(session)
+        return False
+    if within is not None and not budgets.spend_blocking(within, client_address(request)):
         return False
     session["visitor"] = True
     sessions.start_idle(session)
@@ -56,6 +60,13 @@ def _ensure_session(request: HttpRequest) -> services.Identity:
     """The visitor's identity, giving them a stored session first if they have none."""
     made = _store_session(request)
     return services.identify(request.session, new=made)
+
+
+def _stored_session(request: HttpRequest) -> services.Identity | None:
+    """The visitor's stored session as an identity that knows only its key, or None; it makes none."""
+    if not sessions.is_stored(request.session):
+        return None
+    return services.Identity(session_key=request.session.session_key)
 
 
 # The name a visitor last played under, kept in their session so quick play asks only once.
@@ -131,11 +142,11 @@ def create_room(request: HttpRequest) -> HttpResponse:
     form = RoomForm(request.POST)
     if not form.is_valid():
         return _lobby_page(request, form, status=400)
-    host_id = request.user.pk if request.user.is_authenticated else None
-    identity = _ensure_session(request)
-    if refusal := _room_creation_refusal(request, identity):
+    if refusal := _room_creation_refusal(request):
         form.add_error(None, refusal)
         return _lobby_page(request, form, status=429)
+    host_id = request.user.pk if request.user.is_authenticated else None
+    identity = _room_maker(request)
     name = _remembered_name(request, form.cleaned_data["player_name"])
     room = services.create_room(
         name=form.cleaned_data["name"],
@@ -151,16 +162,35 @@ def create_room(request: HttpRequest) -> HttpResponse:
     return redirect("game:room", code=room.code)
 
 
-def _room_creation_refusal(request: HttpRequest, identity: services.Identity) -> str | None:
-    """Why this visitor may not make another room now, if they may not: rooms fill the lobby."""
-    assert identity.session_hash is not None
-    if services.rooms_waiting_for(identity) >= settings.TICTAC["MAX_WAITING_ROOMS_PER_CREATOR"]:
-        return "You already have rooms waiting for a second player: play in one of them first."
-    if not budgets.spend_blocking("rooms_per_session", identity.session_hash) or not budgets.spend_blocking(
-        "rooms_per_address", client_address(request)
-    ):
-        return "You have made many rooms lately: try again later."
+def _room_creation_refusal(request: HttpRequest) -> str | None:
+    """Why this visitor may not make another room now, if they may not: rooms fill the lobby.
+
+    Asked before the visitor is given a session: a client that sends no cookie
+    gets a new session (a row), and a new session's budget, every time, but
+    not a new address.
+    """
+    if (session := _stored_session(request)) is not None:
+        assert session.session_hash is not None
+        if services.rooms_waiting_for(session) >= settings.TICTAC["MAX_WAITING_ROOMS_PER_CREATOR"]:
+            return "You already have rooms waiting for a second player: play in one of them first."
+        if not budgets.spend_blocking("rooms_per_session", session.session_hash):
+            return _TOO_MANY_ROOMS
+    if not budgets.spend_blocking("rooms_per_address", client_address(request)):
+        return _TOO_MANY_ROOMS
     return None
+
+
+_TOO_MANY_ROOMS = "You have made many rooms lately: try again later."
+
+
+def _room_maker(request: HttpRequest) -> services.Identity:
+    """The identity of a visitor :func:`_room_creation_refusal` let make a room; a session is made if they had none."""
+    made = _store_session(request)
+    identity = services.identify(request.session, new=made)
+    if made:  # a new session's first room counts too (within any limit but 0)
+        assert identity.session_hash is not None
+        budgets.spend_blocking("rooms_per_session", identity.session_hash)
+    return identity
 
 
 @require_POST
@@ -209,7 +239,6 @@ def seek(request: HttpRequest, key: str) -> HttpResponse:
 def play_computer(request: HttpRequest) -> HttpResponse:
     """Make a room of the size asked for (3×3 by default), seat the visitor as X, under the name
     they typed (or the one they gave before), and the computer, at the level asked for, as O."""
-    identity = _ensure_session(request)
     level = request.POST.get("level", "easy")
     try:
         typed = clean_name(request.POST.get("name", "")) if request.POST.get("name", "").strip() else None
@@ -217,16 +246,21 @@ def play_computer(request: HttpRequest) -> HttpResponse:
     except (ProtocolError, ValueError) as error:
         message = error.message if isinstance(error, ProtocolError) else str(error)
         return _lobby_page(request, RoomForm(), join_error=message, status=400)
-    if refusal := _room_creation_refusal(request, identity):
-        return _lobby_page(request, RoomForm(), join_error=refusal, status=429)
     try:
         computer_players.refuse_if_full("")
         if level not in services.BOT_LEVELS:
             raise services.ActionRefused("bad_level", "Choose easy, medium or perfect.")
-        if services.bot_games_of(identity) >= settings.TICTAC["MAX_BOT_GAMES_PER_SESSION"]:
+        session = _stored_session(request)
+        if session is not None and services.bot_games_of(session) >= settings.TICTAC["MAX_BOT_GAMES_PER_SESSION"]:
             raise services.ActionRefused("too_many_bots", "You are already playing the computer: finish that first.")
+        # The address's budgets before a session is made: a client without a cookie gets a new one each time.
+        if not budgets.spend_blocking("computer_games_per_address", client_address(request)):
+            raise services.ActionRefused("too_many_bots", budgets.TOO_MANY_COMPUTER_GAMES)
     except services.ActionRefused as refused:
         return _lobby_page(request, RoomForm(), join_error=refused.message, status=429)
+    if refusal := _room_creation_refusal(request):
+        return _lobby_page(request, RoomForm(), join_error=refusal, status=429)
+    identity = _room_maker(request)
     room = services.create_room(name="Against the computer", size=size, win_length=win_length)
     services.join(room, identity, _remembered_name(request, typed))
     services.add_computer(room, services.identify(request.session), level)
@@ -268,7 +302,8 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     if room is None:
         raise Http404(f"No room has the code {code!r}.")
     # The page needs a session for its socket, not who the visitor is: the socket tells its page.
-    _store_session(request)
+    # A new one costs a row, so an address gets only so many; past them the visitor watches.
+    _store_session(request, within="new_sessions_per_address")
     state = room_states.read_blocking(room, reuse_presence=True)
     context = {
         "room": room,

@@ -41,6 +41,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
         "TICTAC_SEEKS_PER_SESSION_PER_HOUR",
         "TICTAC_SEEKS_PER_ADDRESS_PER_HOUR",
         "TICTAC_SEEK_CONNECTS_PER_ADDRESS_PER_MINUTE",
+        "TICTAC_NEW_SESSIONS_PER_ADDRESS_PER_HOUR",
+        "TICTAC_COMPUTER_GAMES_PER_ADDRESS_PER_HOUR",
+        "TICTAC_SIGNUPS_PER_ADDRESS_PER_HOUR",
     ):
         os.environ.setdefault(name, "1000000")
     # Under pytest-xdist (run.py test --fast) each worker starts a Redis of its own instead of

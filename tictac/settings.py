@@ -401,5 +401,11 @@ TICTAC = {
         "seek_connects_per_address": (env.int("TICTAC_SEEK_CONNECTS_PER_ADDRESS_PER_MINUTE", default=60), 60),
         # Password reset links asked for (each may send mail), whatever the address typed.
         "password_resets_per_address": (env.int("TICTAC_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", default=5), 3600),
+        # Rows: sessions the room page makes for cookie-less visitors (past it they watch without
+        # one), games started against the computer (POST /play/computer/, a room's add_computer),
+        # accounts made.
+        "new_sessions_per_address": (env.int("TICTAC_NEW_SESSIONS_PER_ADDRESS_PER_HOUR", default=60), 3600),
+        "computer_games_per_address": (env.int("TICTAC_COMPUTER_GAMES_PER_ADDRESS_PER_HOUR", default=60), 3600),
+        "signups_per_address": (env.int("TICTAC_SIGNUPS_PER_ADDRESS_PER_HOUR", default=10), 3600),
     },
 }

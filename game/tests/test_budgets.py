@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from game import budgets
+from game import budgets, presence
 from game.models import Room
+from game.presence import MemoryPresence
 from testing.clients import Socket, chat_until_the_address_budget_is_spent, new_session_key
 
 _addresses = (f"10.9.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
@@ -152,7 +153,7 @@ async def test_messages_per_address_are_counted_over_every_worker(tight: dict[st
         if not any(answers):
             break
     assert allowed == 30
-    clock.now += budgets.SharedRate.WINDOW_SECONDS  # the next window starts afresh
+    clock.now += 2 * budgets.SharedRate.WINDOW_SECONDS  # a whole sliding window later, nothing is left
     assert all([await worker.allow(address) for worker in workers])
 
 
@@ -185,3 +186,55 @@ async def test_a_socket_is_refused_once_its_address_spent_the_budget_on_another_
     await socket.send({"type": "ping"})  # this socket's first message: its own limits are untouched
     assert (await socket.next_message("error"))["code"] == "rate_limited"
     await socket.close()
+
+
+# --- Sliding windows -------------------------------------------------------------------------------
+
+HOUR = 3600
+# A moment at which one fixed window of an hour ends and the next begins.
+WINDOW_EDGE = 500_000 * HOUR
+
+
+@pytest.fixture(params=["redis", "memory"])
+def counted_in(request: pytest.FixtureRequest) -> str:
+    """Where the budgets count: Redis (several workers) or the in-memory layer's dict (one process)."""
+    if request.param == "memory":
+        presence.stores.use(MemoryPresence())
+    return str(request.param)
+
+
+def test_a_burst_straddling_two_fixed_windows_gets_no_more_than_the_limit(
+    tight: dict[str, Any], address: str, counted_in: str
+) -> None:
+    tight["BUDGETS"]["rooms_per_address"] = (5, HOUR)
+
+    def burst(at: float) -> list[bool]:
+        return [budgets.spend_blocking("rooms_per_address", address, now=at) for _ in range(5)]
+
+    assert burst(WINDOW_EDGE - 1) == [True] * 5  # the last second of one window
+    assert burst(WINDOW_EDGE + 1) == [False] * 5  # the first of the next: still the same hour
+    # Half an hour on, half the first burst has slid out of the window (the refused spends never counted).
+    assert burst(WINDOW_EDGE - 1 + HOUR / 2) == [True, True, False, False, False]
+
+
+async def test_a_burst_straddling_two_fixed_windows_gets_no_more_than_the_limit_on_the_event_loop(
+    tight: dict[str, Any], address: str, counted_in: str
+) -> None:
+    tight["BUDGETS"]["chat_per_address"] = (3, 60)
+    edge = 60 * 25_000_000.0
+    assert [await budgets.spend("chat_per_address", address, now=edge - 0.5) for _ in range(3)] == [True] * 3
+    assert [await budgets.spend("chat_per_address", address, now=edge + 0.5) for _ in range(3)] == [False] * 3
+    assert await budgets.spend("chat_per_address", address, now=edge - 0.5 + 60)  # a minute on: room again
+
+
+async def test_a_message_burst_straddling_two_fixed_windows_is_refused_past_the_rate(
+    tight: dict[str, Any], address: str
+) -> None:
+    tight["MESSAGES_PER_ADDRESS_PER_SECOND"] = 3  # 30 in any 10 s, each one reported
+    clock = _StoppedClock()
+    rate = budgets.SharedRate("messages_per_address", "MESSAGES_PER_ADDRESS_PER_SECOND", clock)
+    window_edge = clock.now + budgets.SharedRate.WINDOW_SECONDS
+    clock.now = window_edge - 0.1
+    assert [await rate.allow(address) for _ in range(30)] == [True] * 30
+    clock.now = window_edge + 0.1  # a new fixed window, the same ten seconds
+    assert [await rate.allow(address) for _ in range(30)] == [False] * 30
