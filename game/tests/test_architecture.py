@@ -47,6 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.ratelimit",
         "game.state_order",
         "game.pools",
+        "game.fair_queue",
     ),
     "side": (
         "game.presence",
