@@ -41,11 +41,10 @@ from typing import Any
 
 from django.conf import settings
 
-from . import bot, room_states, rules, services
+from . import bot, room_states, rules, search_process, services
 from .broadcast import publish
 from .fair_queue import FairQueue
 from .models import FINISHED_STATUSES, Room
-from .search_process import end_with_parent
 from .state import RoomState
 
 logger = logging.getLogger(__name__)
@@ -168,7 +167,7 @@ class ComputerPlayers:
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=end_with_parent,
+                initializer=search_process.start,
                 initargs=(os.getpid(),),
             )
         return self._pool

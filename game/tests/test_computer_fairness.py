@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from game import bot, services
+from game import bot, search_process, services
 from game.bots import ComputerPlayers, SearchScheduler, SearchSupersededError, computer_players
 from game.fair_queue import FairQueue
 from game.rules import Board, Cell
@@ -238,6 +239,15 @@ async def test_a_larger_board_is_answered_through_the_search_process(transaction
         await alice.close()
         await computer_players.settled()
     assert computer_players.searches.started == searched_before + 1
+
+
+def test_the_search_process_runs_at_a_lower_priority_than_its_server() -> None:
+    players = ComputerPlayers()
+    pool = players._search_pool()
+    try:
+        assert pool.submit(os.nice, 0).result(timeout=60) == min(19, os.nice(0) + search_process.SEARCH_NICENESS)
+    finally:
+        pool.shutdown()
 
 
 def test_the_solved_table_holds_a_legal_move_for_every_3x3_position_in_play_and_nothing_else() -> None:
