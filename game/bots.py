@@ -31,6 +31,7 @@ in the middle of one: a process plays the computer in at most
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import multiprocessing
 import os
@@ -56,9 +57,28 @@ RunSearch = Callable[[rules.Board, bot.Level], Awaitable[rules.Cell]]
 """Runs one search to its move: the search process in a server, a controllable stand-in in tests."""
 
 
+IPV6_CLIENT_PREFIX = 64
+"""An IPv6 client is its /64: one home or host is given a whole /64, and may pick any address in it."""
+
+
 def client_of(address: str | None, session_hash: str | None) -> str | None:
-    """Whom a person's computer games count against: their address, else their session, else nobody known."""
+    """Whom a person's computer games count against: their address (an IPv6 one's /64), else their
+    session, else nobody known.
+
+    >>> client_of("2001:db8:1:2:aaaa::1", None) == client_of("2001:db8:1:2:bbbb::9", "abc")
+    True
+    >>> client_of("203.0.113.5", "abc"), client_of(None, "abc")
+    ('203.0.113.5', 'session:abc')
+    """
     if address:
+        try:
+            parsed = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return address
+        if isinstance(parsed, ipaddress.IPv6Address):
+            if parsed.ipv4_mapped is not None:
+                return str(parsed.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
         return address
     return f"session:{session_hash}" if session_hash else None
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from game import bot, search_process, services
-from game.bots import ComputerPlayers, SearchScheduler, SearchSupersededError, computer_players
+from game.bots import ComputerPlayers, SearchScheduler, SearchSupersededError, client_of, computer_players
 from game.fair_queue import FairQueue
 from game.rules import Board, Cell
 from testing.clients import Socket, make_room, new_session_key
@@ -44,6 +44,13 @@ def test_a_client_has_at_most_per_client_items_started_and_the_rest_wait_for_the
 def test_a_queue_refuses_a_client_allowance_below_one() -> None:
     with pytest.raises(ValueError, match="per_client"):
         FairQueue[str, int](per_client=0)
+
+
+def test_searches_count_against_an_address_an_ipv6_64_or_a_session_without_one() -> None:
+    assert client_of("2001:db8:1:2::1", None) == client_of("2001:db8:1:2:ffff::7", None) == "2001:db8:1:2::/64"
+    assert client_of("2001:db8:1:3::1", None) != client_of("2001:db8:1:2::1", None)
+    assert client_of("::ffff:203.0.113.5", None) == client_of("203.0.113.5", "s") == "203.0.113.5"
+    assert (client_of(None, "s"), client_of("", None)) == ("session:s", None)
 
 
 # --- The scheduler, with searches that finish when the test says -----------------------------------------
