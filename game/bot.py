@@ -2,10 +2,13 @@
 
 Like :mod:`game.rules`, this module is pure: it imports only the standard
 library and the rules, and knows nothing of Django, sockets or storage. The
-caller runs :func:`choose_move` off the event loop and plays the cell it
-returns through the same service as a person's move.
+caller plays the cell :func:`choose_move` returns through the same service
+as a person's move; on boards larger than 3×3 it runs it off the event loop
+(a search takes up to ``time_budget_s``), while any 3×3 move costs
+microseconds and may be chosen anywhere.
 
-- ``perfect`` on 3×3 solves the game (it never loses); on larger boards it
+- ``perfect`` on 3×3 reads the solved game from a table built once (it never
+  loses: :func:`solved_3x3_move`); on larger boards it
   takes a win, blocks a loss, then runs an iterative-deepening alpha-beta
   search within ``time_budget_s``.
 - ``medium`` takes a win, blocks a loss, and otherwise plays one of the
