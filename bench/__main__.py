@@ -104,6 +104,10 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so Redis and the servers are stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if argv[:1] == ["--computer-fairness"]:  # a measurement of its own (bench/computer_fairness.py)
+        from .computer_fairness import main as computer_fairness
+
+        return computer_fairness(argv[1:])
     args = parse_args(argv)
     plan = make_plan(args)
     scenarios = args.scenario or default_scenarios(args.quick)

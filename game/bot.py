@@ -2,10 +2,13 @@
 
 Like :mod:`game.rules`, this module is pure: it imports only the standard
 library and the rules, and knows nothing of Django, sockets or storage. The
-caller runs :func:`choose_move` off the event loop and plays the cell it
-returns through the same service as a person's move.
+caller plays the cell :func:`choose_move` returns through the same service
+as a person's move; on boards larger than 3×3 it runs it off the event loop
+(a search takes up to ``time_budget_s``), while any 3×3 move costs
+microseconds and may be chosen anywhere.
 
-- ``perfect`` on 3×3 solves the game (it never loses); on larger boards it
+- ``perfect`` on 3×3 reads the solved game from a table built once (it never
+  loses: :func:`solved_3x3_move`); on larger boards it
   takes a win, blocks a loss, then runs an iterative-deepening alpha-beta
   search within ``time_budget_s``.
 - ``medium`` takes a win, blocks a loss, and otherwise plays one of the
@@ -116,7 +119,7 @@ def search(board: Board, *, time_budget_s: float = DEFAULT_TIME_BUDGET_S) -> Sea
     if board.outcome is not None:
         raise rules.GameOverError("The game is over.")
     if board.size == 3:
-        score, move = _solve(board)
+        score, move = _solved_3x3()[board.cells]
         return SearchResult(move, score, len(board.legal_moves()), 0, "solved")
     if board.move_count == 0:
         return SearchResult(_centre(board.size), 0, 0, 0, "opening")
@@ -131,31 +134,64 @@ def search(board: Board, *, time_budget_s: float = DEFAULT_TIME_BUDGET_S) -> Sea
     return _Search(position, side, time_budget_s).run()
 
 
-# --- 3×3: the whole tree -------------------------------------------------------------------------
+# --- 3×3: the whole tree, solved once -------------------------------------------------------------
+
+_LINES_3X3: Final = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
+_OTHERS_IN_LINE_3X3: Final = tuple(
+    tuple(tuple(other for other in line if other != cell) for line in _LINES_3X3 if cell in line) for cell in range(9)
+)
+"""For each cell, the other two cells of every line through it: a move there wins if it owns both."""
+
+
+def solved_3x3_move(board: Board) -> Cell:
+    """The perfect move on a 3×3 board still in play, looked up in the solved table: no search.
+
+    This is cheap enough for an event loop (a dictionary read), which is why
+    the server answers 3×3 without its search process. Raises ``KeyError``
+    for a board that is not a 3×3 game in play.
+
+    >>> solved_3x3_move(Board.from_string("X../.../..."))  # a corner is answered in the centre
+    4
+    """
+    return _solved_3x3()[board.cells][1]
 
 
 @cache
-def _solve(board: Board) -> tuple[int, Cell]:
-    """The best score for the side to move and the first move that gets it.
+def _solved_3x3() -> dict[tuple[str, ...], tuple[int, Cell]]:
+    """Every 3×3 position with the game still on (4,520 of them), mapped to the best score for the
+    side to move and the first move, nearest the centre, that gets it.
 
     A win scores more the sooner it comes and a loss less the sooner it
-    comes, so the bot wins quickly and, if ever lost, resists longest. The
-    3×3 tree has 5,478 positions; the cache holds them all after one game.
+    comes, so the bot wins quickly and, if ever lost, resists longest. Built
+    once per process, on first use, over plain tuples (about 20 ms), and
+    never grows: the tree has no more positions.
     """
-    best_score, best_move = -_WIN, -1
-    for cell in _centre_first(board.size):
-        if board.cells[cell] != rules.EMPTY:
-            continue
-        child = board.play(cell)
-        if child.outcome is None:
-            score = -_solve(child)[0]
-        elif child.outcome.is_draw:
-            score = 0
-        else:
-            score = 100 - child.move_count
-        if score > best_score:
-            best_score, best_move = score, cell
-    return best_score, best_move
+    table: dict[tuple[str, ...], tuple[int, Cell]] = {}
+    order = _centre_first(3)
+
+    def solve(cells: tuple[str, ...], moved: int) -> int:
+        known = table.get(cells)
+        if known is not None:
+            return known[0]
+        mark = rules.X if moved % 2 == 0 else rules.O
+        best_score, best_move = -_WIN, -1
+        for cell in order:
+            if cells[cell] != rules.EMPTY:
+                continue
+            child = (*cells[:cell], mark, *cells[cell + 1 :])
+            if any(cells[first] == mark == cells[second] for first, second in _OTHERS_IN_LINE_3X3[cell]):
+                score = 100 - (moved + 1)
+            elif moved + 1 == 9:
+                score = 0
+            else:
+                score = -solve(child, moved + 1)
+            if score > best_score:
+                best_score, best_move = score, cell
+        table[cells] = (best_score, best_move)
+        return best_score
+
+    solve((rules.EMPTY,) * 9, 0)
+    return table
 
 
 # --- Larger boards: windows, threats and search ---------------------------------------------------

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from . import budgets, protocol, room_states, services, sessions
 from .access import socket_address
-from .bots import computer_players
+from .bots import client_of, computer_players
 from .broadcast import publish
 from .lobby import LOBBY_GROUP, aread_lobby
 from .lobby_feed import lobby_feed
@@ -351,11 +351,11 @@ class RoomConsumer(SocketConsumer):
             case protocol.Takeback():
                 await self._publish(await room_states.read(room, await services.arequest_takeback(room, player_id)))
             case protocol.AddComputer(level=level):
-                computer_players.refuse_if_full(room.code)
+                computer_players.refuse_if_full(room.code, client=self._computer_client(), size=room.size)
                 if self.address and not await budgets.spend("computer_games_per_address", self.address):
                     raise services.ActionRefused("too_many_bots", budgets.TOO_MANY_COMPUTER_GAMES)
                 game = await services.aadd_computer(room, self.identity, level)
-                computer_players.playing_in(room.code)
+                computer_players.playing_in(room.code, client=self._computer_client(), size=room.size)
                 await self._publish(await room_states.read(room, game))
             case protocol.Answer(accept=accept):
                 game = await services.aanswer_offer(room, player_id, accept=accept)
@@ -371,6 +371,12 @@ class RoomConsumer(SocketConsumer):
         if not self.session_kept and self.identity.session_key is not None:
             await akeep_session(self.identity.session_key)
             self.session_kept = True
+
+    def _computer_client(self) -> str | None:
+        """Whom the computer's searches in this room count against (game.bots), if this socket plays in it."""
+        if self._mark() is None:
+            return None
+        return client_of(self.address, self.identity.session_hash)
 
     def _mark(self) -> str | None:
         player_id = self.identity.player_id
@@ -389,7 +395,7 @@ class RoomConsumer(SocketConsumer):
             await self._send_state(state.encode(), state.seats, state.stamp)
         await publish(state, lobby=lobby, layer=self.channel_layer)
         if self.room is not None:
-            computer_players.after(self.room, state)
+            computer_players.after(self.room, state, client=self._computer_client())
 
     async def push_state(self, state: RoomState) -> None:
         """Send ``state`` to this socket (used to resync after a Redis outage)."""

@@ -1,11 +1,15 @@
-"""The start of the computer's search process (game.bots): it ends when its server does.
+"""The start of the computer's search process (game.bots): it yields the CPU to its server, and ends when it does.
 
 The server's event loop starts the search process (``spawn``), which runs
 only this and ``game.bot``. A server that exits cleanly shuts it down, but
 one that is killed (SIGKILL after a stop timed out, the OOM killer) would
 leave it behind, holding multiprocessing's resource tracker with it. So the
 process asks Linux for a SIGTERM when its parent ends, however it ends.
-Standard library only: the search process never sets Django up.
+It also runs at a lower priority than its server (``SEARCH_NICENESS``): when
+the cores are short (two, shared with Redis and the database), the event
+loop answering every person's move goes first, and the search, which stops
+on a wall clock, searches a little less deep. Standard library only: the
+search process never sets Django up.
 """
 
 from __future__ import annotations
@@ -16,6 +20,16 @@ import signal
 import sys
 
 _PR_SET_PDEATHSIG = 1
+
+SEARCH_NICENESS = 10
+"""Added to the server's niceness in its search process (Unix; at most 19 in all)."""
+
+
+def start(parent_pid: int) -> None:
+    """The search process's initializer: lower its priority, and end it with ``parent_pid``."""
+    if hasattr(os, "nice"):
+        os.nice(SEARCH_NICENESS)
+    end_with_parent(parent_pid)
 
 
 def end_with_parent(parent_pid: int) -> None:

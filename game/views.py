@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from . import budgets, pools, room_states, rules, services, sessions
 from .access import client_address, operators_only
-from .bots import computer_players
+from .bots import client_of, computer_players
 from .forms import RoomForm
 from .lobby import LOBBY_LIMIT, read_lobby, row_words
 from .models import MAX_ABSENCE_SECONDS, MIN_ABSENCE_SECONDS, ROOM_CODE_PATTERN, Room
@@ -247,10 +247,13 @@ def play_computer(request: HttpRequest) -> HttpResponse:
         message = error.message if isinstance(error, ProtocolError) else str(error)
         return _lobby_page(request, RoomForm(), join_error=message, status=400)
     try:
-        computer_players.refuse_if_full("")
+        session = _stored_session(request)
+        # The search process's fair share for boards it searches: per address (not the session a
+        # cookie-less client would renew), as add_computer counts it on the socket.
+        client = client_of(client_address(request), session.session_hash if session is not None else None)
+        computer_players.refuse_if_full("", client=client, size=size)
         if level not in services.BOT_LEVELS:
             raise services.ActionRefused("bad_level", "Choose easy, medium or perfect.")
-        session = _stored_session(request)
         if session is not None and services.bot_games_of(session) >= settings.TICTAC["MAX_BOT_GAMES_PER_SESSION"]:
             raise services.ActionRefused("too_many_bots", "You are already playing the computer: finish that first.")
         # The address's budgets before a session is made: a client without a cookie gets a new one each time.

@@ -385,6 +385,11 @@ TICTAC = {
     # share one worker process of their own, game.bots).
     "MAX_BOT_GAMES_PER_SESSION": env.int("TICTAC_MAX_BOT_GAMES_PER_SESSION", default=2),
     "MAX_BOT_GAMES_PER_PROCESS": env.int("TICTAC_MAX_BOT_GAMES_PER_PROCESS", default=200),
+    # Games against the computer on boards larger than 3×3 (whose moves are searched) one client
+    # address plays at once in one process, and the searches that may wait for the search process
+    # before no more such games are added (game.bots; 3×3 is answered at once, outside both).
+    "MAX_SEARCHED_BOT_GAMES_PER_ADDRESS": env.int("TICTAC_MAX_SEARCHED_BOT_GAMES_PER_ADDRESS", default=4),
+    "MAX_QUEUED_SEARCHES": env.int("TICTAC_MAX_QUEUED_SEARCHES", default=16),
     # Quick play's seeks waiting at once from one client address, over every process (game.seeks):
     # a household or a school behind one address may seek together, a script may not fill the pools.
     "MAX_SEEKS_PER_ADDRESS": env.int("TICTAC_MAX_SEEKS_PER_ADDRESS", default=8),

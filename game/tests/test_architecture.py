@@ -49,6 +49,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.pools",
         "game.names",
         "game.confusables",
+        "game.fair_queue",
     ),
     "side": (
         "game.presence",
