@@ -6,6 +6,7 @@
     python3 run.py test --fast   # the loop while working: ruff and the quick in-process tests
     python3 run.py bench    # the benchmark (python -m bench; --quick for a short run)
     python3 run.py screenshots [--out DIR]   # the README's pictures, from a demo in Chromium
+    python3 run.py deploy-check   # docker compose up --scale web=2 on a real engine, checked (root)
 
 Each makes a virtual environment in .venv and installs the hashed lock files
 into it (again only when one of them changed): requirements.txt (what
@@ -52,6 +53,7 @@ LOCKS = {
     "test": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
     "bench": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
     "screenshots": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
+    "deploy-check": ("requirements.txt", "requirements-local.txt", "requirements-dev.txt"),
 }
 
 
@@ -75,6 +77,9 @@ def main() -> int:
     if command == "screenshots":
         # A Redis, a server on free ports and a database of its own: never the ones `run.py` serves.
         return subprocess.call([sys.executable, "-m", "testing.screenshots", *sys.argv[2:]])
+    if command == "deploy-check":
+        # The compose file on stand-in images, under a project name and port of its own (README, Production).
+        return subprocess.call([sys.executable, "-m", "testing.deploy_check", *sys.argv[2:]])
     return serve() if command == "serve" else test()
 
 
