@@ -80,7 +80,7 @@ def main() -> int:
         return subprocess.call([sys.executable, "-m", "testing.screenshots", *sys.argv[2:]])
     if command == "deploy-check":
         # The compose file on stand-in images, under a project name and port of its own (README, Production).
-        return subprocess.call([sys.executable, "-m", "testing.deploy_check", *sys.argv[2:]])
+        return _wait_for_clean_up([sys.executable, "-m", "testing.deploy_check", *sys.argv[2:]])
     return serve() if command == "serve" else test()
 
 
@@ -112,6 +112,16 @@ def _run_in_venv() -> int:
         except KeyboardInterrupt:
             # Ctrl-C reached it too (one terminal process group); SIGTERM and SIGHUP did not.
             inner.send_signal(signal.SIGTERM)
+
+
+def _wait_for_clean_up(command: list[str]) -> int:
+    """Run ``command``, passing a stop on and waiting while it cleans up (subprocess.call would kill it)."""
+    child = subprocess.Popen(command)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            child.send_signal(signal.SIGTERM)
 
 
 def _manage(*args: str) -> None:
@@ -189,7 +199,7 @@ def test() -> int:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             # CI also runs the compose file on a real engine: 1 minute warm, 2.5 to about 7 cold
             # on two cores (README, Production). Before pytest, whose summary should end the output.
-            checks.append(("deploy-check", partial(subprocess.call, [sys.executable, "-m", "testing.deploy_check"])))
+            checks.append(("deploy-check", partial(_wait_for_clean_up, [sys.executable, "-m", "testing.deploy_check"])))
         checks.append(("pytest", partial(subprocess.call, [sys.executable, "-m", "pytest", *pytest_args])))
     failed = []
     for name, check in checks:
