@@ -137,6 +137,16 @@ def run(*command: str, env: dict[str, str] | None = None, timeout: float = 1800)
     return result.stdout
 
 
+def apt_install(packages: list[str], details: list[str]) -> None:
+    """Install Debian packages (as root), saying so in ``details``."""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise CheckError(f"{', '.join(packages)} missing, and only root on Debian can install them here")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", *packages, env=env)
+    details.append(f"installed {' '.join(packages)} with apt-get")
+
+
 # -- the engine ---------------------------------------------------------------------------------
 
 
@@ -155,7 +165,7 @@ class Engine:
         if not self._compose_v2() and shutil.which("docker-compose") is None:
             missing.append("docker-compose")
         if missing:
-            self._apt_install(missing, details)
+            apt_install(missing, details)
         if self._engine_answers():
             details.append("a Docker engine was already running: used as it is, and left running")
         else:
@@ -185,15 +195,6 @@ class Engine:
             raise CheckError("neither `docker compose` nor `docker-compose` is installed")
         version = run("docker-compose", "version", "--short").strip()
         return ["docker-compose"], f"docker-compose {version} (Debian's v1)"
-
-    @staticmethod
-    def _apt_install(packages: list[str], details: list[str]) -> None:
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            raise CheckError(f"{', '.join(packages)} missing, and only root on Debian can install them here")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        run("apt-get", "update", "-qq", env=env)
-        run("apt-get", "install", "-y", "-qq", *packages, env=env)
-        details.append(f"installed {' '.join(packages)} with apt-get")
 
     def _start_daemon(self, details: list[str]) -> None:
         if os.geteuid() != 0:
@@ -243,16 +244,16 @@ def ensure_base_image(details: list[str]) -> None:
         return
     if not BASE_TARBALL.exists():
         started = time.monotonic()
-        make_base_tarball()
+        make_base_tarball(details)
         details.append(f"debootstrap --variant=minbase bookworm: {time.monotonic() - started:.0f} s")
     else:
         details.append(f"{BASE_IMAGE}: from the cached {BASE_TARBALL.relative_to(ROOT)}")
     run("docker", "import", "--change", 'CMD ["bash"]', str(BASE_TARBALL), BASE_IMAGE)
 
 
-def make_base_tarball() -> None:
+def make_base_tarball(details: list[str]) -> None:
     if shutil.which("debootstrap") is None:
-        Engine._apt_install(["debootstrap"], [])
+        apt_install(["debootstrap"], details)
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as directory:
         rootfs = Path(directory) / "rootfs"
