@@ -1,4 +1,7 @@
-FROM python:3.11-slim
+# The public python:3.11-slim unless told otherwise: run.py deploy-check builds on a stand-in
+# made from Debian's packages (deploy/standins/python), where Docker Hub is out of reach.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 # The runtime lock only (README, Dependencies): every package pinned, every file checked

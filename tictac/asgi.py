@@ -15,10 +15,12 @@ from tictac.one_thread import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from game.routing import websocket_urlpatterns  # noqa: E402
 from tictac import daphne_compat  # noqa: E402
 from tictac.origin import AllowedHostsOnly  # noqa: E402
+from tictac.served_by import ServedBy  # noqa: E402
 
 daphne_compat.install()
 
@@ -33,3 +35,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOnly(URLRouter(websocket_urlpatterns)),
     }
 )
+if settings.SERVED_BY:
+    # X-Served-By on every answer, to tell several workers apart (tictac.served_by; off by default).
+    application = ServedBy(application)

@@ -277,6 +277,9 @@ METRICS_TOKEN = env.str("TICTAC_METRICS_TOKEN", default="")
 # How many proxies in front append to X-Forwarded-For; 0 (default) trusts none of it and
 # takes the address from the connection. nginx in docker-compose.yml is one.
 TRUSTED_PROXY_COUNT = env.int("TICTAC_TRUSTED_PROXY_COUNT", default=0)
+# Name the answering worker's host in an X-Served-By header (tictac.served_by): for checking a
+# deployment of several workers (run.py deploy-check), off otherwise.
+SERVED_BY = env.bool("TICTAC_SERVED_BY", default=False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

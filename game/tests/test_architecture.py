@@ -35,6 +35,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "tictac.daphne_compat",
         "tictac.origin",
         "tictac.one_thread",
+        "tictac.served_by",
     ),
     "pure": (
         "game",
