@@ -18,29 +18,10 @@ from pathlib import Path
 import psutil
 
 from testing.live import server_env, start_healthy
+from testing.one_address import LIMITS_OFF as ONE_ADDRESS_LIMITS_OFF
 from tictac.processes import free_port, stop_process
 
 from .scenarios import APP_SETTINGS, APPS, LAYERS, SERVER_ENV, SERVERS, Scenario
-
-# Every benchmark client comes from 127.0.0.1, so the per-address abuse budgets (game.budgets,
-# presence's per-address socket count) would refuse all but the first hundred sockets.
-ONE_ADDRESS_LIMITS_OFF = {
-    name: "1000000"
-    for name in (
-        "TICTAC_MAX_SOCKETS_PER_ADDRESS",
-        "TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_MESSAGES_PER_ADDRESS_PER_SECOND",
-        "TICTAC_LOBBY_CONNECTS_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_MAX_LOBBY_SOCKETS_PER_ADDRESS",
-        "TICTAC_CHAT_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_ROOMS_PER_SESSION_PER_HOUR",
-        "TICTAC_ROOMS_PER_ADDRESS_PER_HOUR",
-        "TICTAC_MAX_WAITING_ROOMS_PER_CREATOR",
-        "TICTAC_NEW_SESSIONS_PER_ADDRESS_PER_HOUR",
-        "TICTAC_COMPUTER_GAMES_PER_ADDRESS_PER_HOUR",
-        "TICTAC_SIGNUPS_PER_ADDRESS_PER_HOUR",
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -76,7 +57,7 @@ class ServerProcess:
             TICTAC_CHANNEL_LAYER=layer,
             # The limit is per socket; a benchmark player sends far faster than a person.
             TICTAC_MESSAGES_PER_SECOND="100000",
-            **ONE_ADDRESS_LIMITS_OFF,
+            **ONE_ADDRESS_LIMITS_OFF,  # every benchmark client comes from 127.0.0.1
         )
         self.env["DJANGO_SETTINGS_MODULE"] = settings_module
         if scenario.app in APP_SETTINGS:

@@ -476,7 +476,23 @@ class RoomConsumer(SocketConsumer):
         await self.close(code=CLOSE_KICKED)
 
 
-class LobbyConsumer(SocketConsumer):
+class ListeningConsumer(SocketConsumer):
+    """A socket that only listens (the lobby's, quick play's waiting page): a ping is answered, so
+    that its page can keep it alive; anything else is ignored, and an oversized frame closes it."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if frame_size(text_data, bytes_data) > settings.TICTAC["MAX_FRAME_BYTES"]:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            message = protocol.parse(text_data or "")
+        except protocol.ProtocolError:
+            return
+        if isinstance(message, protocol.Ping):
+            await self.send(text_data='{"type":"pong"}')
+
+
+class LobbyConsumer(ListeningConsumer):
     """The lobby's live list (open challenges, games to watch) and its live line, at ``ws/lobby/``."""
 
     counted: LobbySocketEntry | None = None
@@ -514,18 +530,6 @@ class LobbyConsumer(SocketConsumer):
                 logger.warning("lobby socket removal failed", exc_info=True)
             self.counted = None
         await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # The lobby only listens; a ping is answered so clients can keep it alive.
-        if frame_size(text_data, bytes_data) > settings.TICTAC["MAX_FRAME_BYTES"]:
-            await self.close(code=CLOSE_TOO_BIG)
-            return
-        try:
-            message = protocol.parse(text_data or "")
-        except protocol.ProtocolError:
-            return
-        if isinstance(message, protocol.Ping):
-            await self.send(text_data='{"type":"pong"}')
 
     async def lobby_room(self, event: dict[str, Any]) -> None:
         lobby_feed.note(event["room"])

@@ -16,12 +16,11 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 
-from . import budgets, protocol, room_states, services, sessions
+from . import budgets, room_states, services, sessions
 from .access import socket_address
 from .broadcast import publish
-from .consumers import CLOSE_INTERNAL_ERROR, CLOSE_TOO_BIG, CLOSE_TOO_MANY_SOCKETS, SocketConsumer, frame_size
+from .consumers import CLOSE_INTERNAL_ERROR, CLOSE_TOO_MANY_SOCKETS, ListeningConsumer
 from .metrics import MESSAGES_REFUSED
 from .pools import Pool
 from .seeks import REFRESH_EVERY_SECONDS, Outcome, Seeker, seeks
@@ -41,7 +40,7 @@ CLOSE_PAIRED = 1000
 PAIRED_WORD_GRACE_SECONDS = 5
 
 
-class SeekConsumer(SocketConsumer):
+class SeekConsumer(ListeningConsumer):
     """One waiting page's socket: its session's seek in the pool its path names."""
 
     pool: Pool | None = None
@@ -167,18 +166,6 @@ class SeekConsumer(SocketConsumer):
         except Exception:  # its seek expires with the TTL
             logger.warning("seek removal failed", exc_info=True)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # The waiting page only listens; a ping is answered so that it can keep its socket alive.
-        if frame_size(text_data, bytes_data) > _max_frame_bytes():
-            await self.close(code=CLOSE_TOO_BIG)
-            return
-        try:
-            message = protocol.parse(text_data or "")
-        except protocol.ProtocolError:
-            return
-        if isinstance(message, protocol.Ping):
-            await self.send(text_data='{"type":"pong"}')
-
     # --- Messages from the process that paired this socket's seek ---------------------------------
 
     async def seek_paired(self, event: dict[str, Any]) -> None:
@@ -204,11 +191,6 @@ _REFUSALS = {
     "address": "Too many people are looking for a game from your network right now: try again soon.",
     "sockets": "This game search is open in too many tabs.",
 }
-
-
-def _max_frame_bytes() -> int:
-    limit: int = settings.TICTAC["MAX_FRAME_BYTES"]
-    return limit
 
 
 def _paired(seeker: Seeker) -> services.PairedSeeker:

@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from testing.one_address import LIMITS_OFF
 from tictac.embedded_redis import EmbeddedRedis
 
 _redis: EmbeddedRedis | None = None
@@ -27,25 +28,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     # Every test's traffic comes from one address (127.0.0.1), so the per-address budgets are
     # set out of reach here, in this process and in the servers it starts; the tests of those
     # budgets set their own limits.
-    for name in (
-        "TICTAC_MAX_SOCKETS_PER_ADDRESS",
-        "TICTAC_MAX_LOBBY_SOCKETS_PER_ADDRESS",
-        "TICTAC_MESSAGES_PER_ADDRESS_PER_SECOND",
-        "TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_LOBBY_CONNECTS_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_CHAT_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_ROOMS_PER_SESSION_PER_HOUR",
-        "TICTAC_ROOMS_PER_ADDRESS_PER_HOUR",
-        "TICTAC_MAX_WAITING_ROOMS_PER_CREATOR",
-        "TICTAC_MAX_SEEKS_PER_ADDRESS",
-        "TICTAC_SEEKS_PER_SESSION_PER_HOUR",
-        "TICTAC_SEEKS_PER_ADDRESS_PER_HOUR",
-        "TICTAC_SEEK_CONNECTS_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_NEW_SESSIONS_PER_ADDRESS_PER_HOUR",
-        "TICTAC_COMPUTER_GAMES_PER_ADDRESS_PER_HOUR",
-        "TICTAC_SIGNUPS_PER_ADDRESS_PER_HOUR",
-    ):
-        os.environ.setdefault(name, "1000000")
+    for name, value in LIMITS_OFF.items():
+        os.environ.setdefault(name, value)
     # Under pytest-xdist (run.py test --fast) each worker starts a Redis of its own instead of
     # using the one the run started: presence keys and per-address budgets live in Redis, and two
     # workers' tests, all from 127.0.0.1, must not meet there. A REDIS_URL given from outside is

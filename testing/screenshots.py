@@ -32,30 +32,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from testing.browser import CHROMIUM_ARGS, chromium_path
 from testing.live import LiveServer, migrated_sqlite
+from testing.one_address import LIMITS_OFF
 from tictac.embedded_redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DEFAULT_OUT = ROOT / "docs" / "screenshots"
 WIDTH, HEIGHT = 1280, 900
-# Every request comes from 127.0.0.1: the per-address limits would take the demo for one busy visitor.
-UNLIMITED = {
-    name: "1000000"
-    for name in (
-        "TICTAC_MAX_SOCKETS_PER_ADDRESS",
-        "TICTAC_MAX_LOBBY_SOCKETS_PER_ADDRESS",
-        "TICTAC_MESSAGES_PER_ADDRESS_PER_SECOND",
-        "TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_LOBBY_CONNECTS_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_CHAT_PER_ADDRESS_PER_MINUTE",
-        "TICTAC_ROOMS_PER_SESSION_PER_HOUR",
-        "TICTAC_ROOMS_PER_ADDRESS_PER_HOUR",
-        "TICTAC_MAX_WAITING_ROOMS_PER_CREATOR",
-        "TICTAC_NEW_SESSIONS_PER_ADDRESS_PER_HOUR",
-        "TICTAC_COMPUTER_GAMES_PER_ADDRESS_PER_HOUR",
-        "TICTAC_SIGNUPS_PER_ADDRESS_PER_HOUR",
-    )
-}
 
 
 def readme_pictures(readme: Path = README) -> list[str]:
@@ -313,7 +296,11 @@ def demo_server(directory: Path) -> Iterator[LiveServer]:
     server = None
     try:
         server = LiveServer("daphne", migrated_sqlite(directory), directory / "daphne.log")
-        server.env.update(UNLIMITED, REDIS_URL=redis.url, DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+        server.env.update(
+            LIMITS_OFF,  # every request comes from 127.0.0.1: not one busy visitor
+            REDIS_URL=redis.url,
+            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        )
         yield server.start()
     finally:
         if server is not None:
