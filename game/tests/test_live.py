@@ -47,7 +47,13 @@ async def test_a_game_with_one_player_on_each_process_works_like_one_on_a_single
     assert api["game"]["board"] == state["game"]["board"]
     await alice.close()
     offline = await bob.until_offline("X")
-    assert offline["players"]["X"] == {"name": "alice", "online": False, "computer": None}
+    assert offline["players"]["X"] == {
+        "name": "alice",
+        "online": False,
+        "computer": None,
+        "username": None,
+        "rating": None,
+    }
     await bob.close()
 
 
@@ -188,7 +194,13 @@ async def test_when_a_player_leaves_the_opponent_sees_them_offline_on_every_serv
         assert (await alice.fresh_state())["players"]["O"]["online"] is True
         await bob.close()
         gone = await alice.until_offline("O")
-        assert gone["players"]["O"] == {"name": "bob", "online": False, "computer": None}
+        assert gone["players"]["O"] == {
+            "name": "bob",
+            "online": False,
+            "computer": None,
+            "username": None,
+            "rating": None,
+        }
         await alice.close()
     finally:
         server.stop()
