@@ -324,7 +324,7 @@ def _computer_has_something_to_do(state: dict[str, Any]) -> bool:
     if game["status"] == "playing":
         offer = game["offer"]
         return game["turn"] == mark or (offer is not None and offer["by"] != mark)
-    if game["status"] in ("won", "draw", "resigned", "timeout", "abandoned", "aborted"):
+    if game["status"] in FINISHED_STATUSES:
         return bool(game["rematch"] and mark not in game["rematch"]) or not person["online"]
     return False
 

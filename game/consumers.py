@@ -9,7 +9,6 @@ writes.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -284,9 +283,10 @@ class RoomConsumer(SocketConsumer):
         MESSAGE_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
     def _session_hash(self) -> str | None:
-        """A short, one-way name for the session, fit for logs (never the cookie itself)."""
-        key = self.identity.session_key
-        return hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
+        """The session as logs name it (never the cookie itself): the start of the keyed hash its
+        Player is stored under, so that a log line can be matched to a Player."""
+        session_hash = self.identity.session_hash
+        return session_hash[:12] if session_hash else None
 
     def _room_code(self) -> str:
         """The room this socket asked for (it may have left it since)."""
