@@ -5,6 +5,7 @@ helpers several test modules share to set a room up for them."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import urllib.parse
 import urllib.request
@@ -25,6 +26,13 @@ TIMEOUT = 10
 
 
 make_room = database_sync_to_async(services.create_room)
+
+_unused_addresses = (f"10.9.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
+
+
+def unused_address() -> str:
+    """A client address no test of this run has used, so that no per-address budget starts part-spent."""
+    return next(_unused_addresses)
 
 
 @database_sync_to_async

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -14,7 +15,7 @@ from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
 from game.presence_readings import last_presence
-from testing.clients import Socket, make_room, new_session_key
+from testing.clients import Socket, make_room, new_session_key, unused_address
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +76,17 @@ async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> 
     assert (await bob.join("bob"))["you"]["mark"] == "O"
     await alice.next_state(status="playing")
     return alice, bob
+
+
+@pytest.fixture
+def address() -> str:
+    """An address no other test has used, so that no budget starts part-spent."""
+    return unused_address()
+
+
+@pytest.fixture
+def tight(settings: Any) -> dict[str, Any]:
+    """settings.TICTAC, to be tightened by the test (restored afterwards)."""
+    settings.TICTAC = {**settings.TICTAC, "BUDGETS": dict(settings.TICTAC["BUDGETS"])}
+    tightened: dict[str, Any] = settings.TICTAC
+    return tightened

@@ -11,23 +11,7 @@ from django.test import Client
 from game import budgets, presence
 from game.models import Room
 from game.presence import MemoryPresence
-from testing.clients import Socket, chat_until_the_address_budget_is_spent, new_session_key
-
-_addresses = (f"10.9.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
-
-
-@pytest.fixture
-def address() -> str:
-    """An address no other test has used, so that no budget starts part-spent."""
-    return next(_addresses)
-
-
-@pytest.fixture
-def tight(settings: Any) -> dict[str, Any]:
-    """settings.TICTAC, to be tightened by the test (restored afterwards)."""
-    settings.TICTAC = {**settings.TICTAC, "BUDGETS": dict(settings.TICTAC["BUDGETS"])}
-    tightened: dict[str, Any] = settings.TICTAC
-    return tightened
+from testing.clients import Socket, chat_until_the_address_budget_is_spent, new_session_key, unused_address
 
 
 @pytest.mark.django_db
@@ -54,7 +38,7 @@ def test_room_creation_is_throttled_per_address_whatever_the_cookies(tight: dict
     # A fresh client each time: no cookie, a new session every request.
     codes = [Client(REMOTE_ADDR=address).post("/rooms/", {"name": f"n{n}"}).status_code for n in range(4)]
     assert codes == [302, 302, 302, 429]
-    assert Client(REMOTE_ADDR=next(_addresses)).post("/rooms/", {"name": "elsewhere"}).status_code == 302
+    assert Client(REMOTE_ADDR=unused_address()).post("/rooms/", {"name": "elsewhere"}).status_code == 302
 
 
 async def _closed_with(socket: Socket) -> int | None:
@@ -76,7 +60,7 @@ async def test_cookie_less_sockets_from_one_address_are_capped(
         opened.append(socket)
     extra = Socket(f"/ws/rooms/{room.code}/", forwarded_for=address)
     assert await _closed_with(extra) == 4429
-    other = Socket(f"/ws/rooms/{room.code}/", forwarded_for=next(_addresses))
+    other = Socket(f"/ws/rooms/{room.code}/", forwarded_for=unused_address())
     assert await _closed_with(other) is None
     for socket in [*opened, other]:
         await socket.close()
@@ -90,7 +74,7 @@ async def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(
     # With no trusted proxy, X-Forwarded-For is the client's own word: two sockets from one
     # connection address claiming two addresses are one address.
     sockets = []
-    for claimed in (next(_addresses), next(_addresses)):
+    for claimed in (unused_address(), unused_address()):
         socket = Socket(f"/ws/rooms/{room.code}/", forwarded_for=claimed)
         socket.communicator.scope["client"] = (address, 40000)
         sockets.append(socket)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,9 +18,7 @@ from game.models import Game, Player, Room, session_hash
 from game.pools import DEFAULT, Pool
 from game.presence import RedisPresence, presence
 from game.seeks import SEEK_TTL_SECONDS, MemorySeeks, RedisSeeks, Seeker, SeekStore, seeks
-from testing.clients import Socket
-
-_addresses = (f"10.77.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
+from testing.clients import Socket, unused_address
 
 BLITZ = Pool.parse("3x3-budget:60+2")
 
@@ -34,20 +31,6 @@ def empty_pools() -> None:
     client = store.shards.blocking_client(RedisSeeks(store.shards).shard)
     for key in client.scan_iter("tictac:seeks:*"):
         client.delete(key)
-
-
-@pytest.fixture
-def address() -> str:
-    """An address no other test has used, so that no budget starts part-spent."""
-    return next(_addresses)
-
-
-@pytest.fixture
-def tight(settings: Any) -> dict[str, Any]:
-    """settings.TICTAC, to be tightened by the test (restored afterwards)."""
-    settings.TICTAC = {**settings.TICTAC, "BUDGETS": dict(settings.TICTAC["BUDGETS"])}
-    tightened: dict[str, Any] = settings.TICTAC
-    return tightened
 
 
 @database_sync_to_async
@@ -224,7 +207,7 @@ async def test_seeks_from_one_address_are_capped_over_every_session(
     # ... a third is refused, from that address alone.
     third = await seek(Pool.parse("7x4-budget:180+2"), await seeker_session(), address)
     assert await refused_with(third) == ("too_many_seeks", 4429)
-    elsewhere = await seek(Pool.parse("7x4-budget:180+2"), await seeker_session(), next(_addresses))
+    elsewhere = await seek(Pool.parse("7x4-budget:180+2"), await seeker_session(), unused_address())
     assert (await elsewhere.receive())["type"] == "seeking"
 
 
@@ -378,4 +361,4 @@ def test_quick_play_is_budgeted_per_address_with_a_cookie_or_without(tight: dict
     refused = Client(REMOTE_ADDR=address)
     assert refused.post("/play/").status_code == 429
     assert "sessionid" not in refused.cookies  # refused before a session is made for it
-    assert Client(REMOTE_ADDR=next(_addresses)).post("/play/").status_code == 302
+    assert Client(REMOTE_ADDR=unused_address()).post("/play/").status_code == 302

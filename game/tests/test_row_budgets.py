@@ -3,7 +3,6 @@ bring a cookie: a client that sends none gets a new session (a row) each time, n
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
@@ -13,23 +12,7 @@ from django.test import Client
 
 from game import budgets, services
 from game.models import Player, Room
-from testing.clients import Socket, new_session_key
-
-_addresses = (f"10.22.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
-
-
-@pytest.fixture
-def address() -> str:
-    """An address no other test has used, so that no budget starts part-spent."""
-    return next(_addresses)
-
-
-@pytest.fixture
-def tight(settings: Any) -> dict[str, Any]:
-    """settings.TICTAC's budgets, to be tightened by the test (restored afterwards)."""
-    settings.TICTAC = {**settings.TICTAC, "BUDGETS": dict(settings.TICTAC["BUDGETS"])}
-    tightened: dict[str, Any] = settings.TICTAC["BUDGETS"]
-    return tightened
+from testing.clients import Socket, new_session_key, unused_address
 
 
 def _rows() -> tuple[int, int, int, int]:
@@ -41,14 +24,14 @@ def _rows() -> tuple[int, int, int, int]:
 def test_cookie_less_room_page_views_from_one_address_make_at_most_the_cap_of_sessions(
     tight: dict[str, Any], address: str
 ) -> None:
-    tight["new_sessions_per_address"] = (10, 3600)
+    tight["BUDGETS"]["new_sessions_per_address"] = (10, 3600)
     room = services.create_room(name="looked at")
     responses = [Client(REMOTE_ADDR=address).get(f"/rooms/{room.code}/") for _ in range(40)]
     assert [response.status_code for response in responses] == [200] * 40  # the page is still served
     assert Session.objects.count() == 10
     assert ["sessionid" in response.cookies for response in responses] == [True] * 10 + [False] * 30
     # Another address still gets its cookie, and a visitor with a session keeps theirs.
-    assert "sessionid" in Client(REMOTE_ADDR=next(_addresses)).get(f"/rooms/{room.code}/").cookies
+    assert "sessionid" in Client(REMOTE_ADDR=unused_address()).get(f"/rooms/{room.code}/").cookies
     returning = Client(REMOTE_ADDR=address)
     returning.cookies["sessionid"] = responses[0].cookies["sessionid"].value
     assert returning.get(f"/rooms/{room.code}/").status_code == 200
@@ -57,7 +40,7 @@ def test_cookie_less_room_page_views_from_one_address_make_at_most_the_cap_of_se
 
 @pytest.mark.django_db
 def test_cookie_less_room_creation_past_the_address_budget_makes_nothing(tight: dict[str, Any], address: str) -> None:
-    tight["rooms_per_address"] = (2, 3600)
+    tight["BUDGETS"]["rooms_per_address"] = (2, 3600)
     made = [Client(REMOTE_ADDR=address).post("/rooms/", {"name": f"r{n}"}).status_code for n in range(2)]
     assert made == [302, 302]
     before = _rows()
@@ -69,7 +52,7 @@ def test_cookie_less_room_creation_past_the_address_budget_makes_nothing(tight: 
 
 @pytest.mark.django_db(transaction=True)
 def test_cookie_less_computer_games_past_the_address_budget_make_nothing(tight: dict[str, Any], address: str) -> None:
-    tight["computer_games_per_address"] = (2, 3600)
+    tight["BUDGETS"]["computer_games_per_address"] = (2, 3600)
     made = [Client(REMOTE_ADDR=address).post("/play/computer/", {"level": "easy"}).status_code for _ in range(2)]
     assert made == [302, 302]
     before = _rows()
@@ -77,12 +60,12 @@ def test_cookie_less_computer_games_past_the_address_budget_make_nothing(tight: 
     assert refused.status_code == 429
     assert budgets.TOO_MANY_COMPUTER_GAMES in refused.content.decode()
     assert _rows() == before
-    assert Client(REMOTE_ADDR=next(_addresses)).post("/play/computer/", {"level": "easy"}).status_code == 302
+    assert Client(REMOTE_ADDR=unused_address()).post("/play/computer/", {"level": "easy"}).status_code == 302
 
 
 @pytest.mark.django_db(transaction=True)
 def test_computer_games_with_a_cookie_share_their_addresss_budget(tight: dict[str, Any], address: str) -> None:
-    tight["computer_games_per_address"] = (1, 3600)
+    tight["BUDGETS"]["computer_games_per_address"] = (1, 3600)
     Client(REMOTE_ADDR=address).post("/play/computer/", {"level": "easy"})
     with_a_cookie = Client(REMOTE_ADDR=address)
     with_a_cookie.post("/rooms/", {"name": "mine"})  # a session of its own
@@ -93,7 +76,7 @@ async def test_the_computer_asked_for_in_a_room_is_refused_past_the_address_budg
     room: Room, tight: dict[str, Any], settings: Any, address: str
 ) -> None:
     settings.TRUSTED_PROXY_COUNT = 1
-    tight["computer_games_per_address"] = (1, 3600)
+    tight["BUDGETS"]["computer_games_per_address"] = (1, 3600)
     assert await budgets.spend("computer_games_per_address", address)  # the lobby's button, on another worker
     alice = await Socket.open(room.code, await new_session_key(), forwarded_for=address)
     await alice.join("alice")
@@ -108,7 +91,7 @@ PASSWORD = "a long enough passphrase 22"
 
 @pytest.mark.django_db
 def test_sign_ups_past_the_address_budget_make_no_account(tight: dict[str, Any], address: str) -> None:
-    tight["signups_per_address"] = (2, 3600)
+    tight["BUDGETS"]["signups_per_address"] = (2, 3600)
 
     def sign_up(username: str) -> Any:
         return Client(REMOTE_ADDR=address).post(
