@@ -15,20 +15,16 @@ import json
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from . import budgets, room_states, services, sessions
 from .access import socket_address
 from .broadcast import publish
-from .consumers import CLOSE_INTERNAL_ERROR, CLOSE_TOO_MANY_SOCKETS, ListeningConsumer
+from .consumers import CLOSE_INTERNAL_ERROR, CLOSE_TOO_MANY_SOCKETS, ListeningConsumer, akeep_session
 from .metrics import MESSAGES_REFUSED
 from .pools import Pool
 from .seeks import REFRESH_EVERY_SECONDS, Outcome, Seeker, seeks
 from .socket_session import session_from_headers
 
 logger = logging.getLogger(__name__)
-
-akeep_session = database_sync_to_async(sessions.keep)
 
 # Close codes of this socket (docs/protocol.md); each follows an `error` message that says why.
 CLOSE_NO_SESSION = 4401
