@@ -17,14 +17,14 @@ EXPOSE 8000
 # (docs/performance.md, "Fourth round").
 ENV MALLOC_ARENA_MAX=2
 # uvicorn as docs/performance.md chose it: uvloop, httptools (with a deadline for
-# request headers: tictac/uvicorn_http.py), the sans-I/O websockets (without each
-# socket's handshake kept once answered: tictac/uvicorn_websockets.py), and no
+# request headers: tictac/servers/uvicorn_http.py), the sans-I/O websockets (without each
+# socket's handshake kept once answered: tictac/servers/uvicorn_websockets.py), and no
 # permessage-deflate (about 100 KB per socket). --ws-max-size refuses a frame over
 # the game's 4 KiB limit from its header (1009) instead of buffering up to
 # uvicorn's default 16 MiB; --timeout-keep-alive closes a kept-alive connection
 # idle that long (README, Production, says what each limit covers).
 CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", \
-     "--http", "tictac.uvicorn_http:HttpToolsProtocol", \
-     "--ws", "tictac.uvicorn_websockets:WebSocketsSansIOProtocol", \
+     "--http", "tictac.servers.uvicorn_http:HttpToolsProtocol", \
+     "--ws", "tictac.servers.uvicorn_websockets:WebSocketsSansIOProtocol", \
      "--ws-per-message-deflate", "false", "--ws-max-size", "4096", "--timeout-keep-alive", "5", \
      "tictac.asgi:application"]

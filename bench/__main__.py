@@ -16,11 +16,11 @@ from typing import Any
 
 import psutil
 
-from . import report
-from .crowd import room_count
-from .database import Databases
-from .runner import WARMUP_GAMES, ScenarioRun
-from .scenarios import CHOSEN, FULL, QUICK, Plan, Scenario, default_scenarios
+from bench import report
+from bench.crowd import room_count
+from bench.database import Databases
+from bench.runner import WARMUP_GAMES, ScenarioRun
+from bench.scenarios import CHOSEN, FULL, QUICK, Plan, Scenario, default_scenarios
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
     # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so Redis and the servers are stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if argv[:1] == ["--computer-fairness"]:  # a measurement of its own (bench/computer_fairness.py)
-        from .computer_fairness import main as computer_fairness
+        from bench.computer_fairness import main as computer_fairness
 
         return computer_fairness(argv[1:])
     args = parse_args(argv)

@@ -6,7 +6,7 @@ holds here too (database and its tuning, middleware, channel layer), except:
 
 * ``ROOT_URLCONF`` adds the baseline page to tictac's URLs;
 * ``SESSION_ENGINE`` is Django's own database backend, not tictac's leaner
-  ``game.session_store``: the baseline is Django as it ships;
+  ``game.storage.session_store``: the baseline is Django as it ships;
 * the template engine also looks in ``bench/templates``.
 """
 

@@ -2,8 +2,8 @@
 
 ``python -m bench.bot_speed [--budget 0.8] [--games 4]`` plays a few games of
 the bot against itself on a short budget to reach realistic positions, then
-times :func:`game.bot.search` (the perfect level of
-:func:`game.bot.choose_move`, from the board to the cell) at the given budget
+times :func:`game.domain.search.search` (the perfect level of
+:func:`game.domain.search.choose_move`, from the board to the cell) at the given budget
 on every tenth position, printing one line per position and a summary. The
 issue's target is an answer within 1 s; the default budget, 0.8 s, is what
 the game uses.
@@ -16,8 +16,8 @@ import random
 import statistics
 import time
 
-from game import bot
-from game.rules import Board
+from game.domain import search
+from game.domain.rules import Board
 
 SIZE, WIN_LENGTH = 15, 5
 SAMPLE_EVERY = 10
@@ -35,14 +35,14 @@ def sample_positions(games: int) -> list[Board]:
         while board.outcome is None:
             if board.move_count % SAMPLE_EVERY == 0:
                 positions.append(board)
-            board = board.play(bot.choose_move(board, "perfect", time_budget_s=0.05))
+            board = board.play(search.choose_move(board, "perfect", time_budget_s=0.05))
     return positions
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bot_speed", description=__doc__)
     parser.add_argument(
-        "--budget", type=float, default=bot.DEFAULT_TIME_BUDGET_S, help="seconds (default: %(default)s)"
+        "--budget", type=float, default=search.DEFAULT_TIME_BUDGET_S, help="seconds (default: %(default)s)"
     )
     parser.add_argument("--games", type=int, default=4, help="self-play games to sample from (default: %(default)s)")
     args = parser.parse_args()
@@ -54,7 +54,7 @@ def main() -> None:
     for board in positions:
         # search() is choose_move()'s perfect level with the depth and nodes beside the cell.
         started = time.perf_counter()
-        result = bot.search(board, time_budget_s=args.budget)
+        result = search.search(board, time_budget_s=args.budget)
         elapsed = time.perf_counter() - started
         print(f"{board.move_count:>5} {result.reason:>7} {result.depth:>5} {result.nodes:>6} {elapsed:>8.3f}")
         if result.reason == "search":

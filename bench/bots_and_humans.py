@@ -7,7 +7,7 @@ computer on 7×7 (k=4, so every computer move is a real search); and beside
 100 rooms playing the easy computer on 3×3. The people facing the computer
 move at a person's pace (about once a second); the measured game moves as
 fast as its answers come back. The computer's searches run in
-the worker's own search process (game.bots), never on the event loop.
+the worker's own search process (game.realtime.computer_turns), never on the event loop.
 
     .venv/bin/python -m bench.bots_and_humans [--bots 100] [--moves 200]
 """

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .computer import ComputerCounts, ComputerGames, ComputerSpec
-from .crowd import Crowd, VisitorSpec
-from .loadgen import Fleet, GameSpec
-from .stats import CrowdCounts, PhaseCounts, SetupCounts
+from bench.computer import ComputerCounts, ComputerGames, ComputerSpec
+from bench.crowd import Crowd, VisitorSpec
+from bench.loadgen import Fleet, GameSpec
+from bench.stats import CrowdCounts, PhaseCounts, SetupCounts
 
 
 @dataclass(frozen=True)

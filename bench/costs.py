@@ -58,15 +58,14 @@ from typing import Any
 import psutil
 import psycopg
 
+from bench import capacity
+from bench.__main__ import RESULTS, machine
+from bench.crowd import layout, room_count
+from bench.database import Databases
+from bench.runner import WARMUP_GAMES, ScenarioRun, crowd_specs, wait_for_quiet
+from bench.scenarios import CHOSEN_LAYER, CHOSEN_SERVER, Plan, Scenario
+from bench.stats import distribution
 from testing.live import ROOT
-
-from . import capacity
-from .__main__ import RESULTS, machine
-from .crowd import layout, room_count
-from .database import Databases
-from .runner import WARMUP_GAMES, ScenarioRun, crowd_specs, wait_for_quiet
-from .scenarios import CHOSEN_LAYER, CHOSEN_SERVER, Plan, Scenario
-from .stats import distribution
 
 SCENARIO = Scenario("tictac", CHOSEN_SERVER, CHOSEN_LAYER)
 STATS_FLUSH_SECONDS = 11.0

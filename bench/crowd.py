@@ -38,8 +38,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .loadgen import SETUP_TIMEOUT, get_page
-from .stats import CrowdCounts
+from bench.loadgen import SETUP_TIMEOUT, get_page
+from bench.stats import CrowdCounts
 
 SEATS_PER_ROOM = 2
 ARRIVAL_SEED = 15

@@ -27,9 +27,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from game.rules import Board
-
-from .stats import PhaseCounts, SetupCounts
+from bench.stats import PhaseCounts, SetupCounts
+from game.domain.rules import Board
 
 Key = tuple[int, int]
 """(game number, move number): which move a frame is about."""

@@ -28,7 +28,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from tictac import daphne_compat  # noqa: E402
+from tictac.servers import daphne_compat  # noqa: E402
 
 NAIVE_PATH = "ws/naive/<str:room>/"
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import psutil
 
+from bench.scenarios import APP_SETTINGS, APPS, LAYERS, SERVER_ENV, SERVERS, Scenario
 from testing.live import server_env, start_healthy
 from testing.one_address import LIMITS_OFF as ONE_ADDRESS_LIMITS_OFF
 from tictac.processes import free_port, stop_process
-
-from .scenarios import APP_SETTINGS, APPS, LAYERS, SERVER_ENV, SERVERS, Scenario
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class ServerProcess:
         return self
 
     def stop(self) -> None:
-        # A tictac server that played the computer has a search process of its own (game.bots), and
+        # A tictac server that played the computer has a search process of its own (game.realtime.computer_turns), and
         # multiprocessing's resource tracker beside it; a SIGTERMed server leaves them running. They
         # are noted before the stop and ended after it, so no run leaves processes behind.
         children = []

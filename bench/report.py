@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .scenarios import STOCK, Scenario
+from bench.scenarios import STOCK, Scenario
 
 TARGET_GAMES = 500
 TARGET_P99_MS = 50.0

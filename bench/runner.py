@@ -17,16 +17,15 @@ from typing import Any
 
 import psutil
 
+from bench.clientproc import ClientPool
+from bench.computer import ComputerSpec
+from bench.crowd import VisitorSpec, layout, room_count
+from bench.database import Databases
+from bench.loadgen import GameSpec, SeatTarget
+from bench.processes import ServerProcess, Usage, usage
+from bench.scenarios import CHOSEN, Plan, Scenario
+from bench.stats import CrowdCounts, PhaseCounts, SetupCounts, distribution
 from tictac.embedded_redis import EmbeddedRedis
-
-from .clientproc import ClientPool
-from .computer import ComputerSpec
-from .crowd import VisitorSpec, layout, room_count
-from .database import Databases
-from .loadgen import GameSpec, SeatTarget
-from .processes import ServerProcess, Usage, usage
-from .scenarios import CHOSEN, Plan, Scenario
-from .stats import CrowdCounts, PhaseCounts, SetupCounts, distribution
 
 WARMUP_GAMES = 8
 WARMUP_VISITORS = 16

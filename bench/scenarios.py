@@ -41,11 +41,11 @@ SERVERS: dict[str, list[str]] = {
     ],
 }
 # How the Docker image serves: uvicorn-sansio with tictac's protocol class, which
-# drops each socket's handshake once answered (tictac/uvicorn_websockets.py), and
+# drops each socket's handshake once answered (tictac/servers/uvicorn_websockets.py), and
 # glibc's malloc held to two heaps (see SERVER_ENV).
 SERVERS["uvicorn-sansio-arenas2"] = [
     *_UVICORN,
-    *("--loop", "uvloop", "--http", "httptools", "--ws", "tictac.uvicorn_websockets:WebSocketsSansIOProtocol"),
+    *("--loop", "uvloop", "--http", "httptools", "--ws", "tictac.servers.uvicorn_websockets:WebSocketsSansIOProtocol"),
     *("--ws-per-message-deflate", "false"),
 ]
 

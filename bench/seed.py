@@ -20,7 +20,7 @@ def main(count: int) -> list[str]:
     django.setup()
     from django.db import transaction
 
-    from game import services
+    from game.actions import services
 
     with transaction.atomic():
         return [services.create_room(name=f"bench {number}").code for number in range(count)]

@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import host_actions, rules, services
-from .models import Game, Move, Player, Room
+from game.actions import services
+from game.domain import rules
+from game.models import Game, Move, Player, Room
+from game.web import host_actions
 
 
 @admin.register(Room)

@@ -1,8 +1,8 @@
 """What tictac stores: rooms, the people in them, their games and every move.
 
 The models hold data and answer questions about it; judging a move is the
-rules' job (``game.rules``) and changing a game is the service layer's
-(``game.services``). Database constraints make impossible states
+rules' job (``game.domain.rules``) and changing a game is the service layer's
+(``game.actions.services``). Database constraints make impossible states
 unrepresentable even if a bug slipped past both.
 """
 
@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.db.models.signals import post_save
 from django.utils.crypto import salted_hmac
 
-from . import clocks, names, rules
+from game.domain import clocks, names, rules
 
 ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
 MIN_ABSENCE_SECONDS = 10
@@ -246,7 +246,7 @@ class Game(models.Model):
             ),
             models.CheckConstraint(condition=Q(move_count__lte=rules.MAX_SIZE**2), name="game_move_count_in_range"),
         ]
-        # A player's games, newest first: their profile page (game.ratings.recent_games).
+        # A player's games, newest first: their profile page (game.actions.ratings.recent_games).
         indexes = [
             models.Index(fields=["player_x", "-finished_at"], name="game_x_finished"),
             models.Index(fields=["player_o", "-finished_at"], name="game_o_finished"),
@@ -353,7 +353,7 @@ class Rating(models.Model):
     draws = models.PositiveIntegerField(default=0)
     # How many different accounts this one has played rated games against in the variant.
     opponents = models.PositiveIntegerField(default=0)
-    # Whether the leaderboard lists it (game.ratings.is_established), kept by each rated game so
+    # Whether the leaderboard lists it (game.actions.ratings.is_established), kept by each rated game so
     # that the leaderboard reads its best rows straight from an index.
     established = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -371,7 +371,7 @@ class Rating(models.Model):
 
 
 class RatedGame(models.Model):
-    """A game that moved two accounts' ratings, and by how much it counted (game.ratings.pair_weight).
+    """A game that moved two accounts' ratings, and by how much it counted (game.actions.ratings.pair_weight).
 
     What the same-pair damping counts: the pair's rated games in the last
     day, and whether two accounts have met in a variant before.

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from . import consumers, pool_consumer
-from .models import ROOM_CODE_PATTERN
+from game.models import ROOM_CODE_PATTERN
+from game.web import consumers, pool_consumer
 
 websocket_urlpatterns = [
     re_path(rf"^ws/rooms/(?P<code>{ROOM_CODE_PATTERN})/$", consumers.RoomConsumer.as_asgi()),

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from . import qr_views, rating_views, replay_views, views
-from .models import ROOM_CODE_PATTERN
+from game.models import ROOM_CODE_PATTERN
+from game.web import qr_views, rating_views, replay_views, views
 
 app_name = "game"
 

@@ -17,7 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 from websockets.asyncio.client import ClientConnection
 
-from game import services
+from game.actions import services
 from testing.live import Browser, LiveServer
 from tictac.asgi import application
 

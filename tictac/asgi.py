@@ -8,19 +8,19 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tictac.settings")
 
-from tictac.one_thread import get_asgi_application
+from tictac.servers.one_thread import get_asgi_application
 
 # Set up Django (apps, settings) before anything imports models. Every page
-# view's synchronous code runs on the process's one database thread (tictac.one_thread).
+# view's synchronous code runs on the process's one database thread (tictac.servers.one_thread).
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from game.routing import websocket_urlpatterns  # noqa: E402
-from tictac import daphne_compat  # noqa: E402
 from tictac.origin import AllowedHostsOnly  # noqa: E402
 from tictac.served_by import ServedBy  # noqa: E402
+from tictac.servers import daphne_compat  # noqa: E402
 
 daphne_compat.install()
 
@@ -28,7 +28,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # A socket reads its session from the cookie header once, when it
-        # connects (game.socket_session). Channels' cookie, session
+        # connects (game.web.socket_session). Channels' cookie, session
         # and auth middleware would keep the cookies, a session and a user
         # object, and wrap every send, for the socket's whole life.
         # A socket from another site's page is closed with 4403 (tictac.origin), which the page can read.

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .processes import dies_with_parent, free_port, stop_process
+from tictac.processes import dies_with_parent, free_port, stop_process
 
 
 def find_redis_server() -> str:

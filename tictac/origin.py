@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_ORIGIN_REFUSED = 4403
 # How long the server waits for a client to answer its close: a refused socket here, and every
-# socket under daphne (tictac.daphne_compat).
+# socket under daphne (tictac.servers.daphne_compat).
 CLOSE_ANSWER_SECONDS = 5.0
 
 

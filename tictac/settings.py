@@ -116,7 +116,7 @@ def _tune_database(database: dict[str, Any]) -> None:
     if database["ENGINE"] == "django.db.backends.postgresql":
         # Django's pool (psycopg_pool) keeps connections for the management
         # commands and any thread besides the one database thread that page
-        # views and sockets share (tictac.one_thread); with it CONN_MAX_AGE
+        # views and sockets share (tictac.servers.one_thread); with it CONN_MAX_AGE
         # must be 0.
         database["CONN_MAX_AGE"] = 0
         database.setdefault("OPTIONS", {})["pool"] = {
@@ -144,7 +144,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One Redis URL, or several separated by commas: the shards. The channel layer
 # spreads its groups over them by a hash of the group's name, and presence and
-# budgets put each key on the shard channels-redis would pick (game/shards.py).
+# budgets put each key on the shard channels-redis would pick (game/realtime/shards.py).
 # Every worker must be given the same list in the same order.
 REDIS_URLS: list[str] = [url.strip() for url in env.list("REDIS_URL", default=["redis://127.0.0.1:6379/0"])]
 if not REDIS_URLS or len(set(REDIS_URLS)) != len(REDIS_URLS) or "" in REDIS_URLS:
@@ -195,11 +195,11 @@ else:
 
 # --- Sessions, auth, security ----------------------------------------------
 
-# Django's database sessions, minus the statements a page view does not need (game/session_store.py).
-SESSION_ENGINE = "game.session_store"
+# Django's database sessions, minus the statements a page view does not need (game/storage/session_store.py).
+SESSION_ENGINE = "game.storage.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# The age of a session that took a seat or chatted (game.sessions.keep), and of an admin's.
+# The age of a session that took a seat or chatted (game.storage.session_lifetime.keep), and of an admin's.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365
 # A visitor's session that has done neither expires this long after the page made it;
 # `manage.py clearsessions` removes it afterwards (README, Operations).
@@ -250,7 +250,7 @@ PERMISSIONS_POLICY = (
     "magnetometer=(), microphone=(), payment=(), usb=()"
 )
 
-# Sign-in lockouts (django-axes, rules in game/lockouts.py): after this many failed sign-ins
+# Sign-in lockouts (django-axes, rules in game/web/lockouts.py): after this many failed sign-ins
 # for one username from one address, that username is refused (429) from that address for the
 # cool-off time, even with the right password; its owner elsewhere is not. The admin's sign-in
 # is stricter: an address with this many failures, whatever the usernames, is refused there.
@@ -259,13 +259,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("TICTAC_LOGIN_FAILURE_LIMIT", default=5)
-AXES_LOCKOUT_PARAMETERS = "game.lockouts.lockout_parameters"
+AXES_LOCKOUT_PARAMETERS = "game.web.lockouts.lockout_parameters"
 AXES_COOLOFF_TIME = env.float("TICTAC_LOGIN_COOLOFF_HOURS", default=1.0)
 AXES_RESET_ON_SUCCESS = True
-# The client's address as game.access reads it (the proxy's X-Forwarded-For only when trusted).
-AXES_CLIENT_IP_CALLABLE = "game.access.client_address"
+# The client's address as game.web.access reads it (the proxy's X-Forwarded-For only when trusted).
+AXES_CLIENT_IP_CALLABLE = "game.web.access.client_address"
 
-# Players' optional accounts (game.account_views): the same lockout guards the site's sign-in.
+# Players' optional accounts (game.web.account_views): the same lockout guards the site's sign-in.
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -308,7 +308,7 @@ EMAIL_HOST_PASSWORD = _EMAIL["EMAIL_HOST_PASSWORD"] or ""
 EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
 # Seconds an SMTP server may take to answer (Django waits for ever by default); mail is sent
-# from a thread of its own (game/mailer.py), so this bounds only how long that thread is stuck.
+# from a thread of its own (game/web/mailer.py), so this bounds only how long that thread is stuck.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="tictac <noreply@localhost>")
 
@@ -364,7 +364,7 @@ TICTAC = {
     # frames itself; uvicorn needs --ws-max-size 4096).
     "MAX_FRAME_BYTES": 4096,
     # A connection must send a request's complete headers within this many seconds or be closed
-    # (uvicorn with tictac.uvicorn_http, and daphne through daphne_compat; 0: no limit).
+    # (uvicorn with tictac.servers.uvicorn_http, and daphne through daphne_compat; 0: no limit).
     "HEADER_TIMEOUT_SECONDS": env.float("TICTAC_HEADER_TIMEOUT_SECONDS", default=10.0),
     # And its body within this many seconds of the headers' end, or be answered 408 and closed
     # (the same two servers; 0: no limit). A whole-body deadline, not a minimum rate: every
@@ -376,7 +376,7 @@ TICTAC = {
     # Room messages that may wait for one socket (a client reading too slowly) before it is
     # closed with 1013; Channels' own default channel capacity.
     "MAX_PENDING_MESSAGES": env.int("TICTAC_MAX_PENDING_MESSAGES", default=100),
-    # Per client address (game.access: the proxy's X-Forwarded-For only with TICTAC_TRUSTED_PROXY_COUNT).
+    # Per client address (game.web.access: the proxy's X-Forwarded-For only with TICTAC_TRUSTED_PROXY_COUNT).
     # Room sockets open from one address over all processes, and lobby sockets in one process.
     "MAX_SOCKETS_PER_ADDRESS": env.int("TICTAC_MAX_SOCKETS_PER_ADDRESS", default=100),
     "MAX_LOBBY_SOCKETS_PER_ADDRESS": env.int("TICTAC_MAX_LOBBY_SOCKETS_PER_ADDRESS", default=10),
@@ -385,18 +385,18 @@ TICTAC = {
     # Rooms one session may have waiting for a second player at once (made from the lobby).
     "MAX_WAITING_ROOMS_PER_CREATOR": env.int("TICTAC_MAX_WAITING_ROOMS_PER_CREATOR", default=3),
     # Games against the computer at once: per session, and per server process (its searches
-    # share one worker process of their own, game.bots).
+    # share one worker process of their own, game.realtime.computer_turns).
     "MAX_BOT_GAMES_PER_SESSION": env.int("TICTAC_MAX_BOT_GAMES_PER_SESSION", default=2),
     "MAX_BOT_GAMES_PER_PROCESS": env.int("TICTAC_MAX_BOT_GAMES_PER_PROCESS", default=200),
     # Games against the computer on boards larger than 3×3 (whose moves are searched) one client
     # address plays at once in one process, and the searches that may wait for the search process
-    # before no more such games are added (game.bots; 3×3 is answered at once, outside both).
+    # before no more such games are added (game.realtime.computer_turns; 3×3 is answered at once, outside both).
     "MAX_SEARCHED_BOT_GAMES_PER_ADDRESS": env.int("TICTAC_MAX_SEARCHED_BOT_GAMES_PER_ADDRESS", default=4),
     "MAX_QUEUED_SEARCHES": env.int("TICTAC_MAX_QUEUED_SEARCHES", default=16),
-    # Quick play's seeks waiting at once from one client address, over every process (game.seeks):
+    # Quick play's seeks waiting at once from one client address, over every process (game.realtime.seeks):
     # a household or a school behind one address may seek together, a script may not fill the pools.
     "MAX_SEEKS_PER_ADDRESS": env.int("TICTAC_MAX_SEEKS_PER_ADDRESS", default=8),
-    # Budgets over every process (game.budgets): (how many, per how many seconds).
+    # Budgets over every process (game.realtime.budgets): (how many, per how many seconds).
     "BUDGETS": {
         "connect_per_address": (env.int("TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE", default=120), 60),
         "lobby_connect_per_address": (env.int("TICTAC_LOBBY_CONNECTS_PER_ADDRESS_PER_MINUTE", default=60), 60),

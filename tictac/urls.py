@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from game import account_views
+from game.web import account_views
 
 accounts = [
     path("signup/", account_views.sign_up, name="signup"),

@@ -6,9 +6,9 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from game.names import name_key
+from game.domain.names import name_key
 
-# game.ratings's numbers when this was written: a migration keeps its own copy.
+# game.actions.ratings's numbers when this was written: a migration keeps its own copy.
 PROVISIONAL_DEVIATION = 110.0
 ESTABLISHED_GAMES = 5
 ESTABLISHED_OPPONENTS = 3

@@ -6,15 +6,15 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from game import budgets, presence, seeks
-from game.bots import computer_players
-from game.cache import game_cache
-from game.compiled_reads import compiled_statements
-from game.lobby_feed import lobby_feed
-from game.local_sockets import local_sockets
-from game.message_limits import message_limits
 from game.models import Room
-from game.presence_readings import last_presence
+from game.realtime import budgets, presence, seeks
+from game.realtime.computer_turns import computer_players
+from game.realtime.lobby_feed import lobby_feed
+from game.realtime.local_sockets import local_sockets
+from game.realtime.message_limits import message_limits
+from game.realtime.presence_readings import last_presence
+from game.storage.cached_games import game_cache
+from game.storage.compiled_reads import compiled_statements
 from testing.clients import Socket, make_room, new_session_key, unused_address
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from game import services
+from game.actions import services
 from game.models import Game, Player, Room
 
 pytestmark = pytest.mark.django_db

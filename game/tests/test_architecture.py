@@ -30,66 +30,79 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "tictac.headers",
         "tictac.processes",
         "tictac.embedded_redis",
-        "tictac.uvicorn_http",
-        "tictac.uvicorn_websockets",
-        "tictac.daphne_compat",
+        "tictac.servers",
+        "tictac.servers.uvicorn_http",
+        "tictac.servers.uvicorn_websockets",
+        "tictac.servers.daphne_compat",
         "tictac.origin",
-        "tictac.one_thread",
+        "tictac.servers.one_thread",
         "tictac.served_by",
     ),
     "pure": (
         "game",
-        "game.rules",
-        "game.clocks",
-        "game.bot",
-        "game.glicko2",
-        "game.protocol",
-        "game.records",
-        "game.ratelimit",
-        "game.state_order",
-        "game.pools",
-        "game.names",
-        "game.confusables",
-        "game.fair_queue",
+        "game.domain",
+        "game.actions",
+        "game.storage",
+        "game.realtime",
+        "game.messages",
+        "game.web",
+        "game.domain.rules",
+        "game.domain.clocks",
+        "game.domain.search",
+        "game.domain.glicko2",
+        "game.domain.protocol",
+        "game.domain.notation",
+        "game.domain.token_bucket",
+        "game.domain.state_order",
+        "game.domain.pools",
+        "game.domain.names",
+        "game.domain.confusables",
+        "game.domain.fair_queue",
     ),
     "side": (
-        "game.presence",
-        "game.budgets",
-        "game.group_commit",
-        "game.sessions",
-        "game.session_store",
-        "game.access",
-        "game.qr",
-        "game.message_limits",
-        "game.socket_session",
-        "game.compiled_reads",
-        "game.search_process",
-        "game.shards",
-        "game.layer_internals",
-        "game.seeks",
-        "game.mailer",
-        "game.lockouts",
+        "game.realtime.presence",
+        "game.realtime.budgets",
+        "game.storage.group_commit",
+        "game.storage.session_lifetime",
+        "game.storage.session_store",
+        "game.web.access",
+        "game.web.qr",
+        "game.realtime.message_limits",
+        "game.web.socket_session",
+        "game.storage.compiled_reads",
+        "game.realtime.search_process",
+        "game.realtime.shards",
+        "game.storage.layer_internals",
+        "game.realtime.seeks",
+        "game.web.mailer",
+        "game.web.lockouts",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
-    "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),
-    "messages": ("game.state", "game.room_states", "game.lobby", "game.metrics"),
+    "services": (
+        "game.actions.services",
+        "game.actions.ratings",
+        "game.storage.latest_game",
+        "game.storage.cached_games",
+        "game.realtime.presence_readings",
+    ),
+    "messages": ("game.messages.state", "game.messages.room_states", "game.messages.lobby", "game.realtime.metrics"),
     "publishing": (
-        "game.broadcast",
-        "game.bots",
-        "game.referee",
-        "game.local_sockets",
-        "game.host_actions",
-        "game.lobby_feed",
+        "game.realtime.broadcast",
+        "game.realtime.computer_turns",
+        "game.realtime.referee",
+        "game.realtime.local_sockets",
+        "game.web.host_actions",
+        "game.realtime.lobby_feed",
     ),
     "edges": (
-        "game.consumers",
-        "game.pool_consumer",
-        "game.views",
-        "game.account_views",
-        "game.replay_views",
-        "game.rating_views",
-        "game.qr_views",
-        "game.forms",
+        "game.web.consumers",
+        "game.web.pool_consumer",
+        "game.web.views",
+        "game.web.account_views",
+        "game.web.replay_views",
+        "game.web.rating_views",
+        "game.web.qr_views",
+        "game.web.forms",
         "game.admin",
     ),
     "wiring": (
@@ -108,25 +121,31 @@ PURE = LAYERS["pure"]
 IO_MODULES = frozenset(
     {"asyncio", "concurrent", "multiprocessing", "os", "selectors", "socket", "sqlite3", "subprocess", "threading"}
 )
-VIEW_MODULES = ("game.views", "game.account_views", "game.replay_views", "game.rating_views", "game.qr_views")
+VIEW_MODULES = (
+    "game.web.views",
+    "game.web.account_views",
+    "game.web.replay_views",
+    "game.web.rating_views",
+    "game.web.qr_views",
+)
 # Only these may reach the channel layer (or Redis's layer) directly: they publish.
 PUBLISHING_LAYERS = ("publishing", "edges", "wiring")
 CHANNEL_LAYER_MODULES = ("channels.layers", "channels_redis")
 # The modules that build messages from values: they read nothing (no Redis, presence, caches), so at
 # run time they import the pure modules, the models, and the service layer's pure helpers alone.
-BUILT_FROM_VALUES = ("game.state",)
-BUILDERS_MAY_IMPORT = ("game.models", "game.services")
+BUILT_FROM_VALUES = ("game.messages.state",)
+BUILDERS_MAY_IMPORT = ("game.models", "game.actions.services")
 # Below them, only the adapter of the layers' private parts (it reads, never publishes): shards
 # (presence, budgets) take channels-redis's choice of host from it.
-CHANNEL_LAYER_READERS = ("game.layer_internals",)
+CHANNEL_LAYER_READERS = ("game.storage.layer_internals",)
 # The type-only imports that point up a layer, each for annotations alone (docs/architecture.md).
-TYPE_ONLY_UPWARDS = {("game.local_sockets", "game.consumers")}
+TYPE_ONLY_UPWARDS = {("game.realtime.local_sockets", "game.web.consumers")}
 
 
 @dataclass(frozen=True)
 class Import:
     module: str
-    """The imported module, absolute (``from . import rules`` in game/models.py: ``game.rules``)."""
+    """The imported module, absolute (``from . import rules`` in game/models.py: ``game.domain.rules``)."""
     line: int
     type_only: bool
 
@@ -244,15 +263,15 @@ def impure_imports(modules: dict[str, list[Import]]) -> list[str]:
     return breaches
 
 
-# Besides the routing, only the other consumer modules import game.consumers: for SocketConsumer.
-CONSUMERS_IMPORTED_BY = ("game.routing", "game.pool_consumer")
+# Besides the routing, only the other consumer modules import game.web.consumers: for SocketConsumer.
+CONSUMERS_IMPORTED_BY = ("game.routing", "game.web.pool_consumer")
 
 
 def consumers_imported(modules: dict[str, list[Import]]) -> list[str]:
     return [
         f"{name}:{imported.line} imports {imported.module} (only {', '.join(CONSUMERS_IMPORTED_BY)} may)"
         for name, imported in _runtime(modules)
-        if imported.module == "game.consumers" and name not in CONSUMERS_IMPORTED_BY
+        if imported.module == "game.web.consumers" and name not in CONSUMERS_IMPORTED_BY
     ]
 
 
@@ -359,12 +378,12 @@ def test_the_reader_finds_the_imports_the_code_makes(modules: dict[str, list[Imp
     def imported_by(name: str) -> set[str]:
         return {i.module for i in modules[name]}
 
-    assert {"game.rules", "game.clocks"} <= imported_by("game.models")  # from . import clocks, rules
-    assert "game.rules" in imported_by("game.bot")  # from game import rules
-    assert "game.consumers" in imported_by("game.routing")
-    assert "game.account_views" in imported_by("tictac.urls")
-    assert "django.db" in imported_by("game.services")
-    assert "game.services" in imported_by("game.views")
+    assert {"game.domain.rules", "game.domain.clocks"} <= imported_by("game.models")  # from . import clocks, rules
+    assert "game.domain.rules" in imported_by("game.domain.search")  # from game import rules
+    assert "game.web.consumers" in imported_by("game.routing")
+    assert "game.web.account_views" in imported_by("tictac.urls")
+    assert "django.db" in imported_by("game.actions.services")
+    assert "game.actions.services" in imported_by("game.web.views")
     assert len(modules) > 40
 
 
@@ -392,18 +411,18 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> dict[str, list[Import]]:
 TYPE_ONLY = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
 GOOD = {
     "game/__init__.py": "",
-    "game/rules.py": "from dataclasses import dataclass\n",
-    "game/models.py": "from django.db import models\nfrom . import rules\n",
-    "game/services.py": "from .models import Game\nfrom channels.db import database_sync_to_async\n",
-    "game/state.py": "from . import services\n",
-    "game/broadcast.py": "from channels.layers import get_channel_layer\nfrom .state import build\n",
-    "game/local_sockets.py": TYPE_ONLY + "    from .consumers import RoomConsumer\n",
-    "game/layer_internals.py": "from channels_redis.utils import _consistent_hash\n",
-    "game/presence.py": "from .layer_internals import key_shard\n",
-    "game/consumers.py": "from . import services\nfrom .broadcast import publish\n",
-    "game/views.py": "from . import services\n",
-    "game/routing.py": "from . import consumers\n",
-    "game/urls.py": "from . import views\n",
+    "game/domain/rules.py": "from dataclasses import dataclass\n",
+    "game/models.py": "from django.db import models\nfrom game.domain import rules\n",
+    "game/actions/services.py": "from game.models import Game\nfrom channels.db import database_sync_to_async\n",
+    "game/messages/state.py": "from game.actions import services\n",
+    "game/realtime/broadcast.py": "from channels.layers import get_channel_layer\nfrom game.messages.state import build\n",
+    "game/realtime/local_sockets.py": TYPE_ONLY + "    from game.web.consumers import RoomConsumer\n",
+    "game/storage/layer_internals.py": "from channels_redis.utils import _consistent_hash\n",
+    "game/realtime/presence.py": "from game.storage.layer_internals import key_shard\n",
+    "game/web/consumers.py": "from game.actions import services\nfrom game.realtime.broadcast import publish\n",
+    "game/web/views.py": "from game.actions import services\n",
+    "game/routing.py": "from game.web import consumers\n",
+    "game/urls.py": "from game.web import views\n",
     "tictac/__init__.py": "",
     "tictac/settings.py": "import environ\n",
     "tictac/asgi.py": "from game.routing import websocket_urlpatterns\n",
@@ -413,38 +432,42 @@ GOOD = {
 def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
     tree = _tree(tmp_path, GOOD)
     assert {rule.__name__: rule(tree) for rule in RULES} == {rule.__name__: [] for rule in RULES}
-    assert [(i.module, i.type_only) for i in tree["game.local_sockets"]] == [
+    assert [(i.module, i.type_only) for i in tree["game.realtime.local_sockets"]] == [
         ("typing", False),
-        ("game.consumers", True),
+        ("game.web.consumers", True),
     ]
 
 
 @pytest.mark.parametrize(
     ("relative", "added", "rule"),
     [
-        ("game/models.py", "from . import services\n", upward_imports),
-        ("game/services.py", "def later():\n    from . import consumers\n", upward_imports),
-        ("game/services.py", "from . import state\n", upward_imports),
-        ("game/rules.py", "from django.conf import settings\n", impure_imports),
-        ("game/rules.py", "import asyncio\n", impure_imports),
-        ("game/rules.py", "from . import models\n", impure_imports),
-        ("game/views.py", "from .consumers import RoomConsumer\n", consumers_imported),
-        ("game/consumers.py", "from .views import lobby\n", views_imported),
-        ("game/services.py", "from channels.layers import get_channel_layer\n", publishing_below_publishers),
-        ("game/state.py", "import channels_redis.pubsub\n", publishing_below_publishers),
-        ("game/state.py", "from .presence import presence\n", reads_in_builders),
-        ("game/state.py", "from redis.exceptions import RedisError\n", reads_in_builders),
-        ("game/state.py", "from .cache import game_cache\n", reads_in_builders),
-        ("game/presence.py", "from channels_redis.utils import _consistent_hash\n", publishing_below_publishers),
-        ("game/models.py", "from tictac import settings\n", project_app_crossings),
-        ("tictac/settings.py", "import game.rules\n", project_app_crossings),
-        ("game/services.py", "from . import state\n", cycles),
+        ("game/models.py", "from game.actions import services\n", upward_imports),
+        ("game/actions/services.py", "def later():\n    from game.web import consumers\n", upward_imports),
+        ("game/actions/services.py", "from game.messages import state\n", upward_imports),
+        ("game/domain/rules.py", "from django.conf import settings\n", impure_imports),
+        ("game/domain/rules.py", "import asyncio\n", impure_imports),
+        ("game/domain/rules.py", "from game import models\n", impure_imports),
+        ("game/web/views.py", "from game.web.consumers import RoomConsumer\n", consumers_imported),
+        ("game/web/consumers.py", "from game.web.views import lobby\n", views_imported),
+        ("game/actions/services.py", "from channels.layers import get_channel_layer\n", publishing_below_publishers),
+        ("game/messages/state.py", "import channels_redis.pubsub\n", publishing_below_publishers),
+        ("game/messages/state.py", "from game.realtime.presence import presence\n", reads_in_builders),
+        ("game/messages/state.py", "from redis.exceptions import RedisError\n", reads_in_builders),
+        ("game/messages/state.py", "from game.storage.cached_games import game_cache\n", reads_in_builders),
         (
-            "game/state.py",
-            TYPE_ONLY + "    from .views import x\n",
+            "game/realtime/presence.py",
+            "from channels_redis.utils import _consistent_hash\n",
+            publishing_below_publishers,
+        ),
+        ("game/models.py", "from tictac import settings\n", project_app_crossings),
+        ("tictac/settings.py", "import game.domain.rules\n", project_app_crossings),
+        ("game/actions/services.py", "from game.messages import state\n", cycles),
+        (
+            "game/messages/state.py",
+            TYPE_ONLY + "    from game.web.views import x\n",
             unlisted_type_only_upwards,
         ),
-        ("game/newcomer.py", "from . import rules\n", unplaced),
+        ("game/newcomer.py", "from game.domain import rules\n", unplaced),
     ],
 )
 def test_a_forbidden_import_breaks_its_rule(tmp_path: Path, relative: str, added: str, rule: Rule) -> None:

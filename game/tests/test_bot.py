@@ -10,9 +10,9 @@ from functools import cache
 
 import pytest
 
-from game import bot, rules
-from game.bot import choose_move
-from game.rules import Board, Cell
+from game.domain import rules, search
+from game.domain.rules import Board, Cell
+from game.domain.search import choose_move
 
 
 @cache
@@ -109,7 +109,7 @@ def test_it_blocks_a_four_with_one_open_end() -> None:
 
 def test_it_blocks_an_open_four_at_one_end() -> None:
     board = _board({7: ".....OOOO", 9: "X.X.X", 11: "..X"})  # X to move: 4 X, 4 O
-    result = bot.search(board)
+    result = search.search(board)
     assert result.move in {_cell(7, 4), _cell(7, 9)}
     assert result.is_proven_loss  # and it knows the other end loses
 
@@ -129,7 +129,7 @@ def test_it_blocks_an_open_three_at_an_adjacent_end() -> None:
 
 def test_it_turns_its_open_three_into_an_open_four_and_knows_it_has_won() -> None:
     board = _board({7: "......XXX", 1: "O", 13: "..............O", 0: ".......O"})  # X to move: 3 X, 3 O
-    result = bot.search(board, time_budget_s=0.3)
+    result = search.search(board, time_budget_s=0.3)
     assert result.move in {_cell(7, 5), _cell(7, 9)}
     assert result.is_proven_win
 
@@ -158,7 +158,7 @@ def test_the_search_honours_its_time_budget_on_15x15_midgame_positions() -> None
     # The figure for the real budget is bench/bot_speed.py's job; this proves the budget is obeyed.
     for board in _midgame_positions(3):
         started = time.perf_counter()
-        result = bot.search(board, time_budget_s=0.3)
+        result = search.search(board, time_budget_s=0.3)
         elapsed = time.perf_counter() - started
         assert result.reason == "search"
         assert result.depth >= 2
@@ -170,7 +170,7 @@ def test_the_perfect_bot_beats_medium_on_15x15_from_either_side() -> None:
         rng = random.Random(seed)
         board = Board.empty(15, 5)
         while board.outcome is None:
-            level: bot.Level = "perfect" if board.turn == perfect_mark else "medium"
+            level: search.Level = "perfect" if board.turn == perfect_mark else "medium"
             board = board.play(choose_move(board, level, rng=rng, time_budget_s=0.1))
         assert board.outcome.winner == perfect_mark, str(board)
 
@@ -182,23 +182,23 @@ def test_the_incremental_tables_match_a_fresh_count_after_moves_and_take_backs(
     # Small boards fill up with threats and finished lines, so every branch of place/take_back runs.
     rng = random.Random(size)
     board = Board.empty(size, win_length).play(0).play(size * size - 1)
-    position = bot._Position(board)
+    position = search._Position(board)
     before = _tables(position)
     played: list[tuple[Cell, int]] = []
-    side = bot._side(board.turn)
+    side = search._side(board.turn)
     for _ in range(moves):
         cell = rng.choice([cell for cell, mark in enumerate(position.cells) if mark == 0])
         position.place(cell, side)
         played.append((cell, side))
         side = 1 - side
-        fresh = bot._Position(Board(size, win_length, [("", "X", "O")[mark] for mark in position.cells]))
+        fresh = search._Position(Board(size, win_length, [("", "X", "O")[mark] for mark in position.cells]))
         assert _tables(fresh) == _tables(position)
     for cell, side in reversed(played):
         position.take_back(cell, side)
     assert _tables(position) == before
 
 
-def _tables(position: bot._Position) -> tuple[object, ...]:
+def _tables(position: search._Position) -> tuple[object, ...]:
     """A copy of everything the search keeps incrementally."""
     return (
         list(position.cells),
@@ -278,7 +278,7 @@ def test_easy_loses_to_the_perfect_bot_often_over_seeded_games() -> None:
         easy_mark = "XO"[seed % 2]
         board = Board.empty(3)
         while board.outcome is None:
-            level: bot.Level = "easy" if board.turn == easy_mark else "perfect"
+            level: search.Level = "easy" if board.turn == easy_mark else "perfect"
             board = board.play(choose_move(board, level, rng=rng))
         assert board.outcome.winner != easy_mark
         losses += board.outcome.winner is not None
@@ -292,7 +292,7 @@ def test_medium_falls_for_the_corner_opening_on_3x3_sometimes_but_not_always() -
         rng = random.Random(seed)
         board = Board.empty(3).play(0)
         while board.outcome is None:
-            level: bot.Level = "medium" if board.turn == "O" else "perfect"
+            level: search.Level = "medium" if board.turn == "O" else "perfect"
             board = board.play(choose_move(board, level, rng=rng))
         results.append(board.outcome.winner)
     assert "O" not in results
@@ -313,11 +313,11 @@ def test_every_level_plays_a_legal_move_on_every_variant_corner() -> None:
     rng = random.Random(3)
     for size, win_length in [(4, 3), (4, 4), (9, 9), (15, 3), (15, 15)]:
         board = Board.empty(size, win_length).play(0)
-        for level in bot.LEVELS:
+        for level in search.LEVELS:
             assert choose_move(board, level, rng=rng, time_budget_s=0.05) in board.legal_moves()
 
 
 def test_the_docstring_examples_hold() -> None:
-    failures, tried = doctest.testmod(bot)
+    failures, tried = doctest.testmod(search)
     assert tried > 0
     assert failures == 0

@@ -1,6 +1,6 @@
 """The room page says "connection trouble" while its room's messages stop reaching it over an open socket.
 
-The server's room heartbeat (game/local_sockets.py) comes through the room's group every
+The server's room heartbeat (game/realtime/local_sockets.py) comes through the room's group every
 ``TICTAC_HEARTBEAT_SECONDS``, a second for this module's server; the page (static/game/socket.js)
 watches that group messages keep coming. Here the page's socket stays open and its pongs pass, while
 everything else the server sends it is held back for a while, as a Redis outage would.

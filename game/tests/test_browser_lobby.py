@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Locator, expect
 
-from game import pools
+from game.domain import pools
 from testing.browser import NewContext, create_room, screenshot
 from testing.live import LiveServer
 

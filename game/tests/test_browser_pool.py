@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from game.pools import DEFAULT
+from game.domain.pools import DEFAULT
 from testing.browser import NewContext, screenshot
 from testing.live import LiveServer
 

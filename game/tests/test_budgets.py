@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from game import budgets, presence
 from game.models import Room
-from game.presence import MemoryPresence
+from game.realtime import budgets, presence
+from game.realtime.presence import MemoryPresence
 from testing.clients import Socket, chat_until_the_address_budget_is_spent, new_session_key, unused_address
 
 

@@ -1,4 +1,4 @@
-"""The reads compiled once (game.compiled_reads) give what Django's own queries give."""
+"""The reads compiled once (game.storage.compiled_reads) give what Django's own queries give."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from django.contrib.sessions.models import Session
 from django.db.models import Model
 from django.utils import timezone
 
-from game import services
-from game.compiled_reads import CompiledRead
+from game.actions import services
 from game.models import ChatMessage, Room
-from game.session_store import SessionStore
+from game.storage.compiled_reads import CompiledRead
+from game.storage.session_store import SessionStore
 
 
 def _fields(instance: Model | None) -> dict[str, object] | None:

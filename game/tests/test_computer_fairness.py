@@ -11,10 +11,18 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from game import bot, search_process, services
-from game.bots import ComputerPlayers, SearchScheduler, SearchSupersededError, client_of, computer_players
-from game.fair_queue import FairQueue
-from game.rules import Board, Cell
+from game.actions import services
+from game.domain import search
+from game.domain.fair_queue import FairQueue
+from game.domain.rules import Board, Cell
+from game.realtime import search_process
+from game.realtime.computer_turns import (
+    ComputerPlayers,
+    SearchScheduler,
+    SearchSupersededError,
+    client_of,
+    computer_players,
+)
 from testing.clients import Socket, make_room, new_session_key
 
 # --- The queue, as values ----------------------------------------------------------------------------
@@ -64,7 +72,7 @@ class ControlledSearches:
     def __init__(self) -> None:
         self.started: asyncio.Queue[tuple[Board, asyncio.Future[Cell]]] = asyncio.Queue()
 
-    async def run(self, board: Board, level: bot.Level) -> Cell:
+    async def run(self, board: Board, level: search.Level) -> Cell:
         answer: asyncio.Future[Cell] = asyncio.get_running_loop().create_future()
         await self.started.put((board, answer))
         return await answer
@@ -260,7 +268,7 @@ def test_the_search_process_runs_at_a_lower_priority_than_its_server() -> None:
 
 
 def test_the_solved_table_holds_a_legal_move_for_every_3x3_position_in_play_and_nothing_else() -> None:
-    table = bot._solved_3x3()
+    table = search._solved_3x3()
     positions: set[Board] = set()
 
     def visit(board: Board) -> None:
@@ -272,9 +280,9 @@ def test_the_solved_table_holds_a_legal_move_for_every_3x3_position_in_play_and_
 
     visit(Board.empty(3))
     assert {board.cells for board in positions} == set(table)  # 4,520 positions, bounded once built
-    assert all(bot.solved_3x3_move(board) in board.legal_moves() for board in positions)
+    assert all(search.solved_3x3_move(board) in board.legal_moves() for board in positions)
     with pytest.raises(KeyError):
-        bot.solved_3x3_move(Board.from_string("XXX/OO./..."))  # over: no move to look up
+        search.solved_3x3_move(Board.from_string("XXX/OO./..."))  # over: no move to look up
 
 
 async def test_the_lobbys_play_the_computer_counts_against_the_same_address_as_the_socket(

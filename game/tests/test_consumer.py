@@ -19,12 +19,15 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import OperationalError
 
-from game import host_actions, presence_readings, services, state
-from game.cache import game_cache
-from game.local_sockets import local_sockets
+from game.actions import services
+from game.messages import state
 from game.models import Game, Room, session_hash
-from game.presence import RedisPresence, presence
-from game.shards import room_group
+from game.realtime import presence_readings
+from game.realtime.local_sockets import local_sockets
+from game.realtime.presence import RedisPresence, presence
+from game.realtime.shards import room_group
+from game.storage.cached_games import game_cache
+from game.web import host_actions
 from testing.clients import ORIGIN, Socket, make_room, new_session_key
 from tictac.asgi import application
 
@@ -522,7 +525,7 @@ async def test_refused_messages_are_logged_with_room_code_and_a_session_hash_nev
     room: Room, players: tuple[Socket, Socket], caplog: pytest.LogCaptureFixture
 ) -> None:
     alice, bob = players
-    with caplog.at_level(logging.INFO, logger="game.consumers"):
+    with caplog.at_level(logging.INFO, logger="game.web.consumers"):
         await assert_refused(bob, {"type": "move", "cell": 0}, "not_your_turn", [alice])
     refusals = [record for record in caplog.records if getattr(record, "code", None) == "not_your_turn"]
     assert len(refusals) == 1
@@ -725,7 +728,7 @@ async def test_a_move_whose_player_goes_before_its_answer_still_reaches_the_room
         await send_to_server(message)
 
     alices_consumer.base_send = gone
-    with caplog.at_level(logging.DEBUG, logger="game.consumers"):
+    with caplog.at_level(logging.DEBUG, logger="game.web.consumers"):
         await alice.send({"type": "move", "cell": 4})
         assert (await bob.next_state(moves=1))["game"]["board"][4] == "X"
     assert [record.message for record in caplog.records if record.levelno >= logging.WARNING] == []

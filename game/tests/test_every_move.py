@@ -9,7 +9,7 @@ import random
 import pytest
 from channels.db import database_sync_to_async
 
-from game import services
+from game.actions import services
 from game.models import Room
 from testing.clients import LiveSocket, ProtocolClient, Socket, new_room, new_session_key, seated
 from testing.live import Browser, LiveServer

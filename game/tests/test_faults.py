@@ -22,8 +22,8 @@ import websockets
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from websockets.exceptions import ConnectionClosed
 
-from game.layer_internals import group_shard
-from game.shards import room_group
+from game.realtime.shards import room_group
+from game.storage.layer_internals import group_shard
 from testing.clients import LiveSocket, new_room, seated
 from testing.live import Browser, LiveServer, migrated_sqlite
 from tictac.embedded_redis import EmbeddedRedis
@@ -546,7 +546,7 @@ _SEARCH_PROCESS_OWNER = """
 import os, sys, time
 import django
 django.setup()
-from game.bots import ComputerPlayers
+from game.realtime.computer_turns import ComputerPlayers
 pool = ComputerPlayers()._search_pool()
 print(pool.submit(os.getpid).result(), flush=True)
 time.sleep(120)

@@ -6,8 +6,8 @@ import doctest
 
 import pytest
 
-from game import glicko2
-from game.glicko2 import Rating, rate
+from game.domain import glicko2
+from game.domain.glicko2 import Rating, rate
 
 PAPER_PLAYER = Rating(1500, 200, 0.06)
 PAPER_RESULTS = [(Rating(1400, 30), 1.0), (Rating(1550, 100), 0.0), (Rating(1700, 300), 0.0)]

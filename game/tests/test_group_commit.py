@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from game.group_commit import Action, GroupCommit
+from game.storage.group_commit import Action, GroupCommit
 
 
 class Recorder:

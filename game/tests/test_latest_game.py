@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.db.models import Model
 
-from game import services
-from game.compiled_reads import compiled_statements
-from game.latest_game import _LATEST_GAME, read_latest_game
+from game.actions import services
 from game.models import Game
+from game.storage.compiled_reads import compiled_statements
+from game.storage.latest_game import _LATEST_GAME, read_latest_game
 
 
 def _as_django_reads_it(room_id: int) -> Game | None:

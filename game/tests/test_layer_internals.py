@@ -1,8 +1,8 @@
-"""The channel layers' internals that game/layer_internals.py reads, checked on real layers of the
+"""The channel layers' internals that game/storage/layer_internals.py reads, checked on real layers of the
 installed channels and channels-redis (against the test Redis, and two of their own for the shards).
 
 If one of these fails after an upgrade, the package renamed or reshaped what the adapter
-reads: change game/layer_internals.py (and only it) to match, or the hang-up of clients too
+reads: change game/storage/layer_internals.py (and only it) to match, or the hang-up of clients too
 far behind stops working.
 """
 
@@ -20,7 +20,7 @@ from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
-from game.layer_internals import LayerInternalsError, channel_queues, group_shard, key_shard, pending_messages
+from game.storage.layer_internals import LayerInternalsError, channel_queues, group_shard, key_shard, pending_messages
 from tictac.embedded_redis import EmbeddedRedis
 
 

@@ -17,9 +17,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from game import services
+from game.actions import services
 from game.models import ChatMessage, Move, Room, session_hash
-from game.presence import presence
+from game.realtime.presence import presence
 from testing.clients import Socket, make_room, new_session_key
 
 OpenSocket = Callable[..., Awaitable[Socket]]

@@ -17,7 +17,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from game.rules import Board
+from game.domain.rules import Board
 from testing.clients import LiveSocket, chat_until_the_address_budget_is_spent, new_room, seated
 from testing.live import Browser, LiveServer, manage, migrate, migrated_sqlite, query
 from testing.postgres import EmbeddedPostgres
@@ -255,7 +255,7 @@ def test_page_loads_on_postgresql_share_pooled_connections(postgres_server: Embe
 
 
 def test_page_loads_on_sqlite_leave_no_connection_open(tmp_path: Path) -> None:
-    """Page loads share the one database thread's connection (tictac.one_thread): left to
+    """Page loads share the one database thread's connection (tictac.servers.one_thread): left to
     Django's thread per request, each would open its own, which reads the schema again and
     holds its file and page cache until a full garbage collection."""
     database_url = migrated_sqlite(tmp_path)

@@ -15,11 +15,12 @@ from channels.db import database_sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-from game import pools, services
-from game.lobby import GAMES, LOBBY_LIMIT, read_lobby, row_words, section
-from game.lobby_feed import lobby_feed
+from game.actions import services
+from game.domain import pools
+from game.messages.lobby import GAMES, LOBBY_LIMIT, read_lobby, row_words, section
 from game.models import Room, Status
-from game.presence import presence
+from game.realtime.lobby_feed import lobby_feed
+from game.realtime.presence import presence
 from testing.clients import Socket, make_room, new_session_key
 
 

@@ -1,4 +1,4 @@
-"""This process's socket jobs (game/local_sockets.py): each its own task, and a failure in one
+"""This process's socket jobs (game/realtime/local_sockets.py): each its own task, and a failure in one
 is logged without stopping it or the others. Against the test Redis; no sockets opened, the
 jobs run on stand-ins with what they read of a consumer."""
 
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from channels.layers import InMemoryChannelLayer
 
-from game.layer_internals import LayerInternalsError
-from game.local_sockets import LocalSockets
-from game.presence import presence
+from game.realtime.local_sockets import LocalSockets
+from game.realtime.presence import presence
+from game.storage.layer_internals import LayerInternalsError
 
 TIMEOUT = 5
 
@@ -93,7 +93,7 @@ async def test_a_job_whose_step_fails_is_logged_carries_on_and_the_heartbeat_kee
 
     sockets.hang_up_the_backlogged = counted_hang_up
     sockets.keep_present = watched_heartbeat
-    with caplog.at_level(logging.ERROR, logger="game.local_sockets"):
+    with caplog.at_level(logging.ERROR, logger="game.realtime.local_sockets"):
         sockets.add(room_code, slow)
         await asyncio.wait_for(failed_twice.wait(), TIMEOUT)
         await asyncio.wait_for(heartbeat_after_a_failure.wait(), TIMEOUT)

@@ -1,4 +1,4 @@
-"""How many messages a room socket may send (game/message_limits.py): its own bucket, and
+"""How many messages a room socket may send (game/realtime/message_limits.py): its own bucket, and
 buckets shared by its session's and its address's sockets in this process."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from game.message_limits import MessageLimits, message_limits
+from game.realtime.message_limits import MessageLimits, message_limits
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from game import confusables, names, services
+from game.actions import services
+from game.domain import confusables, names
 from game.management.commands import confusables_table
 
 PASSWORD = "correct horse battery 9"

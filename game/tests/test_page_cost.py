@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from game import services
+from game.actions import services
 from game.models import Room
-from game.session_store import SessionStore
+from game.storage.session_store import SessionStore
 from tictac.asgi import application
 
 

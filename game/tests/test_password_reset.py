@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
-from game.mailer import mailer
+from game.web.mailer import mailer
 
 pytestmark = pytest.mark.django_db
 

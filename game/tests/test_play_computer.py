@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from game import services
+from game.actions import services
 from game.models import Room
-from game.views import NAME_SESSION_KEY
+from game.web.views import NAME_SESSION_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,13 +11,14 @@ from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-import game.pool_consumer
-import game.seeks
-from game import services, sessions
+import game.realtime.seeks
+import game.web.pool_consumer
+from game.actions import services
+from game.domain.pools import DEFAULT, Pool
 from game.models import Game, Player, Room, session_hash
-from game.pools import DEFAULT, Pool
-from game.presence import RedisPresence, presence
-from game.seeks import SEEK_TTL_SECONDS, MemorySeeks, RedisSeeks, Seeker, SeekStore, seeks
+from game.realtime.presence import RedisPresence, presence
+from game.realtime.seeks import SEEK_TTL_SECONDS, MemorySeeks, RedisSeeks, Seeker, SeekStore, seeks
+from game.storage import session_lifetime
 from testing.clients import Socket, unused_address
 
 BLITZ = Pool.parse("3x3-budget:60+2")
@@ -39,8 +40,8 @@ def seeker_session(name: str | None = None) -> str:
     session = SessionStore()
     session["visitor"] = True
     if name:
-        session[sessions.PLAYER_NAME_KEY] = name
-    sessions.start_idle(session)
+        session[session_lifetime.PLAYER_NAME_KEY] = name
+    session_lifetime.start_idle(session)
     session.create()
     assert session.session_key is not None
     return session.session_key
@@ -265,13 +266,13 @@ async def test_a_seek_not_refreshed_within_its_ttl_is_dead_and_one_refreshed_is_
 ) -> None:
     start = 1_800_000_000_000
     ttl_ms = SEEK_TTL_SECONDS * 1000
-    monkeypatch.setattr(game.seeks, "_now_ms", lambda: start)
+    monkeypatch.setattr(game.realtime.seeks, "_now_ms", lambda: start)
     await store.seek(DEFAULT.key, Seeker("stale", None, None), "stale-1")
     await store.seek(BLITZ.key, Seeker("refreshed", None, None), "refreshed-1")
-    monkeypatch.setattr(game.seeks, "_now_ms", lambda: start + ttl_ms - 1)
+    monkeypatch.setattr(game.realtime.seeks, "_now_ms", lambda: start + ttl_ms - 1)
     assert await store.refresh(BLITZ.key, "refreshed", "refreshed-1") == 1
     # Its process died: "stale" is never refreshed again, and is not an opponent once its TTL is over.
-    monkeypatch.setattr(game.seeks, "_now_ms", lambda: start + ttl_ms + 1)
+    monkeypatch.setattr(game.realtime.seeks, "_now_ms", lambda: start + ttl_ms + 1)
     late = await store.seek(DEFAULT.key, Seeker("late", None, None), "late-1")
     assert (late.status, late.waiting) == ("waiting", 1)
     paired = await store.seek(BLITZ.key, Seeker("another", None, None), "another-1")
@@ -282,7 +283,7 @@ async def test_a_seek_not_refreshed_within_its_ttl_is_dead_and_one_refreshed_is_
 async def test_a_waiting_socket_keeps_its_seek_and_hears_how_many_wait(
     seek: Callable[..., Awaitable[Socket]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(game.pool_consumer, "REFRESH_EVERY_SECONDS", 0.01)
+    monkeypatch.setattr(game.web.pool_consumer, "REFRESH_EVERY_SECONDS", 0.01)
     first = await seek(DEFAULT, await seeker_session())
     assert (await first.receive())["waiting"] == 1
     second = await seek(BLITZ, await seeker_session())

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import websockets
 
-from game.pools import Pool
+from game.domain.pools import Pool
 from testing.clients import LiveSocket
 from testing.live import Browser, LiveServer, query
 

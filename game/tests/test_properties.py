@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from game import rules, services
+from game.actions import services
+from game.domain import rules
 from game.models import Game, Move, Status
 from testing.clients import Socket, new_session_key
 

@@ -12,7 +12,7 @@ from django.test import Client
 from PIL import Image
 
 from game.models import Room
-from game.qr import INK, qr_svg
+from game.web.qr import INK, qr_svg
 
 pytestmark = pytest.mark.django_db
 

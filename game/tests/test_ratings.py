@@ -20,7 +20,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from game import glicko2, ratings, services
+from game.actions import ratings, services
+from game.domain import glicko2
 from game.models import EndReason, Game, Player, RatedGame, Rating, Room, Status
 from testing.clients import LiveSocket
 from testing.live import Browser, LiveServer, query

@@ -9,9 +9,10 @@ import re
 import pytest
 from django.test import Client
 
-from game import records, services
+from game.actions import services
+from game.domain import notation
+from game.domain.notation import GameRecord
 from game.models import Game, Move, Room
-from game.records import GameRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -267,6 +268,6 @@ def test_a_win_names_how_many_in_a_row() -> None:
 
 
 def test_the_records_module_examples_hold() -> None:
-    failures, tried = doctest.testmod(records)
+    failures, tried = doctest.testmod(notation)
     assert tried > 0
     assert failures == 0

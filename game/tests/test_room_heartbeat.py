@@ -1,4 +1,4 @@
-"""The room heartbeat (game/local_sockets.py, ``RoomConsumer.room_heartbeat``): each process tells its rooms'
+"""The room heartbeat (game/realtime/local_sockets.py, ``RoomConsumer.room_heartbeat``): each process tells its rooms'
 groups, through the channel layer and a real Redis, the newest game version it knows; a socket passes it on to
 its page, and one that has shown less reads the room again. Each test runs one round itself
 (``send_room_heartbeats``); the job's own rounds are an hour apart here."""
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from game import services
-from game.cache import game_cache
-from game.local_sockets import local_sockets
+from game.actions import services
 from game.models import Room
+from game.realtime.local_sockets import local_sockets
+from game.storage.cached_games import game_cache
 from testing.clients import Socket
 
 OpenSocket = Callable[..., Awaitable[Socket]]

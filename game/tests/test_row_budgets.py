@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from game import budgets, services
+from game.actions import services
 from game.models import Player, Room
+from game.realtime import budgets
 from testing.clients import Socket, new_session_key, unused_address
 
 

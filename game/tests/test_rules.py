@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from game import rules
-from game.rules import Board, Outcome
+from game.domain import rules
+from game.domain.rules import Board, Outcome
 
 
 def _walk(board: Board, positions: set[tuple[str, ...]], counts: dict[str, int]) -> None:

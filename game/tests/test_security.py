@@ -24,8 +24,9 @@ from django.template import loader
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
-from game import services, sessions
-from game.access import client_address
+from game.actions import services
+from game.storage import session_lifetime
+from game.web.access import client_address
 from tictac.errors import RedisUnavailableMiddleware
 from tictac.origin import AllowedHostsOnly
 
@@ -139,7 +140,7 @@ def test_the_client_address_is_the_connections_unless_proxies_are_trusted() -> N
         assert client_address(request) == "10.0.0.2"  # fewer hops than proxies: the header is not to be trusted
 
 
-# --- sign-in lockouts (game/lockouts.py) ----------------------------------------
+# --- sign-in lockouts (game/web/lockouts.py) ----------------------------------------
 
 
 def _log_in(client: Client, username: str, password: str, address: str) -> int:
@@ -221,7 +222,7 @@ def test_an_idle_visitors_session_expires_within_a_day_and_is_cleared(client: Cl
 def test_a_kept_session_lives_the_full_age_and_its_next_page_renews_the_cookie(client: Client) -> None:
     room = services.create_room(name="Kept")
     key = client.get(f"/rooms/{room.code}/").cookies["sessionid"].value
-    sessions.keep(key)  # it took a seat or chatted
+    session_lifetime.keep(key)  # it took a seat or chatted
     assert Session.objects.get(session_key=key).expire_date > timezone.now() + datetime.timedelta(days=364)
     renewed = client.get(f"/rooms/{room.code}/")
     assert renewed.cookies["sessionid"].value == key
@@ -233,7 +234,7 @@ def test_a_kept_session_lives_the_full_age_and_its_next_page_renews_the_cookie(c
 
 @pytest.mark.django_db
 def test_keeping_an_unknown_or_expired_session_does_nothing() -> None:
-    sessions.keep("no-such-session-key")
+    session_lifetime.keep("no-such-session-key")
     assert not Session.objects.exists()
 
 

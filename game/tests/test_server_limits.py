@@ -70,7 +70,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _start(kind: str, database: str, log: Path, **env: str) -> LiveServer:
-    # uvicorn with the Docker image's flags; daphne with none (tictac.daphne_compat sets its limits).
+    # uvicorn with the Docker image's flags; daphne with none (tictac.servers.daphne_compat sets its limits).
     flags = dockerfile_uvicorn_flags() if kind == "uvicorn" else ()
     return LiveServer(kind, database, log, extra_args=flags, **env).start()
 
@@ -127,8 +127,8 @@ def test_the_shipped_nginx_hangs_up_on_slow_headers_and_bodies_no_later_than_the
 def test_the_readme_and_the_dockerfile_start_uvicorn_with_the_4_kib_limit_and_tictacs_protocols() -> None:
     for flags in (dockerfile_uvicorn_flags(), readme_uvicorn_flags()):
         assert flags[flags.index("--ws-max-size") + 1] == "4096"
-        assert flags[flags.index("--http") + 1] == "tictac.uvicorn_http:HttpToolsProtocol"
-        assert flags[flags.index("--ws") + 1] == "tictac.uvicorn_websockets:WebSocketsSansIOProtocol"
+        assert flags[flags.index("--http") + 1] == "tictac.servers.uvicorn_http:HttpToolsProtocol"
+        assert flags[flags.index("--ws") + 1] == "tictac.servers.uvicorn_websockets:WebSocketsSansIOProtocol"
 
 
 async def _open_socket(server: LiveServer, origin: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -10,11 +10,12 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from game import cache, services
-from game.cache import game_cache, game_fields
+from game.actions import services
+from game.messages.state import build
 from game.models import Game, Move, Room, Status
-from game.presence import PresenceSnapshot
-from game.state import build
+from game.realtime.presence import PresenceSnapshot
+from game.storage import cached_games
+from game.storage.cached_games import game_cache, game_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -236,7 +237,7 @@ def test_a_state_this_process_already_has_is_not_kept() -> None:
 
 def test_a_process_caches_the_games_of_at_most_rooms_remembered_rooms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rooms only ever read over HTTP are not forgotten by a socket leaving; the bound keeps them in check."""
-    monkeypatch.setattr(cache, "ROOMS_REMEMBERED", 3)
+    monkeypatch.setattr(cached_games, "ROOMS_REMEMBERED", 3)
     rooms = [services.create_room(name=f"room {number}") for number in range(7)]
     for room in rooms:
         services.current_game(room)

@@ -18,12 +18,13 @@ import redis
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from game import budgets, presence, services
-from game.layer_internals import group_shard, key_shard
-from game.local_sockets import LocalSockets
+from game.actions import services
 from game.models import Room
-from game.presence import RedisPresence
-from game.shards import room_group
+from game.realtime import budgets, presence
+from game.realtime.local_sockets import LocalSockets
+from game.realtime.presence import RedisPresence
+from game.realtime.shards import room_group
+from game.storage.layer_internals import group_shard, key_shard
 from tictac.embedded_redis import EmbeddedRedis
 
 PRESENCE = "tictac:presence:"

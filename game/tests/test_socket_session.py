@@ -1,11 +1,11 @@
-"""The session a WebSocket's handshake names (game/socket_session.py)."""
+"""The session a WebSocket's handshake names (game/web/socket_session.py)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from game.session_store import SessionStore
-from game.socket_session import session_from_headers
+from game.storage.session_store import SessionStore
+from game.web.socket_session import session_from_headers
 
 KEY = "k" * 32
 

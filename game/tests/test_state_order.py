@@ -1,9 +1,9 @@
-"""Which states one socket shows (game/state_order.py), with plain stamps:
+"""Which states one socket shows (game/domain/state_order.py), with plain stamps:
 (game number, game version, presence read time), each state's payload its stamp."""
 
 from __future__ import annotations
 
-from game.state_order import StateOrder, StateStamp
+from game.domain.state_order import StateOrder, StateStamp
 
 
 def shown_after(*stamps: StateStamp) -> StateOrder[StateStamp]:

@@ -11,7 +11,7 @@ import uvicorn
 import websockets
 
 from tictac.processes import free_port
-from tictac.uvicorn_websockets import WebSocketsSansIOProtocol
+from tictac.servers.uvicorn_websockets import WebSocketsSansIOProtocol
 
 
 async def echo_once(scope: dict[str, Any], receive: Any, send: Any) -> None:

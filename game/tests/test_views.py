@@ -13,13 +13,14 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client, override_settings
 
-from game import rules, services
-from game.forms import TIME_CONTROL_LABELS
+from game.actions import services
+from game.domain import rules
+from game.domain.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH
 from game.models import Game, Player, Room, session_hash
-from game.presence import PresenceSnapshot, presence
-from game.presence_readings import last_presence
-from game.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH
-from game.views import page_limits
+from game.realtime.presence import PresenceSnapshot, presence
+from game.realtime.presence_readings import last_presence
+from game.web.forms import TIME_CONTROL_LABELS
+from game.web.views import page_limits
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +197,7 @@ def test_healthz_answers_in_time_when_the_layer_s_redis_accepts_but_never_answer
     import socket
     import time
 
-    from game import views
+    from game.web import views
 
     monkeypatch.setattr(views, "HEALTH_TIMEOUT_SECONDS", 0.5)
     with socket.create_server(("127.0.0.1", 0)) as silent:  # connections wait in its backlog, unanswered
@@ -214,7 +215,7 @@ def test_healthz_answers_in_time_when_the_layer_s_redis_accepts_but_never_answer
 
 
 def test_healthz_is_503_naming_presence_when_its_redis_is_unreachable(client: Client) -> None:
-    from game import presence
+    from game.realtime import presence
 
     presence.stores.use(presence.RedisPresence(["redis://127.0.0.1:1/0"], ttl_seconds=30))
     response = client.get("/healthz")
@@ -223,7 +224,7 @@ def test_healthz_is_503_naming_presence_when_its_redis_is_unreachable(client: Cl
 
 
 def test_healthz_says_in_memory_for_the_in_memory_layer_and_is_ready(client: Client) -> None:
-    from game import presence
+    from game.realtime import presence
 
     presence.stores.use(presence.MemoryPresence())
     with override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}):
@@ -239,7 +240,7 @@ def test_healthz_leaves_no_channel_subscribed_behind() -> None:
     from channels.layers import get_channel_layer
     from django.conf import settings
 
-    from game.views import _round_trip
+    from game.web.views import _round_trip
 
     async def subscribed_after_three_checks() -> list[bytes]:
         layer = get_channel_layer()

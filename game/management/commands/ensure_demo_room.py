@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from game import services
+from game.actions import services
 from game.models import Room
 
 

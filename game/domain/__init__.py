@@ -1,0 +1,1 @@
+"""The game itself and small calculations: the standard library only, no Django, no I/O."""

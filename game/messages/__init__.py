@@ -1,0 +1,1 @@
+"""What clients are told: the ``state`` message and the lobby, built from values."""

@@ -1,0 +1,68 @@
+"""Read the room now and build its state: its game from the service layer, who is here from presence.
+
+``game.messages.state`` builds a state from values and reads nothing; this is where
+the values are read. A consumer, a task or a view asks here for "the room's
+state now" (:func:`read`, :func:`read_blocking`), and hands here what a
+published state teaches this process (:func:`note_received`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from game.actions.services import acurrent_game, current_game, forget_room, is_due, settle
+from game.messages.state import RoomState, build
+from game.models import Game, Room
+from game.realtime import presence_readings
+from game.realtime.presence import presence
+from game.realtime.presence_readings import last_presence
+from game.storage.cached_games import game_cache
+
+
+async def read(room: Room, game: Game | None = None, *, reuse_presence: bool = False) -> RoomState:
+    """The room's state now. Reads the game before presence, so that of two
+    states built concurrently the one with the newer game also has the newer
+    presence.
+
+    ``reuse_presence`` is for a move or a rematch request, which change
+    nothing about who is connected: the state may then reuse this process's
+    last reading of the room's presence (see :meth:`LastPresence.reusable`).
+    """
+    if game is None:
+        game = await acurrent_game(room)
+    seen = last_presence.reusable(room.code) if reuse_presence else None
+    if seen is None:
+        seen = await presence_readings.read(room.code)
+    return build(room, game, seen)
+
+
+def read_blocking(room: Room, *, reuse_presence: bool = False) -> RoomState:
+    """:func:`read` for synchronous code (views, the admin).
+
+    A game the server should have ended on its own by now (a flag fell while
+    no process had a socket in the room to referee it) is ended first.
+    ``reuse_presence`` is for the room page, whose socket sends the room's
+    state again as it connects: it may show this process's last reading
+    (see :meth:`LastPresence.reusable`) rather than hold the database thread,
+    which the sockets share, for a round trip to Redis.
+    """
+    game = current_game(room)
+    if is_due(room, game):
+        game = settle(room) or current_game(room)
+    seen = last_presence.reusable(room.code) if reuse_presence else None
+    if seen is None:
+        seen = presence().snapshots_blocking([room.code])[room.code]
+    return build(room, game, seen)
+
+
+def note_received(room: Room, event: dict[str, Any]) -> None:
+    """What this process learns from a state that reached it through the room's group."""
+    number, game_version, read_at_us = event["stamp"]
+    last_presence.forget_older_than(room.code, read_at_us)
+    game_cache.note_published(room.pk, number, game_version, event["seats"], event["state"])
+
+
+def forget(room: Room) -> None:
+    """This process's last socket in the room has left: drop what it cached about the room."""
+    forget_room(room)
+    last_presence.forget(room.code)

@@ -1,0 +1,88 @@
+"""This process's last presence reading per room: reused by a move's state, and the fallback when Redis cannot be read.
+
+Presence itself (``game.realtime.presence``) is shared by every process, in Redis;
+what is here is one process's memory of what it last read there, safe to
+lose. It sits beside the game cache (``game.storage.cached_games``), the process's other
+per-room memory, and is bounded the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+from game.realtime.presence import PresenceSnapshot, presence
+from game.storage.cached_games import RoomCache
+
+logger = logging.getLogger(__name__)
+
+NOBODY = PresenceSnapshot(frozenset(), 0, 0)
+"""What a room's presence is taken to be when Redis cannot be read and nothing was read before."""
+
+# How long a move's state may reuse a reading. Every presence change publishes
+# a state of its own, and receiving one makes this process drop its older
+# reading (LastPresence.forget_older_than), so the bound is only for the change
+# nobody announces: entries that expire after their process died.
+PRESENCE_REUSE_SECONDS = 5.0
+
+
+class LastPresence:
+    """The newest presence read per room, and when (this process's monotonic clock).
+
+    It is the fallback when Redis cannot be read: a move that was committed
+    must still be told, with slightly old online dots. And a move's state
+    reuses it, which spares a Redis round trip on every move.
+    """
+
+    def __init__(self) -> None:
+        self._readings: RoomCache[str, tuple[PresenceSnapshot, float]] = RoomCache()
+
+    def reusable(self, room_code: str) -> PresenceSnapshot | None:
+        """The room's reading if it is recent enough for a move's state to reuse."""
+        known = self._readings.get(room_code)
+        if known is None or time.monotonic() - known[1] > PRESENCE_REUSE_SECONDS:
+            return None
+        return known[0]
+
+    def last(self, room_code: str) -> PresenceSnapshot | None:
+        known = self._readings.get(room_code)
+        return None if known is None else known[0]
+
+    def keep(self, room_code: str, seen: PresenceSnapshot) -> None:
+        """Keep ``seen`` unless a newer reading is kept already (of two readings racing here, the newer wins)."""
+        known = self._readings.get(room_code)
+        if known is None or known[0].read_at_us <= seen.read_at_us:
+            self._readings.keep(room_code, (seen, time.monotonic()))
+
+    def forget_older_than(self, room_code: str, read_at_us: int) -> None:
+        """A state with a newer presence reading reached this process: its own reading is out of date."""
+        known = self._readings.get(room_code)
+        if known is not None and known[0].read_at_us < read_at_us:
+            self._readings.pop(room_code, None)
+
+    def forget(self, room_code: str) -> None:
+        self._readings.pop(room_code, None)
+
+    def knows(self, room_code: str) -> bool:
+        return room_code in self._readings
+
+    def reset(self) -> None:
+        """Hold nothing, as a new process (the tests start each from here)."""
+        self._readings.clear()
+
+
+last_presence = LastPresence()
+"""The process's one record of the presence it last read per room."""
+
+
+async def read(room_code: str) -> PresenceSnapshot:
+    """The room's presence now, kept as the last reading; the last known (or nobody) when Redis cannot be read."""
+    try:
+        seen = await presence().snapshot(room_code)
+    except (RedisError, OSError):
+        logger.warning("presence unreadable; using the last known", extra={"room": room_code})
+        return last_presence.last(room_code) or NOBODY
+    last_presence.keep(room_code, seen)
+    return seen

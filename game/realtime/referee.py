@@ -1,0 +1,111 @@
+"""The server's own moves: ending games that nobody will end by sending something.
+
+A flag falls when the running player's time is up, and a game whose player
+left before both had moved is aborted when their away limit is reached,
+even when every socket stays silent. Every process that serves sockets runs
+one referee task; each asks the database for games past their deadline and
+ends them through the service layer, whose compare-and-swap lets exactly
+one process end a given game, and only that one publishes it.
+
+The referee also keeps the absence countdowns true when a player's worker
+died: its sockets never said goodbye, so their presence only expires, and
+nobody's leave started the countdown (see services.note_presence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Final
+
+from channels.db import database_sync_to_async
+
+from game.actions import services
+from game.domain import rules
+from game.messages import room_states
+from game.models import Game, Room, Status
+from game.realtime.broadcast import publish
+from game.realtime.computer_turns import computer_players
+from game.realtime.presence import PresenceSnapshot, presence
+
+logger = logging.getLogger(__name__)
+
+CHECK_EVERY_SECONDS: Final = 0.5
+# How often the seated players' presence is compared with their games' countdowns.
+PRESENCE_CHECK_EVERY_SECONDS: Final = 5.0
+
+
+RoomsServed = Callable[[], list[str]]
+"""The codes of the rooms this process has sockets in (empty: the referee stops)."""
+
+
+class Referee:
+    """One task per process and event loop, running while ``serving()`` says the process has sockets."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    def ensure_running(self, serving: RoomsServed) -> None:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run(serving))
+
+    async def _run(self, serving: RoomsServed) -> None:
+        presence_checked = time.monotonic()
+        while serving():
+            await asyncio.sleep(CHECK_EVERY_SECONDS)
+            try:
+                await self.end_due_games()
+                if time.monotonic() - presence_checked >= PRESENCE_CHECK_EVERY_SECONDS:
+                    presence_checked = time.monotonic()
+                    await self.check_presence(serving())
+            except Exception:
+                logger.exception("referee round failed")
+
+    async def end_due_games(self) -> int:
+        """End every game that is due; how many this process ended."""
+        ended = 0
+        for room in await services.adue_rooms():
+            game = await services.asettle(room)
+            if game is not None:
+                ended += 1
+                state = await room_states.read(room, game)
+                await publish(state)
+                computer_players.after(room, state)  # a computer whose person has gone leaves too
+        return ended
+
+    async def check_presence(self, room_codes: list[str]) -> None:
+        """Start or cancel countdowns in these rooms' games where presence says otherwise."""
+        if not room_codes:
+            return
+        seen = await presence().snapshots(room_codes)
+        for room in await _arooms_out_of_step(seen):
+            game = await services.anote_presence(room, seen[room.code].sessions)
+            if game is not None:
+                await publish(await room_states.read(room, game))
+
+
+def _rooms_out_of_step(seen: dict[str, PresenceSnapshot]) -> list[Room]:
+    """The rooms among ``seen`` whose game in play has a countdown that presence contradicts."""
+    games = Game.objects.filter(status=Status.PLAYING, room__code__in=list(seen)).select_related(
+        "room", "player_x", "player_o"
+    )
+    out_of_step = []
+    for game in games:
+        sessions = seen[game.room.code].sessions
+        for mark in rules.MARKS:
+            player = game.player(mark)
+            if player is None or player.bot_level:
+                continue
+            if (player.session_hash in sessions) == (game.left_at(mark) is not None):
+                out_of_step.append(game.room)
+                break
+    return out_of_step
+
+
+_arooms_out_of_step = database_sync_to_async(_rooms_out_of_step)
+
+
+referee = Referee()

@@ -1,0 +1,1 @@
+"""How tictac stores and reads fast: the speed-ups that lean on Django's and Channels' internals."""

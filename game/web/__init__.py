@@ -1,0 +1,1 @@
+"""The edges: WebSocket consumers, HTTP views, forms and the admin's live actions."""
