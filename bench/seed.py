@@ -1,7 +1,7 @@
 """Create benchmark rooms in the database at DATABASE_URL and print their codes as JSON.
 
 ``python -m bench.seed 600``. Rooms are made with tictac's own service
-(``services.create_room``, as the lobby form does) straight through the
+(``rooms.create_room``, as the lobby form does) straight through the
 ORM: a POST per room would need a CSRF token and would only time the
 lobby, which is not what the benchmark measures.
 """
@@ -20,10 +20,10 @@ def main(count: int) -> list[str]:
     django.setup()
     from django.db import transaction
 
-    from game.actions import services
+    from game.actions import rooms
 
     with transaction.atomic():
-        return [services.create_room(name=f"bench {number}").code for number in range(count)]
+        return [rooms.create_room(name=f"bench {number}").code for number in range(count)]
 
 
 if __name__ == "__main__":

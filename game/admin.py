@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from game.actions import services
+from game.actions import write
 from game.domain import rules
 from game.models import Game, Move, Player, Room
 from game.web import host_actions
@@ -24,7 +24,7 @@ class RoomAdmin(admin.ModelAdmin[Room]):
     def save_model(self, request: HttpRequest, obj: Room, form: Any, change: bool) -> None:
         closing = change and "is_open" in form.changed_data and not obj.is_open
         super().save_model(request, obj, form, change)
-        services.current_game(obj)  # a new room starts with its first game
+        write.current_game(obj)  # a new room starts with its first game
         if closing:
             host_actions.close_room(obj)
         elif change:

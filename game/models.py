@@ -2,7 +2,7 @@
 
 The models hold data and answer questions about it; judging a move is the
 rules' job (``game.domain.rules``) and changing a game is the service layer's
-(``game.actions.services``). Database constraints make impossible states
+(``game.actions``). Database constraints make impossible states
 unrepresentable even if a bug slipped past both.
 """
 
@@ -309,8 +309,8 @@ class Move(models.Model):
             models.CheckConstraint(condition=Q(mark__in=["X", "O"]), name="move_mark_valid"),
             models.CheckConstraint(condition=Q(number__gte=1), name="move_number_positive"),
             # A move id is played once: a resend with another cell is refused by the database itself
-            # (services.play_move answers it with the state). The index also finds the previous
-            # game's move with an id (services._store_move).
+            # (moves.play_move answers it with the state). The index also finds the previous
+            # game's move with an id (write.store_move).
             models.UniqueConstraint(
                 fields=["game", "player", "client_id"],
                 condition=~Q(client_id=""),

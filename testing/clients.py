@@ -17,7 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 from websockets.asyncio.client import ClientConnection
 
-from game.actions import services
+from game.actions import rooms
 from testing.live import Browser, LiveServer
 from tictac.asgi import application
 
@@ -25,7 +25,7 @@ ORIGIN = b"http://localhost"
 TIMEOUT = 10
 
 
-make_room = database_sync_to_async(services.create_room)
+make_room = database_sync_to_async(rooms.create_room)
 
 _unused_addresses = (f"10.9.{high}.{low}" for high, low in itertools.product(range(256), range(1, 255)))
 

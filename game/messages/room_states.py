@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from game.actions.services import acurrent_game, current_game, forget_room, is_due, settle
+from game.actions.endings import is_due, settle
+from game.actions.write import acurrent_game, current_game, forget_room
 from game.messages.state import RoomState, build
 from game.models import Game, Room
 from game.realtime import presence_readings

@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from game.actions.services import claim_at, epoch_ms, idle_since, series_after
+from game.actions.endings import claim_at, idle_since
+from game.actions.rematch import series_after
+from game.actions.write import epoch_ms
 from game.domain import pools, rules
 from game.domain.state_order import StateStamp
 from game.models import FINISHED_STATUSES, Game, Room, Status

@@ -12,7 +12,7 @@ it: a queue per client (the person's address; their session without one),
 served in turn, one search per client at a time. Twenty-four games from one
 address delay another address's search by one search, not twenty-four.
 
-The move the search picks is played with ``services.aplay_move``, exactly as
+The move the search picks is played with ``moves.aplay_move``, exactly as
 a person's, and published the same way. Whatever process publishes a state
 in which the computer is to move (or has an offer or a rematch to answer)
 schedules its turn; the version compare-and-swap makes a duplicate
@@ -42,7 +42,7 @@ from typing import Any
 
 from django.conf import settings
 
-from game.actions import services
+from game.actions import computer, moves, offers, rematch, write
 from game.domain import rules, search
 from game.domain.fair_queue import FairQueue
 from game.messages import room_states
@@ -204,17 +204,17 @@ class ComputerPlayers:
         if room_code in self._rooms:
             return
         if len(self._rooms) >= settings.TICTAC["MAX_BOT_GAMES_PER_PROCESS"]:
-            raise services.ActionRefused("too_many_bots", "The server is playing all the games it can: try later.")
+            raise write.ActionRefused("too_many_bots", "The server is playing all the games it can: try later.")
         if size <= ANSWERED_AT_ONCE_SIZE:
             return  # 3×3 costs the search process nothing
         per_address = settings.TICTAC["MAX_SEARCHED_BOT_GAMES_PER_ADDRESS"]
         if client is not None and self.searched_games_of(client) >= per_address:
-            raise services.ActionRefused(
+            raise write.ActionRefused(
                 "too_many_bots",
                 "Your network is playing the computer on large boards in all the games it may: finish one first.",
             )
         if len(self.searches) >= settings.TICTAC["MAX_QUEUED_SEARCHES"]:
-            raise services.ActionRefused(
+            raise write.ActionRefused(
                 "too_many_bots", "The computer is thinking for many people: try later, or play it on 3×3."
             )
 
@@ -264,7 +264,7 @@ class ComputerPlayers:
     async def _take_turn(self, room: Room, state: RoomState) -> None:
         try:
             answer = await self._act(room, state)
-        except (services.ActionRefused, SearchSupersededError):
+        except (write.ActionRefused, SearchSupersededError):
             return  # the person got there first (moved, resigned, left, took the move back)
         except Exception:
             logger.exception("the computer's turn failed", extra={"room": room.code})
@@ -287,19 +287,19 @@ class ComputerPlayers:
         if game["status"] in FINISHED_STATUSES and not person["online"]:
             # The person has gone: the computer does not keep the room.
             self._rooms.pop(room.code, None)
-            left = await services.aremove_computer(room)
+            left = await computer.aremove_computer(room)
             return None if left is None else await room_states.read(room, left)
         offer = game["offer"]
         if game["status"] == "playing" and offer is not None and offer["by"] != mark:
             # A takeback is granted (a child learning the game is the point); a draw is not.
-            answered = await services.aanswer_offer(room, computer_id, accept=offer["kind"] == "takeback")
+            answered = await offers.aanswer_offer(room, computer_id, accept=offer["kind"] == "takeback")
             return await room_states.read(room, answered)
         if game["status"] in FINISHED_STATUSES:
-            return await room_states.read(room, await services.arequest_rematch(room, computer_id))
+            return await room_states.read(room, await rematch.arequest_rematch(room, computer_id))
         level: Any = message["players"][mark]["computer"]
         board = rules.Board(room.size, room.win_length, game["board"])
         cell = await self._move(room.code, board, level)
-        moved = await services.aplay_move(room, computer_id, cell)
+        moved = await moves.aplay_move(room, computer_id, cell)
         return await room_states.read(room, moved, reuse_presence=True)
 
     async def _move(self, room_code: str, board: rules.Board, level: search.Level) -> rules.Cell:

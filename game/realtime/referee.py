@@ -9,7 +9,7 @@ one process end a given game, and only that one publishes it.
 
 The referee also keeps the absence countdowns true when a player's worker
 died: its sockets never said goodbye, so their presence only expires, and
-nobody's leave started the countdown (see services.note_presence).
+nobody's leave started the countdown (see endings.note_presence).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Final
 
 from channels.db import database_sync_to_async
 
-from game.actions import services
+from game.actions import endings
 from game.domain import rules
 from game.messages import room_states
 from game.models import Game, Room, Status
@@ -67,8 +67,8 @@ class Referee:
     async def end_due_games(self) -> int:
         """End every game that is due; how many this process ended."""
         ended = 0
-        for room in await services.adue_rooms():
-            game = await services.asettle(room)
+        for room in await endings.adue_rooms():
+            game = await endings.asettle(room)
             if game is not None:
                 ended += 1
                 state = await room_states.read(room, game)
@@ -82,7 +82,7 @@ class Referee:
             return
         seen = await presence().snapshots(room_codes)
         for room in await _arooms_out_of_step(seen):
-            game = await services.anote_presence(room, seen[room.code].sessions)
+            game = await endings.anote_presence(room, seen[room.code].sessions)
             if game is not None:
                 await publish(await room_states.read(room, game))
 

@@ -3,7 +3,7 @@
 The move path judges against this copy and skips the SELECT. It may be stale
 (another process moved), which is safe: an acceptance is confirmed by the
 version compare-and-swap, and a refusal is judged again against a fresh read
-before it is given. The service layer owns it (``game.actions.services`` stores every
+before it is given. The actions own it (``game.actions.write`` stores every
 game it reads or writes, and drops a copy that may hold rolled-back changes);
 the state messages hand it the states other workers publish
 (``game.messages.room_states.note_received``), so a process that did not make the last move

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from game.actions import services
+from game.actions import identities, seating
 from game.models import Game, Player, Room
 
 pytestmark = pytest.mark.django_db
@@ -38,12 +38,12 @@ def test_a_seated_visitor_who_signs_in_keeps_the_seat_and_their_typed_name(clien
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.code}/"
     assert client.session.session_key != old_key  # login() rotated the key
-    identity = services.identify(client.session)
+    identity = identities.identify(client.session)
     assert identity.player_id == seated.id
     assert identity.user_id == user.pk
     player = _player_x(room)
     assert (player.id, player.user_id, player.name) == (seated.id, user.pk, "alice")
-    assert services.join(room, identity, None)[0].seat_of(player.id) == "X"  # re-attached, not a new seat
+    assert seating.join(room, identity, None)[0].seat_of(player.id) == "X"  # re-attached, not a new seat
 
 
 def test_a_visitor_who_never_typed_a_name_plays_under_their_new_username(client: Client) -> None:
@@ -57,7 +57,7 @@ def test_a_visitor_who_never_typed_a_name_plays_under_their_new_username(client:
     assert response["Location"] == f"/rooms/{room.code}/"
     player = _player_x(room)
     assert (player.name, player.user.username if player.user else None) == ("carol", "carol")
-    assert services.identify(client.session).player_id == player.id
+    assert identities.identify(client.session).player_id == player.id
 
 
 def test_a_signed_in_player_who_takes_a_seat_without_typing_a_name_gets_their_username(client: Client) -> None:
@@ -77,7 +77,7 @@ def test_changing_the_password_keeps_the_seat(client: Client) -> None:
         {"old_password": PASSWORD, "new_password1": "another long secret 4", "new_password2": "another long secret 4"},
     )
     assert response.status_code == 302
-    assert services.identify(client.session).player_id == seated.id
+    assert identities.identify(client.session).player_id == seated.id
     assert client.get("/accounts/password/done/").status_code == 200
 
 
@@ -88,7 +88,7 @@ def test_signing_out_leaves_the_seat_with_the_account_not_the_browser(client: Cl
     assert client.get("/accounts/logout/").status_code == 405  # signing out is a POST (CSRF-protected)
     assert client.post("/accounts/logout/").status_code == 302
     client.get(f"/rooms/{room.code}/")
-    assert services.identify(client.session).player_id is None
+    assert identities.identify(client.session).player_id is None
     assert _player_x(room).user is not None
 
 
@@ -129,13 +129,13 @@ def test_another_account_signing_in_on_the_same_browser_does_not_take_the_last_o
     client.post("/accounts/login/", {"username": "judy", "password": PASSWORD})
     room = _seated_visitor(client)
     session = client.session
-    session[services.PLAYER_SESSION_KEY] = _player_x(room).id  # as if remembered, then mallory signs in
+    session[identities.PLAYER_SESSION_KEY] = _player_x(room).id  # as if remembered, then mallory signs in
     session.save()
     client.post("/accounts/logout/")
     client.get("/")
     session = client.session
-    session[services.PLAYER_SESSION_KEY] = _player_x(room).id
+    session[identities.PLAYER_SESSION_KEY] = _player_x(room).id
     session.save()
     client.post("/accounts/login/", {"username": "mallory", "password": PASSWORD})
-    assert services.identify(client.session).player_id is None
+    assert identities.identify(client.session).player_id is None
     assert _player_x(room).user.username == "judy"  # type: ignore[union-attr]

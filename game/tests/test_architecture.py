@@ -79,7 +79,18 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
     "services": (
-        "game.actions.services",
+        "game.actions.write",
+        "game.actions.identities",
+        "game.actions.turns",
+        "game.actions.rooms",
+        "game.actions.seating",
+        "game.actions.moves",
+        "game.actions.endings",
+        "game.actions.offers",
+        "game.actions.rematch",
+        "game.actions.computer",
+        "game.actions.chat",
+        "game.actions.hosts",
         "game.actions.ratings",
         "game.storage.latest_game",
         "game.storage.cached_games",
@@ -134,7 +145,7 @@ CHANNEL_LAYER_MODULES = ("channels.layers", "channels_redis")
 # The modules that build messages from values: they read nothing (no Redis, presence, caches), so at
 # run time they import the pure modules, the models, and the service layer's pure helpers alone.
 BUILT_FROM_VALUES = ("game.messages.state",)
-BUILDERS_MAY_IMPORT = ("game.models", "game.actions.services")
+BUILDERS_MAY_IMPORT = ("game.models", "game.actions.endings", "game.actions.rematch", "game.actions.write")
 # Below them, only the adapter of the layers' private parts (it reads, never publishes): shards
 # (presence, budgets) take channels-redis's choice of host from it.
 CHANNEL_LAYER_READERS = ("game.storage.layer_internals",)
@@ -382,8 +393,8 @@ def test_the_reader_finds_the_imports_the_code_makes(modules: dict[str, list[Imp
     assert "game.domain.rules" in imported_by("game.domain.search")  # from game import rules
     assert "game.web.consumers" in imported_by("game.routing")
     assert "game.web.account_views" in imported_by("tictac.urls")
-    assert "django.db" in imported_by("game.actions.services")
-    assert "game.actions.services" in imported_by("game.web.views")
+    assert "django.db" in imported_by("game.actions.write")
+    assert "game.actions.rooms" in imported_by("game.web.views")
     assert len(modules) > 40
 
 
@@ -413,14 +424,16 @@ GOOD = {
     "game/__init__.py": "",
     "game/domain/rules.py": "from dataclasses import dataclass\n",
     "game/models.py": "from django.db import models\nfrom game.domain import rules\n",
-    "game/actions/services.py": "from game.models import Game\nfrom channels.db import database_sync_to_async\n",
-    "game/messages/state.py": "from game.actions import services\n",
-    "game/realtime/broadcast.py": "from channels.layers import get_channel_layer\nfrom game.messages.state import build\n",
+    "game/actions/write.py": "from game.models import Game\nfrom channels.db import database_sync_to_async\n",
+    "game/messages/state.py": "from game.actions import write\n",
+    "game/realtime/broadcast.py": (
+        "from channels.layers import get_channel_layer\nfrom game.messages.state import build\n"
+    ),
     "game/realtime/local_sockets.py": TYPE_ONLY + "    from game.web.consumers import RoomConsumer\n",
     "game/storage/layer_internals.py": "from channels_redis.utils import _consistent_hash\n",
     "game/realtime/presence.py": "from game.storage.layer_internals import key_shard\n",
-    "game/web/consumers.py": "from game.actions import services\nfrom game.realtime.broadcast import publish\n",
-    "game/web/views.py": "from game.actions import services\n",
+    "game/web/consumers.py": "from game.actions import write\nfrom game.realtime.broadcast import publish\n",
+    "game/web/views.py": "from game.actions import write\n",
     "game/routing.py": "from game.web import consumers\n",
     "game/urls.py": "from game.web import views\n",
     "tictac/__init__.py": "",
@@ -441,15 +454,15 @@ def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("relative", "added", "rule"),
     [
-        ("game/models.py", "from game.actions import services\n", upward_imports),
-        ("game/actions/services.py", "def later():\n    from game.web import consumers\n", upward_imports),
-        ("game/actions/services.py", "from game.messages import state\n", upward_imports),
+        ("game/models.py", "from game.actions import write\n", upward_imports),
+        ("game/actions/write.py", "def later():\n    from game.web import consumers\n", upward_imports),
+        ("game/actions/write.py", "from game.messages import state\n", upward_imports),
         ("game/domain/rules.py", "from django.conf import settings\n", impure_imports),
         ("game/domain/rules.py", "import asyncio\n", impure_imports),
         ("game/domain/rules.py", "from game import models\n", impure_imports),
         ("game/web/views.py", "from game.web.consumers import RoomConsumer\n", consumers_imported),
         ("game/web/consumers.py", "from game.web.views import lobby\n", views_imported),
-        ("game/actions/services.py", "from channels.layers import get_channel_layer\n", publishing_below_publishers),
+        ("game/actions/write.py", "from channels.layers import get_channel_layer\n", publishing_below_publishers),
         ("game/messages/state.py", "import channels_redis.pubsub\n", publishing_below_publishers),
         ("game/messages/state.py", "from game.realtime.presence import presence\n", reads_in_builders),
         ("game/messages/state.py", "from redis.exceptions import RedisError\n", reads_in_builders),
@@ -461,7 +474,7 @@ def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
         ),
         ("game/models.py", "from tictac import settings\n", project_app_crossings),
         ("tictac/settings.py", "import game.domain.rules\n", project_app_crossings),
-        ("game/actions/services.py", "from game.messages import state\n", cycles),
+        ("game/actions/write.py", "from game.messages import state\n", cycles),
         (
             "game/messages/state.py",
             TYPE_ONLY + "    from game.web.views import x\n",

@@ -11,7 +11,7 @@ from django.contrib.sessions.models import Session
 from django.db.models import Model
 from django.utils import timezone
 
-from game.actions import services
+from game.actions import chat, rooms, write
 from game.models import ChatMessage, Room
 from game.storage.compiled_reads import CompiledRead
 from game.storage.session_store import SessionStore
@@ -26,28 +26,28 @@ def _fields(instance: Model | None) -> dict[str, object] | None:
 @pytest.mark.django_db
 def test_a_room_read_by_its_code_is_the_room_django_reads() -> None:
     host = get_user_model().objects.create_user("host", password="pw-host-1234")
-    made = services.create_room(name="Tuesday club", size=5, win_length=4, time_control="budget:60+2", host_id=host.pk)
+    made = rooms.create_room(name="Tuesday club", size=5, win_length=4, time_control="budget:60+2", host_id=host.pk)
     Room.objects.filter(pk=made.pk).update(is_open=False)
-    ours, djangos = services.get_room(made.code), Room.objects.get(code=made.code)
+    ours, djangos = write.get_room(made.code), Room.objects.get(code=made.code)
     assert ours is not None
     assert _fields(ours) == _fields(djangos)
     assert ours._state.adding is False
     assert ours._state.db == djangos._state.db
     assert ours.is_open is False
-    assert services.get_room("nosuchroom") is None
+    assert write.get_room("nosuchroom") is None
 
 
 @pytest.mark.django_db
 def test_a_rooms_chat_reads_as_django_reads_it_newest_fifty_oldest_first() -> None:
-    room = services.create_room(name="talk")
-    other = services.create_room(name="elsewhere")
-    services.save_chat(other, "Eve", None, "not here")
-    for number in range(services.CHAT_KEPT + 5):
-        services.save_chat(room, "Ann", "X" if number % 2 else None, f"line {number}")
-    newest = ChatMessage.objects.filter(room=room).order_by("-id")[: services.CHAT_KEPT]
-    assert services.recent_chat(room) == [services._chat_line(message) for message in reversed(newest)]
-    assert services.recent_chat(room)[-1]["text"] == f"line {services.CHAT_KEPT + 4}"
-    assert len(services.recent_chat(room)) == services.CHAT_KEPT
+    room = rooms.create_room(name="talk")
+    other = rooms.create_room(name="elsewhere")
+    chat.save_chat(other, "Eve", None, "not here")
+    for number in range(chat.CHAT_KEPT + 5):
+        chat.save_chat(room, "Ann", "X" if number % 2 else None, f"line {number}")
+    newest = ChatMessage.objects.filter(room=room).order_by("-id")[: chat.CHAT_KEPT]
+    assert chat.recent_chat(room) == [chat._chat_line(message) for message in reversed(newest)]
+    assert chat.recent_chat(room)[-1]["text"] == f"line {chat.CHAT_KEPT + 4}"
+    assert len(chat.recent_chat(room)) == chat.CHAT_KEPT
 
 
 @pytest.mark.django_db
@@ -105,8 +105,8 @@ def test_a_read_of_a_related_models_related_model_is_refused() -> None:
 @pytest.mark.django_db
 def test_a_related_model_is_loaded_and_attached_as_select_related_would() -> None:
     host = get_user_model().objects.create_user("hostess", password="pw-host-1234")
-    hosted = services.create_room(name="hosted", host_id=host.pk)
-    unhosted = services.create_room(name="unhosted")
+    hosted = rooms.create_room(name="hosted", host_id=host.pk)
+    unhosted = rooms.create_room(name="unhosted")
     with_host = CompiledRead(
         Room, lambda code: Room.objects.select_related("host").filter(code=code), ("code",), ("x",)
     )

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from game.actions import services
+from game.actions import write
 from game.domain import search
 from game.domain.fair_queue import FairQueue
 from game.domain.rules import Board, Cell
@@ -173,7 +173,7 @@ async def test_past_the_bound_of_waiting_searches_a_large_board_game_is_refused_
     ]
     _, answer = await searches.next_started()
     assert len(players.searches) == 3
-    with pytest.raises(services.ActionRefused) as refused:
+    with pytest.raises(write.ActionRefused) as refused:
         players.refuse_if_full("new", client="10.0.0.9", size=7)
     assert refused.value.code == "too_many_bots"
     players.refuse_if_full("new", client="10.0.0.9", size=3)  # 3×3 never waits for a search: still welcome

@@ -19,7 +19,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import OperationalError
 
-from game.actions import services
+from game.actions import moves, write
 from game.messages import state
 from game.models import Game, Room, session_hash
 from game.realtime import presence_readings
@@ -34,10 +34,10 @@ from tictac.asgi import application
 OpenSocket = Callable[..., Awaitable[Socket]]
 
 
-async def play(moves: list[int], x: Socket, o: Socket) -> dict:
-    """Play ``moves`` alternately (X first) and return the state after the last."""
+async def play(cells: list[int], x: Socket, o: Socket) -> dict:
+    """Play ``cells`` alternately (X first) and return the state after the last."""
     state: dict = {}
-    for number, cell in enumerate(moves, start=1):
+    for number, cell in enumerate(cells, start=1):
         mover = x if number % 2 else o
         await mover.send({"type": "move", "cell": cell})
         state = await mover.next_state(moves=number)
@@ -303,7 +303,7 @@ async def test_when_the_database_cannot_be_reached_on_connect_then_the_socket_is
     async def unreachable(code: str) -> None:
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(services, "aget_room", unreachable)
+    monkeypatch.setattr(write, "aget_room", unreachable)
     socket = Socket("/ws/rooms/anyroom/")
     await socket.connect()
     closed = await socket.communicator.receive_output(timeout=5)
@@ -634,7 +634,7 @@ async def test_a_state_with_newer_presence_from_another_process_ends_the_reuse(
     """Another process announces a change: the next move here must not show the room as it was before it."""
     alice, bob = players
     await _unannounced_spectator(room)
-    game = await services.acurrent_game(room)
+    game = await write.acurrent_game(room)
     # Built and published as another process would, without this process's reading.
     announced = state.build(room, game, await presence().snapshot(room.code))
     layer = get_channel_layer()
@@ -684,7 +684,7 @@ async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_
         mine = game_cache.get(room)
         assert mine is not None
         game_cache.discard(room.pk)
-        theirs = services.play_move(room, mine.player_o_id, 4)  # bob's move, on another worker
+        theirs = moves.play_move(room, mine.player_o_id, 4)  # bob's move, on another worker
         game_cache.store(mine)  # this process did not see that move
         return state.build(room, theirs, presence().snapshots_blocking([room.code])[room.code])
 
@@ -695,13 +695,13 @@ async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_
     await alice.next_state(moves=2)
 
     reads: list[Room] = []
-    read_game = services.current_game
+    read_game = write.current_game
 
     def counted_read(room: Room) -> Game:
         reads.append(room)
         return read_game(room)
 
-    monkeypatch.setattr(services, "current_game", counted_read)
+    monkeypatch.setattr(write, "current_game", counted_read)
     await alice.send({"type": "move", "cell": 8})
     assert (await bob.next_state(moves=3))["game"]["history"] == [0, 4, 8]
     assert reads == []

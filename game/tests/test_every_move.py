@@ -9,7 +9,7 @@ import random
 import pytest
 from channels.db import database_sync_to_async
 
-from game.actions import services
+from game.actions import rooms
 from game.models import Room
 from testing.clients import LiveSocket, ProtocolClient, Socket, new_room, new_session_key, seated
 from testing.live import Browser, LiveServer
@@ -57,7 +57,7 @@ async def _race(x_tabs: list[ProtocolClient], o: ProtocolClient, watcher: Protoc
 
 
 async def test_every_socket_sees_every_move_in_order_on_one_process(transactional_db: None) -> None:
-    room: Room = await database_sync_to_async(services.create_room)(name="race", size=SIZE, win_length=SIZE)
+    room: Room = await database_sync_to_async(rooms.create_room)(name="race", size=SIZE, win_length=SIZE)
     alice_key, bob_key = await new_session_key(), await new_session_key()
     alice = await Socket.open(room.code, alice_key)
     await alice.join("alice")

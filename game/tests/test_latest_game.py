@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db.models import Model
 
-from game.actions import services
+from game.actions import identities, moves, rooms, seating, write
 from game.models import Game
 from game.storage.compiled_reads import compiled_statements
 from game.storage.latest_game import _LATEST_GAME, read_latest_game
@@ -37,12 +37,12 @@ def _assert_same(room_id: int) -> Game:
 
 @pytest.mark.django_db
 def test_a_game_in_play_with_clocks_and_moves_reads_as_django_reads_it() -> None:
-    room = services.create_room(name="read", time_control="budget:60+2")
-    alice = services.Identity(session_key="a" * 32)
-    bob = services.Identity(session_key="b" * 32)
-    services.join(room, alice, "Alice")
-    services.join(room, bob, "Bob")
-    services.play_move(room, services.current_game(room).player_x_id, 4)
+    room = rooms.create_room(name="read", time_control="budget:60+2")
+    alice = identities.Identity(session_key="a" * 32)
+    bob = identities.Identity(session_key="b" * 32)
+    seating.join(room, alice, "Alice")
+    seating.join(room, bob, "Bob")
+    moves.play_move(room, write.current_game(room).player_x_id, 4)
     game = _assert_same(room.pk)
     assert game.player_x is not None
     assert game.player_x.name == "Alice"
@@ -53,13 +53,13 @@ def test_a_game_in_play_with_clocks_and_moves_reads_as_django_reads_it() -> None
 
 @pytest.mark.django_db
 def test_a_finished_game_and_its_rematch_read_as_django_reads_them() -> None:
-    room = services.create_room(name="again")
-    x, o = services.Identity(session_key="c" * 32), services.Identity(session_key="d" * 32)
-    services.join(room, x, "X")
-    services.join(room, o, "O")
-    game = services.current_game(room)
+    room = rooms.create_room(name="again")
+    x, o = identities.Identity(session_key="c" * 32), identities.Identity(session_key="d" * 32)
+    seating.join(room, x, "X")
+    seating.join(room, o, "O")
+    game = write.current_game(room)
     for cell, player in zip((0, 3, 1, 4, 2), (game.player_x_id, game.player_o_id) * 3, strict=False):
-        services.play_move(room, player, cell)
+        moves.play_move(room, player, cell)
     finished = _assert_same(room.pk)
     assert finished.status == "won"
     assert finished.line == [0, 1, 2]
@@ -69,7 +69,7 @@ def test_a_finished_game_and_its_rematch_read_as_django_reads_them() -> None:
 
 @pytest.mark.django_db
 def test_an_empty_seat_reads_as_none_and_a_room_without_games_as_none() -> None:
-    room = services.create_room(name="waiting")
+    room = rooms.create_room(name="waiting")
     game = _assert_same(room.pk)
     assert game.player_x is None
     assert game.player_o is None

@@ -1,6 +1,6 @@
 """A game always ends: clocks, absent players, offers, exactly-once moves, chat that stays, the series.
 
-Time is the server's (services.now), moved by hand with the ``clock``
+Time is the server's (write.now), moved by hand with the ``clock``
 fixture; nothing here sleeps. The referee task of this process ends games
 on its own, so a test that waits for a flag only reads its sockets.
 """
@@ -17,7 +17,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from game.actions import services
+from game.actions import chat, identities, moves, seating, write
 from game.models import ChatMessage, Move, Room, session_hash
 from game.realtime.presence import presence
 from testing.clients import Socket, make_room, new_session_key
@@ -40,8 +40,8 @@ class ManualClock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
-    manual = ManualClock(services.now())
-    monkeypatch.setattr(services, "now", manual)
+    manual = ManualClock(write.now())
+    monkeypatch.setattr(write, "now", manual)
     return manual
 
 
@@ -97,16 +97,16 @@ async def test_no_clock_runs_until_both_players_have_made_a_first_move(
     alice, bob = await seated(room, open_socket)
     opening = alice.state["game"]  # type: ignore[index]
     assert (opening["clock"]["X"], opening["clock"]["O"], opening["clock"]["running"]) == (60_000, 60_000, None)
-    assert opening["first_move"] == {"mark": "X", "deadline": services.epoch_ms(clock.now) + 30_000}
+    assert opening["first_move"] == {"mark": "X", "deadline": write.epoch_ms(clock.now) + 30_000}
     clock.advance(20)
     after_x = (await move(alice, 4))["game"]
     # Twenty seconds of thinking cost X nothing, and earned no increment; O now owes a first move.
     assert (after_x["clock"]["X"], after_x["clock"]["O"], after_x["clock"]["running"]) == (60_000, 60_000, None)
-    assert after_x["first_move"] == {"mark": "O", "deadline": services.epoch_ms(clock.now) + 30_000}
+    assert after_x["first_move"] == {"mark": "O", "deadline": write.epoch_ms(clock.now) + 30_000}
     clock.advance(25)
     after_o = (await move(bob, 0))["game"]
     assert after_o["first_move"] is None
-    assert (after_o["clock"]["running"], after_o["clock"]["since"]) == ("X", services.epoch_ms(clock.now))
+    assert (after_o["clock"]["running"], after_o["clock"]["since"]) == ("X", write.epoch_ms(clock.now))
 
 
 async def test_a_missed_first_move_aborts_the_game_with_no_winner(open_socket: OpenSocket, clock: ManualClock) -> None:
@@ -130,7 +130,7 @@ async def test_a_per_move_limit_shorter_than_the_first_move_deadline_is_the_dead
 ) -> None:
     room = await make_room(name="Quick", time_control="move:15")
     alice, _ = await seated(room, open_socket)
-    assert alice.state["game"]["first_move"]["deadline"] == services.epoch_ms(clock.now) + 15_000  # type: ignore[index]
+    assert alice.state["game"]["first_move"]["deadline"] == write.epoch_ms(clock.now) + 15_000  # type: ignore[index]
 
 
 async def test_a_flag_falls_with_no_message_sent(open_socket: OpenSocket, clock: ManualClock) -> None:
@@ -167,7 +167,7 @@ async def test_a_player_here_who_does_not_move_may_be_claimed_against_in_a_room_
     alice, bob = await seated(room, open_socket)
     await move(alice, 0)
     state = await move(bob, 4)
-    since = services.epoch_ms(clock.now)
+    since = write.epoch_ms(clock.now)
     assert state["game"]["idle"] == {"mark": "X", "since": since, "claim_at": since + 120_000}
     clock.advance(119)
     assert (await bob.error({"type": "claim", "result": "win"}))["code"] == "too_early"
@@ -185,7 +185,7 @@ async def test_the_idle_countdown_starts_again_with_every_move(open_socket: Open
     clock.advance(100)
     state = await move(alice, 8)
     assert state["game"]["idle"]["mark"] == "O"
-    assert state["game"]["idle"]["since"] == services.epoch_ms(clock.now)
+    assert state["game"]["idle"]["since"] == write.epoch_ms(clock.now)
     clock.advance(100)
     assert (await alice.error({"type": "claim", "result": "win"}))["code"] == "too_early"
 
@@ -257,9 +257,9 @@ async def test_a_claim_is_answered_when_the_leavers_worker_died_without_a_goodby
     await alice.join("alice")
     # Bob plays from a worker that then dies: his presence entry simply stops being there.
     bob_session = await new_session_key()
-    await database_sync_to_async(services.join)(room, services.Identity(session_key=bob_session), "bob")
+    await database_sync_to_async(seating.join)(room, identities.Identity(session_key=bob_session), "bob")
     await presence().add(room.code, "dead-worker.bob", session_hash(bob_session))
-    await database_sync_to_async(services.play_move)(room, await database_sync_to_async(alice_id)(room), 0)
+    await database_sync_to_async(moves.play_move)(room, await database_sync_to_async(alice_id)(room), 0)
     await presence().remove(room.code, "dead-worker.bob", session_hash(bob_session))
     # No socket of bob's said goodbye, so no countdown runs yet: the claim starts it and says so.
     error = await alice.error({"type": "claim", "result": "win"})
@@ -272,7 +272,7 @@ async def test_a_claim_is_answered_when_the_leavers_worker_died_without_a_goodby
 
 
 def alice_id(room: Room) -> int:
-    player_id = services.current_game(room).player_x_id
+    player_id = write.current_game(room).player_x_id
     assert player_id is not None
     return player_id
 
@@ -420,8 +420,8 @@ async def test_chat_survives_a_reload(room: Room, players: tuple[Socket, Socket]
 
 async def test_only_the_last_50_chat_lines_are_kept(room: Room) -> None:
     for number in range(60):
-        await database_sync_to_async(services.save_chat)(room, "alice", "X", f"line {number}")
-    recent = await database_sync_to_async(services.recent_chat)(room)
+        await database_sync_to_async(chat.save_chat)(room, "alice", "X", f"line {number}")
+    recent = await database_sync_to_async(chat.recent_chat)(room)
     assert [line["text"] for line in recent] == [f"line {number}" for number in range(10, 60)]
     assert await database_sync_to_async(ChatMessage.objects.filter(room=room).count)() <= 60
 
@@ -552,7 +552,7 @@ def test_play_the_computer_from_the_lobby_seats_you_against_it() -> None:
     client = Client()
     response = client.post("/play/computer/", {"level": "medium"})
     room = Room.objects.get(code=response["Location"].split("/")[2])
-    game = services.current_game(room)
+    game = write.current_game(room)
     assert game.status == "playing"
     assert game.player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
     assert (game.player_o.name, game.player_o.bot_level) == ("Computer (medium)", "medium")  # type: ignore[union-attr]

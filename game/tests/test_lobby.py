@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-from game.actions import services
+from game.actions import computer, hosts, identities, moves, rooms, seating, write
 from game.domain import pools
 from game.messages.lobby import GAMES, LOBBY_LIMIT, read_lobby, row_words, section
 from game.models import Room, Status
@@ -55,12 +55,12 @@ class Visitor:
         session = SessionStore()
         session["visitor"] = True
         session.create()
-        self.identity = services.identify(session)
+        self.identity = identities.identify(session)
         self.room = room
         self.socket = f"test.{room.code}.{self.identity.session_hash}"
         if name is not None:
-            services.join(room, self.identity, name)
-            self.identity = services.identify(session)
+            seating.join(room, self.identity, name)
+            self.identity = identities.identify(session)
 
     def arrive(self, room: Room | None = None) -> Visitor:
         """Open a socket in its room (or in ``room``)."""
@@ -76,18 +76,18 @@ class Visitor:
 
 def challenge(name: str, player: str, **room_fields: Any) -> Room:
     """A room whose one seated player is here, waiting for an opponent."""
-    room = services.create_room(name=name, **room_fields)
+    room = rooms.create_room(name=name, **room_fields)
     Visitor(room, player).arrive()
     return room
 
 
 def game_in_play(name: str, *, here: tuple[bool, bool] = (True, True)) -> tuple[Room, Visitor, Visitor]:
-    room = services.create_room(name=name)
+    room = rooms.create_room(name=name)
     x, o = Visitor(room, f"{name}-x"), Visitor(room, f"{name}-o")
     for visitor, present in zip((x, o), here, strict=True):
         if present:
             visitor.arrive()
-    assert services.current_game(room).status == Status.PLAYING
+    assert write.current_game(room).status == Status.PLAYING
     return room, x, o
 
 
@@ -116,7 +116,7 @@ def test_a_room_with_a_present_waiting_player_is_listed_with_their_name_and_whet
 
 @pytest.mark.django_db
 def test_a_waiting_room_whose_player_is_not_here_is_not_listed() -> None:
-    room = services.create_room(name="Left")
+    room = rooms.create_room(name="Left")
     Visitor(room, "alice")  # seated, but with no socket in the room
     Visitor(room, None).arrive()  # a spectator is no one to play against
     lobby = read_lobby()
@@ -127,7 +127,7 @@ def test_a_waiting_room_whose_player_is_not_here_is_not_listed() -> None:
 @pytest.mark.django_db
 def test_a_finished_game_is_not_listed_though_both_players_are_still_here() -> None:
     room, x, _ = game_in_play("Over")
-    services.resign(room, x.identity.player_id)
+    moves.resign(room, x.identity.player_id)
     assert room.code not in listed_codes()
 
 
@@ -143,9 +143,9 @@ def test_a_game_is_listed_only_while_both_its_players_are_here() -> None:
 
 @pytest.mark.django_db
 def test_a_game_against_the_computer_is_listed_while_its_person_is_here() -> None:
-    room = services.create_room(name="Versus the machine")
+    room = rooms.create_room(name="Versus the machine")
     person = Visitor(room, "alice").arrive()
-    services.add_computer(room, person.identity, "easy")
+    computer.add_computer(room, person.identity, "easy")
     (summary,) = read_lobby().rooms
     assert (summary["code"], summary["status"]) == (room.code, "playing")
 
@@ -153,7 +153,7 @@ def test_a_game_against_the_computer_is_listed_while_its_person_is_here() -> Non
 @pytest.mark.django_db
 def test_a_closed_room_is_not_listed() -> None:
     room = challenge("Closing", "alice")
-    services.close_room(room)
+    hosts.close_room(room)
     assert listed_codes() == []
 
 
@@ -168,10 +168,10 @@ def test_challenges_come_first_then_games_each_most_recent_first() -> None:
 
 @pytest.mark.django_db
 def test_the_lobby_lists_at_most_its_limit_and_counts_every_game_in_play() -> None:
-    rooms = [game_in_play(f"g{number}")[0] for number in range(LOBBY_LIMIT + 1)]
+    listed = [game_in_play(f"g{number}")[0] for number in range(LOBBY_LIMIT + 1)]
     lobby = read_lobby()
     assert len(lobby.rooms) == LOBBY_LIMIT
-    assert lobby.rooms[0]["code"] == rooms[-1].code
+    assert lobby.rooms[0]["code"] == listed[-1].code
     assert lobby.stats.games_in_play == LOBBY_LIMIT + 1
 
 
@@ -223,7 +223,7 @@ def _json_script(page: str, element_id: str) -> Any:
 def test_the_lobby_page_lists_its_rooms_as_plain_links_and_the_same_rooms_as_data(client: Client) -> None:
     waiting = challenge("Take me", "alice")
     playing, _, _ = game_in_play("Watch me")
-    services.create_room(name="Nobody here")
+    rooms.create_room(name="Nobody here")
     page = client.get("/").content.decode()
     links = re.findall(r'<a class="room-link" href="/rooms/([^/]+)/">\s*<span class="room-name">([^<]*)</span>', page)
     assert links == [(waiting.code, "Take me"), (playing.code, "Watch me")]
@@ -278,23 +278,23 @@ async def open_lobby() -> tuple[Socket, dict[str, Any], dict[str, Any]]:
     """A lobby socket, with the list and the counts it is sent on connect."""
     lobby = Socket("/ws/lobby/")
     await lobby.connect()
-    rooms = await lobby.receive()
+    listed = await lobby.receive()
     stats = await lobby.receive()
-    assert (rooms["type"], stats["type"]) == ("rooms", "stats")
-    return lobby, rooms, stats
+    assert (listed["type"], stats["type"]) == ("rooms", "stats")
+    return lobby, listed, stats
 
 
 async def test_a_lobby_socket_gets_the_list_and_the_counts_on_connect(transactional_db: None) -> None:
     room = await database_sync_to_async(challenge)("Hello", "alice")
-    lobby, rooms, stats = await open_lobby()
-    assert [summary["code"] for summary in rooms["rooms"]] == [room.code]
+    lobby, listed, stats = await open_lobby()
+    assert [summary["code"] for summary in listed["rooms"]] == [room.code]
     assert stats == {"type": "stats", "players_online": 1, "games_in_play": 0}
     await lobby.close()
 
 
 async def test_a_challenge_enters_an_open_lobby_and_leaves_it_when_its_player_closes_the_tab(room: Room) -> None:
-    lobby, rooms, _ = await open_lobby()
-    assert rooms["rooms"] == []
+    lobby, listed, _ = await open_lobby()
+    assert listed["rooms"] == []
     alice = await Socket.open(room.code, await new_session_key())
     await alice.join("alice")
     entered = await next_update(lobby, room.code)
@@ -311,8 +311,8 @@ async def test_a_challenge_enters_an_open_lobby_and_leaves_it_when_its_player_cl
 async def test_a_challenge_taken_moves_to_the_games_and_leaves_when_the_game_ends(room: Room) -> None:
     alice = await Socket.open(room.code, await new_session_key())
     await alice.join("alice")
-    lobby, rooms, _ = await open_lobby()
-    assert [(summary["code"], summary["status"]) for summary in rooms["rooms"]] == [(room.code, "waiting")]
+    lobby, listed, _ = await open_lobby()
+    assert [(summary["code"], summary["status"]) for summary in listed["rooms"]] == [(room.code, "waiting")]
     bob = await Socket.open(room.code, await new_session_key())
     await bob.join("bob")
     playing = await next_update(lobby, room.code)
@@ -333,8 +333,8 @@ async def test_the_feed_drops_a_challenge_whose_players_process_died_without_a_g
     room = await make_room(name="Ghost")
     alice = await database_sync_to_async(Visitor)(room, "alice")
     await database_sync_to_async(alice.arrive)()
-    lobby, rooms, _ = await open_lobby()
-    assert [summary["code"] for summary in rooms["rooms"]] == [room.code]
+    lobby, listed, _ = await open_lobby()
+    assert [summary["code"] for summary in listed["rooms"]] == [room.code]
     await alice.aleave()  # nothing is published: only the feed's next read can tell
     gone = await next_update(lobby, room.code)
     assert (gone["listed"], gone["names"]["X"]) == (False, "alice")

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from game.actions import services
+from game.actions import identities, rooms, seating, write
 from game.domain import confusables, names
 from game.management.commands import confusables_table
 
@@ -55,14 +55,14 @@ def test_the_confusables_table_is_the_committed_unicode_file_and_regenerates_unc
 
 @pytest.mark.django_db
 def test_a_look_alike_of_the_name_in_the_other_seat_is_taken() -> None:
-    room = services.create_room(name="names")
-    services.join(room, services.Identity(session_key="a" * 32), "alice")
-    with pytest.raises(services.ActionRefused) as refused:
-        services.join(room, services.Identity(session_key="b" * 32), "\u0430lice")  # Cyrillic а
+    room = rooms.create_room(name="names")
+    seating.join(room, identities.Identity(session_key="a" * 32), "alice")
+    with pytest.raises(write.ActionRefused) as refused:
+        seating.join(room, identities.Identity(session_key="b" * 32), "\u0430lice")  # Cyrillic а
     assert refused.value.code == "name_taken"
-    with pytest.raises(services.ActionRefused):
-        services.join(room, services.Identity(session_key="b" * 32), "\uff41lice")  # fullwidth a
-    _, player = services.join(room, services.Identity(session_key="b" * 32), "alicia")
+    with pytest.raises(write.ActionRefused):
+        seating.join(room, identities.Identity(session_key="b" * 32), "\uff41lice")  # fullwidth a
+    _, player = seating.join(room, identities.Identity(session_key="b" * 32), "alicia")
     assert player.name == "alicia"
 
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from game.actions import services
+from game.actions import identities, rooms, seating
 from game.models import Room
 from game.storage.session_store import SessionStore
 from tictac.asgi import application
@@ -29,7 +29,7 @@ def _session_writes(queries: CaptureQueriesContext) -> list[str]:
 
 @pytest.mark.django_db
 def test_a_newcomers_room_page_stores_their_session_in_one_insert() -> None:
-    room = services.create_room(name="crowd")
+    room = rooms.create_room(name="crowd")
     with CaptureQueriesContext(connection) as queries:
         response = Client(HTTP_HOST="127.0.0.1").get(f"/rooms/{room.code}/")
     assert response.status_code == 200
@@ -40,7 +40,7 @@ def test_a_newcomers_room_page_stores_their_session_in_one_insert() -> None:
 
 @pytest.mark.django_db
 def test_a_returning_visitors_room_page_writes_no_session() -> None:
-    room = services.create_room(name="again")
+    room = rooms.create_room(name="again")
     browser = Client(HTTP_HOST="127.0.0.1")
     browser.get(f"/rooms/{room.code}/")
     with CaptureQueriesContext(connection) as queries:
@@ -56,7 +56,7 @@ def _reads_of(queries: CaptureQueriesContext, table: str) -> int:
 
 @pytest.mark.django_db
 def test_a_returning_visitors_room_page_reads_their_session_once() -> None:
-    room = services.create_room(name="once")
+    room = rooms.create_room(name="once")
     browser = Client(HTTP_HOST="127.0.0.1")
     browser.get(f"/rooms/{room.code}/")
     with CaptureQueriesContext(connection) as queries:
@@ -67,7 +67,7 @@ def test_a_returning_visitors_room_page_reads_their_session_once() -> None:
 @pytest.mark.django_db
 def test_the_room_page_does_not_look_up_who_the_visitor_plays_as() -> None:
     # The page's socket tells it the visitor's seat; the page itself needs only their session.
-    room = services.create_room(name="anyone")
+    room = rooms.create_room(name="anyone")
     browser = Client(HTTP_HOST="127.0.0.1")
     for _ in range(2):  # a newcomer, then the same visitor returning
         with CaptureQueriesContext(connection) as queries:
@@ -77,7 +77,7 @@ def test_the_room_page_does_not_look_up_who_the_visitor_plays_as() -> None:
 
 @pytest.mark.django_db
 def test_a_cookie_naming_no_stored_session_gets_a_new_one() -> None:
-    room = services.create_room(name="stale")
+    room = rooms.create_room(name="stale")
     browser = Client(HTTP_HOST="127.0.0.1")
     browser.cookies["sessionid"] = "x" * 32
     response = browser.get(f"/rooms/{room.code}/")
@@ -115,10 +115,10 @@ async def test_page_views_run_on_the_database_thread_the_sockets_use(room: Room)
 
 @pytest.mark.django_db
 def test_a_newcomer_taking_a_seat_inserts_their_player_without_looking_first() -> None:
-    room = services.create_room(name="seat")
-    newcomer = services.Identity(session_key="n" * 32)
+    room = rooms.create_room(name="seat")
+    newcomer = identities.Identity(session_key="n" * 32)
     with CaptureQueriesContext(connection) as queries:
-        game, player = services.join(room, newcomer, "Nell")
+        game, player = seating.join(room, newcomer, "Nell")
     assert game.player_x_id == player.id
     assert _reads_of(queries, '"game_player"') == 0
 
@@ -126,10 +126,10 @@ def test_a_newcomer_taking_a_seat_inserts_their_player_without_looking_first() -
 @pytest.mark.django_db
 def test_a_seat_taken_with_an_identity_older_than_its_player_finds_that_player() -> None:
     # Two tabs of one session connected before either sat down; the first made the Player.
-    room = services.create_room(name="tabs")
-    first_tab = second_tab = services.Identity(session_key="t" * 32)
-    _, made = services.join(room, first_tab, "Tess")
-    game, found = services.join(room, second_tab, None)
+    room = rooms.create_room(name="tabs")
+    first_tab = second_tab = identities.Identity(session_key="t" * 32)
+    _, made = seating.join(room, first_tab, "Tess")
+    game, found = seating.join(room, second_tab, None)
     assert found.id == made.id
     assert game.player_x_id == made.id
     assert game.player_o_id is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from game.actions import services
+from game.actions import write
 from game.models import Room
 from game.web.views import NAME_SESSION_KEY
 
@@ -34,7 +34,7 @@ def test_a_seven_by_seven_board_with_four_in_a_row_is_made_when_asked(client: Cl
     response = client.post("/play/computer/", {"level": "medium", "size": "7", "win_length": "4"})
     room = _room_of(response)
     assert (room.size, room.win_length) == (7, 4)
-    game = services.current_game(room)
+    game = write.current_game(room)
     assert (game.status, len(game.board)) == ("playing", 49)
 
 

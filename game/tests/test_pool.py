@@ -13,7 +13,7 @@ from django.test import Client
 
 import game.realtime.seeks
 import game.web.pool_consumer
-from game.actions import services
+from game.actions import rooms, write
 from game.domain.pools import DEFAULT, Pool
 from game.models import Game, Player, Room, session_hash
 from game.realtime.presence import RedisPresence, presence
@@ -89,7 +89,7 @@ async def test_two_seekers_of_one_pool_are_seated_against_each_other_in_a_room_w
     @database_sync_to_async
     def the_room() -> tuple[Room, Game]:
         room = Room.objects.get(code=code)
-        return room, services.current_game(room)
+        return room, write.current_game(room)
 
     room, game = await the_room()
     assert (room.name, room.size, room.win_length, room.time_control) == ("Quick play", 3, 3, "move:15")
@@ -170,7 +170,7 @@ async def test_two_seekers_with_one_name_are_seated_with_the_second_numbered(
     names = await database_sync_to_async(
         lambda: sorted(
             player.name
-            for player in (services.current_game(Room.objects.get(code=code)).player(mark) for mark in "XO")
+            for player in (write.current_game(Room.objects.get(code=code)).player(mark) for mark in "XO")
             if player is not None
         )
     )()
@@ -337,9 +337,9 @@ def test_quick_play_sends_a_session_that_sits_in_a_quick_play_game_back_to_it(cl
     other.create()
     assert other.session_key is not None
     assert client.session.session_key is not None
-    mine = services.PairedSeeker(session_hash(client.session.session_key), None, "erin")
-    theirs = services.PairedSeeker(session_hash(other.session_key), None, "fred")
-    room, _ = services.start_paired_game(mine, theirs, size=3, win_length=3, time_control="move:15")
+    mine = rooms.PairedSeeker(session_hash(client.session.session_key), None, "erin")
+    theirs = rooms.PairedSeeker(session_hash(other.session_key), None, "fred")
+    room, _ = rooms.start_paired_game(mine, theirs, size=3, win_length=3, time_control="move:15")
     assert client.post("/play/", {"pool": BLITZ.key})["Location"] == f"/rooms/{room.code}/"
 
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from game.actions import services
+from game.actions import rooms
 from game.domain import rules
 from game.models import Game, Move, Status
 from testing.clients import Socket, new_session_key
@@ -73,7 +73,7 @@ def _told_matches_stored(told: dict[str, Any], game: Game) -> None:
 
 
 async def _run(steps: list[tuple[int, Any]]) -> None:
-    room = await database_sync_to_async(services.create_room)(name="prop", size=SIZE, win_length=3)
+    room = await database_sync_to_async(rooms.create_room)(name="prop", size=SIZE, win_length=3)
     alice, bob = await new_session_key(), await new_session_key()
     sockets = [
         await Socket.open(room.code, alice),

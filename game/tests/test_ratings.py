@@ -20,7 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from game.actions import ratings, services
+from game.actions import endings, identities, moves, ratings, rematch, rooms, seating, write
 from game.domain import glicko2
 from game.models import EndReason, Game, Player, RatedGame, Rating, Room, Status
 from testing.clients import LiveSocket
@@ -31,8 +31,8 @@ def _seated(room: Room, *users: User | None, names: tuple[str, str] = ("alice", 
     """Seat two sessions in ``room`` as X and O (signed in as ``users``, None for anonymous); their player ids."""
     ids = []
     for user, name in zip(users, names, strict=True):
-        identity = services.Identity(session_key=secrets.token_hex(16), user_id=user.pk if user else None)
-        ids.append(services.join(room, identity, name)[1].id)
+        identity = identities.Identity(session_key=secrets.token_hex(16), user_id=user.pk if user else None)
+        ids.append(seating.join(room, identity, name)[1].id)
     return ids[0], ids[1]
 
 
@@ -47,14 +47,14 @@ def bob(db: None) -> User:
 
 
 def _play(room: Room, x: int, o: int, cells: list[int]) -> Game:
-    game = services.current_game(room)
+    game = write.current_game(room)
     for number, cell in enumerate(cells):
-        game = services.play_move(room, x if number % 2 == 0 else o, cell)
+        game = moves.play_move(room, x if number % 2 == 0 else o, cell)
     return game
 
 
 def test_a_rated_win_moves_both_ratings_once_by_glicko2(alice: User, bob: User) -> None:
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob)
     game = _play(room, x, o, [0, 3, 1, 4, 2])  # X: the top row
     assert game.status == Status.WON
@@ -69,18 +69,18 @@ def test_a_rated_win_moves_both_ratings_once_by_glicko2(alice: User, bob: User) 
     assert (winner.games, winner.wins, winner.losses, winner.draws) == (1, 1, 0, 0)
     assert (loser.games, loser.wins, loser.losses, loser.draws) == (1, 0, 1, 0)
     # Anything after the end (a resign refused, a rematch request) changes nothing.
-    with pytest.raises(services.ActionRefused):
-        services.resign(room, o)
-    services.request_rematch(room, x)
+    with pytest.raises(write.ActionRefused):
+        moves.resign(room, o)
+    rematch.request_rematch(room, x)
     assert Rating.objects.get(user=alice).games == 1
 
 
 def test_each_side_is_rated_against_the_others_rating_from_before_the_game(alice: User, bob: User) -> None:
     Rating.objects.create(user=alice, size=3, win_length=3, rating=1700, deviation=80, games=10, wins=10)
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob)
     _play(room, x, o, [4, 0])
-    services.resign(room, x)  # bob (O) wins
+    moves.resign(room, x)  # bob (O) wins
     before_alice, before_bob = glicko2.Rating(1700, 80), glicko2.Rating()
     assert Rating.objects.get(user=alice).rating == pytest.approx(
         glicko2.rate(before_alice, [(before_bob, 0.0)]).rating
@@ -90,7 +90,7 @@ def test_each_side_is_rated_against_the_others_rating_from_before_the_game(alice
 
 
 def test_a_rated_draw_counts_as_a_draw_for_both(alice: User, bob: User) -> None:
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob)
     game = _play(room, x, o, [4, 0, 2, 6, 3, 5, 8, 1, 7])
     assert game.status == Status.DRAW
@@ -100,52 +100,52 @@ def test_a_rated_draw_counts_as_a_draw_for_both(alice: User, bob: User) -> None:
 
 
 def test_the_variant_of_the_room_is_the_one_rated(alice: User, bob: User) -> None:
-    room = services.create_room(name="rated", size=5, win_length=4, rated=True)
+    room = rooms.create_room(name="rated", size=5, win_length=4, rated=True)
     x, o = _seated(room, alice, bob)
     _play(room, x, o, [4, 0])
-    services.resign(room, x)
+    moves.resign(room, x)
     assert sorted(Rating.objects.values_list("size", "win_length", flat=False)) == [(5, 4), (5, 4)]
 
 
 def test_an_unrated_room_an_anonymous_player_and_the_computer_change_nothing(alice: User, bob: User) -> None:
-    unrated = services.create_room(name="casual")
+    unrated = rooms.create_room(name="casual")
     x, o = _seated(unrated, alice, bob)
     _play(unrated, x, o, [4, 0])
-    services.resign(unrated, x)
-    with_anonymous = services.create_room(name="rated", rated=True)
+    moves.resign(unrated, x)
+    with_anonymous = rooms.create_room(name="rated", rated=True)
     x, o = _seated(with_anonymous, alice, None)
     _play(with_anonymous, x, o, [4, 0])
-    services.resign(with_anonymous, x)
-    against_computer = services.create_room(name="rated", rated=True)
+    moves.resign(with_anonymous, x)
+    against_computer = rooms.create_room(name="rated", rated=True)
     x, o = _seated(against_computer, alice, bob)
     Player.objects.filter(pk=o).update(bot_level="perfect")
     _play(against_computer, x, o, [4, 0])
-    services.resign(against_computer, x)
+    moves.resign(against_computer, x)
     assert not Rating.objects.exists()
 
 
 def test_an_aborted_game_does_not_count(alice: User, bob: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, _ = _seated(room, alice, bob)
-    services.play_move(room, x, 4)
-    services.note_presence(room, frozenset({Player.objects.get(pk=x).session_hash}))  # O's last tab went
+    moves.play_move(room, x, 4)
+    endings.note_presence(room, frozenset({Player.objects.get(pk=x).session_hash}))  # O's last tab went
     later = timezone.now() + timedelta(seconds=room.absence_seconds + 1)
-    monkeypatch.setattr(services, "now", lambda: later)
-    game = services.claim(room, x, "win")
+    monkeypatch.setattr(write, "now", lambda: later)
+    game = endings.claim(room, x, "win")
     assert game.reason == EndReason.ABORTED
     assert not Rating.objects.exists()
 
 
 def test_two_copies_ending_the_same_game_count_it_once(alice: User, bob: User) -> None:
     """Two processes' copies of one game, each ending it: the version check lets one swap, and one rating update."""
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob)
     _play(room, x, o, [4, 0])
-    first = services.current_game(room)
+    first = write.current_game(room)
     second = copy.copy(first)
     ended = {"status": Status.RESIGNED, "reason": EndReason.RESIGNED, "turn": None}
-    assert services._swap(first, **ended, winner="O", finished_at=timezone.now())
-    assert not services._swap(second, **ended, winner="X", finished_at=timezone.now())
+    assert write.swap(first, **ended, winner="O", finished_at=timezone.now())
+    assert not write.swap(second, **ended, winner="X", finished_at=timezone.now())
     assert sorted(Rating.objects.values_list("games", "wins", "losses")) == [(1, 0, 1), (1, 1, 0)]
 
 
@@ -153,7 +153,7 @@ def test_two_copies_ending_the_same_game_count_it_once(alice: User, bob: User) -
 def test_a_failing_rating_update_rolls_the_ending_back_with_it(
     alice: User, bob: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, _ = _seated(room, alice, bob)
 
     def broken(game: Game) -> None:
@@ -161,7 +161,7 @@ def test_a_failing_rating_update_rolls_the_ending_back_with_it(
 
     monkeypatch.setattr(ratings, "record_result", broken)
     with pytest.raises(RuntimeError):
-        services.resign(room, x)
+        moves.resign(room, x)
     assert Game.objects.get(room=room).status == Status.PLAYING
 
 
@@ -182,7 +182,7 @@ def test_the_create_form_makes_a_rated_room_and_its_state_says_so(db: None, clie
 def test_the_profile_shows_ratings_record_and_recent_games_with_names_as_text(
     alice: User, bob: User, client: Client
 ) -> None:
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob, names=("alice", "<b>bob</b>"))
     game = _play(room, x, o, [0, 3, 1, 4, 2])
     page = client.get("/players/alice/")
@@ -245,11 +245,11 @@ def _seed(users: int = 1000, games: int = 10_000) -> User:
         Player(session_hash=f"{user_id:064d}", user_id=user_id, name=f"user{n}") for n, user_id in enumerate(user_ids)
     )
     player_ids = list(Player.objects.order_by("pk").values_list("pk", flat=True))
-    rooms = Room.objects.bulk_create(Room(code=f"bench{n:04d}", rated=True) for n in range(games // 100))
+    made = Room.objects.bulk_create(Room(code=f"bench{n:04d}", rated=True) for n in range(games // 100))
     now = timezone.now()
     Game.objects.bulk_create(
         Game(
-            room=rooms[n // 100],
+            room=made[n // 100],
             number=n % 100 + 1,
             board="XXXOO....",
             status=Status.WON,
@@ -398,22 +398,22 @@ async def test_both_players_resigning_at_once_on_two_processes_move_the_ratings_
 
 def test_a_game_ended_before_both_players_have_moved_is_not_rated(alice: User, bob: User) -> None:
     """The farm: one account resigns at move 0 to the other, again and again."""
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob)
-    services.resign(room, o)  # before anyone moved
-    services.request_rematch(room, x)
-    services.request_rematch(room, o)
+    moves.resign(room, o)  # before anyone moved
+    rematch.request_rematch(room, x)
+    rematch.request_rematch(room, o)
     x, o = o, x  # marks swap in the rematch
-    services.play_move(room, x, 4)
-    services.resign(room, o)  # after X's first move only
+    moves.play_move(room, x, 4)
+    moves.resign(room, o)  # after X's first move only
     assert not Rating.objects.filter(games__gt=0).exists()
 
 
 def test_the_board_shows_each_accounts_rating_and_after_a_rated_game_its_change(alice: User, bob: User) -> None:
     Rating.objects.create(user=alice, size=3, win_length=3, rating=1700, deviation=80, games=10, wins=10)
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob)
-    board = services.current_game(room).ratings
+    board = write.current_game(room).ratings
     assert board == {
         "X": {"username": "alice", "value": 1700, "provisional": False, "change": None},
         "O": {"username": "bob", "value": 1500, "provisional": True, "change": None},
@@ -422,23 +422,23 @@ def test_the_board_shows_each_accounts_rating_and_after_a_rated_game_its_change(
     after = {row.user_id: round(row.rating) for row in Rating.objects.all()}
     assert game.ratings["X"]["change"] == after[alice.pk] - 1700 > 0
     assert game.ratings["O"]["change"] == after[bob.pk] - 1500 < 0
-    assert services.current_game(room).ratings == game.ratings  # stored, not only in this copy
+    assert write.current_game(room).ratings == game.ratings  # stored, not only in this copy
 
 
 def test_a_guest_beside_an_account_has_no_rating_at_the_board(alice: User) -> None:
-    room = services.create_room(name="casual")
+    room = rooms.create_room(name="casual")
     _seated(room, alice, None)
-    assert set(services.current_game(room).ratings) == {"X"}
+    assert set(write.current_game(room).ratings) == {"X"}
 
 
 def test_the_profile_links_opponents_with_an_account_and_says_once_whether_each_game_was_rated(
     alice: User, bob: User, client: Client
 ) -> None:
     # A room whose name is the word itself: the line must still say "rated" once, the name apart.
-    rated_room = services.create_room(name="Rated", rated=True)
+    rated_room = rooms.create_room(name="Rated", rated=True)
     x, o = _seated(rated_room, alice, bob)
     _play(rated_room, x, o, [0, 3, 1, 4, 2])
-    casual = services.create_room(name="Friday night")
+    casual = rooms.create_room(name="Friday night")
     x, o = _seated(casual, alice, None, names=("alice", "guest"))
     _play(casual, x, o, [0, 3, 1, 4, 2])
     page = client.get("/players/alice/").content.decode()
@@ -464,8 +464,8 @@ def _rated_games(
     games = []
     for number in range(rounds):
         moment = began + timedelta(minutes=number)
-        monkeypatch.setattr(services, "now", lambda moment=moment: moment)
-        room = services.create_room(name="rated", rated=True)
+        monkeypatch.setattr(write, "now", lambda moment=moment: moment)
+        room = rooms.create_room(name="rated", rated=True)
         x, o = _seated(room, alice, bob)
         games.append(_play(room, x, o, [0, 3, 1, 4, 2]))
     return games
@@ -533,11 +533,11 @@ def test_a_pair_counts_fully_again_once_its_games_are_a_day_old(
 
 def test_counting_a_pairs_games_is_one_indexed_query(alice: User, bob: User, monkeypatch: pytest.MonkeyPatch) -> None:
     _rated_games(alice, bob, 2, monkeypatch)
-    room = services.create_room(name="rated", rated=True)
+    room = rooms.create_room(name="rated", rated=True)
     x, o = _seated(room, alice, bob)
     _play(room, x, o, [0, 3, 1, 4])
     with CaptureQueriesContext(connection) as queries:
-        services.play_move(room, x, 2)
+        moves.play_move(room, x, 2)
     pair_reads = [
         query["sql"]
         for query in queries.captured_queries

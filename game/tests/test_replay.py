@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from game.actions import services
+from game.actions import identities, moves, rematch, rooms, seating
 from game.domain import notation
 from game.domain.notation import GameRecord
 from game.models import Game, Move, Room
@@ -18,16 +18,16 @@ pytestmark = pytest.mark.django_db
 
 
 def _seated_room(name: str = "Replays", x: str = "alice", o: str = "bob") -> tuple[Room, int, int]:
-    room = services.create_room(name=name)
-    _, alice = services.join(room, services.Identity(session_key="a" * 32), x)
-    _, bob = services.join(room, services.Identity(session_key="b" * 32), o)
+    room = rooms.create_room(name=name)
+    _, alice = seating.join(room, identities.Identity(session_key="a" * 32), x)
+    _, bob = seating.join(room, identities.Identity(session_key="b" * 32), o)
     return room, alice.id, bob.id
 
 
 def _play(room: Room, x: int, o: int, cells: list[int]) -> Game:
     """Play ``cells`` in turn, X first; the game as stored afterwards."""
     for position, cell in enumerate(cells):
-        services.play_move(room, x if position % 2 == 0 else o, cell)
+        moves.play_move(room, x if position % 2 == 0 else o, cell)
     return Game.objects.filter(room=room).order_by("-number").first()  # type: ignore[return-value]
 
 
@@ -104,7 +104,7 @@ def test_the_json_download_holds_players_result_moves_and_times(client: Client) 
 def test_a_resigned_game_records_who_resigned_and_no_line(client: Client) -> None:
     room, alice, bob = _seated_room(name="Resigns")
     _play(room, alice, bob, [4])
-    game = services.resign(room, bob)
+    game = moves.resign(room, bob)
     data = client.get(f"/games/{game.pk}.json").json()
     assert (data["status"], data["winner"], data["reason"], data["line"], data["moves"]) == (
         "resigned",
@@ -191,13 +191,13 @@ def test_an_unknown_room_has_no_games_list(client: Client) -> None:
 def test_the_room_lists_its_finished_games_newest_first_each_linking_to_its_page(client: Client) -> None:
     room, alice, bob = _seated_room(name="Series")
     first = _play(room, alice, bob, BOB_WINS)  # bob wins as O
-    services.request_rematch(room, alice)
-    services.request_rematch(room, bob)
+    rematch.request_rematch(room, alice)
+    rematch.request_rematch(room, bob)
     # Marks swap: bob is X in game 2, and it ends in a draw.
     second = _play(room, bob, alice, [4, 0, 8, 2, 1, 7, 3, 5, 6])
     assert (second.number, second.status) == (2, "draw")
-    services.request_rematch(room, alice)
-    services.request_rematch(room, bob)
+    rematch.request_rematch(room, alice)
+    rematch.request_rematch(room, bob)
     third = _play(room, alice, bob, [4])  # being played: not listed
     response = client.get(f"/rooms/{room.code}/games/")
     assert response.status_code == 200
@@ -217,8 +217,8 @@ def test_the_room_games_list_is_one_query_for_the_games_however_many(
     room, alice, bob = _seated_room(name="Many")
     for _ in range(5):
         _play(room, alice, bob, [4, 0, 8, 2, 1, 7, 3, 5, 6])  # a draw
-        services.request_rematch(room, alice)
-        services.request_rematch(room, bob)
+        rematch.request_rematch(room, alice)
+        rematch.request_rematch(room, bob)
         alice, bob = bob, alice  # marks swap in a rematch
     with django_assert_max_num_queries(2):  # type: ignore[operator]
         page = client.get(f"/rooms/{room.code}/games/").content.decode()

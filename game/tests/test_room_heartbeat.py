@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from game.actions import services
+from game.actions import moves, write
 from game.models import Room
 from game.realtime.local_sockets import local_sockets
 from game.storage.cached_games import game_cache
@@ -20,7 +20,7 @@ from testing.clients import Socket
 
 OpenSocket = Callable[..., Awaitable[Socket]]
 
-current_game = database_sync_to_async(services.current_game)
+current_game = database_sync_to_async(write.current_game)
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ async def test_a_socket_that_missed_a_state_gets_the_fresh_one_with_the_next_hea
     shown = await bob.fresh_state()
     game = await current_game(room)
     assert (game.number, game.version) == (shown["game"]["number"], shown["game"]["version"])
-    await services.aplay_move(room, game.player_x_id, 4)  # unpublished
+    await moves.aplay_move(room, game.player_x_id, 4)  # unpublished
     await local_sockets.send_room_heartbeats()
     received = await messages_until_heartbeat(bob)
     states = [message for message in received if message["type"] == "state"]

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from game.actions import services
+from game.actions import rooms
 from game.models import Player, Room
 from game.realtime import budgets
 from testing.clients import Socket, new_session_key, unused_address
@@ -26,7 +26,7 @@ def test_cookie_less_room_page_views_from_one_address_make_at_most_the_cap_of_se
     tight: dict[str, Any], address: str
 ) -> None:
     tight["BUDGETS"]["new_sessions_per_address"] = (10, 3600)
-    room = services.create_room(name="looked at")
+    room = rooms.create_room(name="looked at")
     responses = [Client(REMOTE_ADDR=address).get(f"/rooms/{room.code}/") for _ in range(40)]
     assert [response.status_code for response in responses] == [200] * 40  # the page is still served
     assert Session.objects.count() == 10

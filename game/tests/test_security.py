@@ -24,7 +24,7 @@ from django.template import loader
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
-from game.actions import services
+from game.actions import rooms
 from game.storage import session_lifetime
 from game.web.access import client_address
 from tictac.errors import RedisUnavailableMiddleware
@@ -40,7 +40,7 @@ YEAR = 365 * DAY
 
 @pytest.mark.django_db
 def test_every_page_has_a_strict_content_security_policy_and_a_permissions_policy(client: Client) -> None:
-    room = services.create_room(name="Headers")
+    room = rooms.create_room(name="Headers")
     for path in ("/", f"/rooms/{room.code}/", "/rooms/nosuchroom/", "/admin/login/"):
         response = client.get(path)
         policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
@@ -55,7 +55,7 @@ def test_every_page_has_a_strict_content_security_policy_and_a_permissions_polic
 
 @pytest.mark.django_db
 def test_the_pages_run_no_inline_script_the_policy_would_block(client: Client) -> None:
-    room = services.create_room(name="Inline")
+    room = rooms.create_room(name="Inline")
     for path in ("/", f"/rooms/{room.code}/", "/rooms/nosuchroom/"):
         html = client.get(path).content.decode()
         for tag in re.findall(r"<script\b[^>]*>", html):
@@ -208,7 +208,7 @@ def _clear_sessions_at(moment: datetime.datetime) -> None:
 
 @pytest.mark.django_db
 def test_an_idle_visitors_session_expires_within_a_day_and_is_cleared(client: Client) -> None:
-    room = services.create_room(name="Idle")
+    room = rooms.create_room(name="Idle")
     before = timezone.now()
     response = client.get(f"/rooms/{room.code}/")
     assert response.cookies["sessionid"]["max-age"] == DAY
@@ -220,7 +220,7 @@ def test_an_idle_visitors_session_expires_within_a_day_and_is_cleared(client: Cl
 
 @pytest.mark.django_db
 def test_a_kept_session_lives_the_full_age_and_its_next_page_renews_the_cookie(client: Client) -> None:
-    room = services.create_room(name="Kept")
+    room = rooms.create_room(name="Kept")
     key = client.get(f"/rooms/{room.code}/").cookies["sessionid"].value
     session_lifetime.keep(key)  # it took a seat or chatted
     assert Session.objects.get(session_key=key).expire_date > timezone.now() + datetime.timedelta(days=364)

@@ -10,7 +10,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from game.actions import services
+from game.actions import identities, moves, rematch, rooms, seating, write
 from game.messages.state import build
 from game.models import Game, Move, Room, Status
 from game.realtime.presence import PresenceSnapshot
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _seated_room() -> tuple[Room, int, int]:
-    room = services.create_room(name="svc")
-    _, alice = services.join(room, services.Identity(session_key="a" * 32), "alice")
-    _, bob = services.join(room, services.Identity(session_key="b" * 32), "bob")
+    room = rooms.create_room(name="svc")
+    _, alice = seating.join(room, identities.Identity(session_key="a" * 32), "alice")
+    _, bob = seating.join(room, identities.Identity(session_key="b" * 32), "bob")
     return room, alice.id, bob.id
 
 
@@ -39,25 +39,25 @@ def _elsewhere(room: Room, action: Callable[[], Game]) -> Game:
 
 def _as_another_process(room: Room, player_id: int, cell: int) -> None:
     """Apply a move the way another worker would: without this process's copy of the game."""
-    _elsewhere(room, partial(services.play_move, room, player_id, cell))
+    _elsewhere(room, partial(moves.play_move, room, player_id, cell))
 
 
 def test_a_legal_move_refused_by_a_stale_copy_is_judged_again_and_accepted() -> None:
     room, alice, bob = _seated_room()
-    services.play_move(room, alice, 0)
+    moves.play_move(room, alice, 0)
     _as_another_process(room, bob, 4)  # our copy still says it is O's turn
-    game = services.play_move(room, alice, 8)
+    game = moves.play_move(room, alice, 8)
     assert game.move_count == 3
     assert list(Move.objects.filter(game=game).values_list("cell", flat=True)) == [0, 4, 8]
 
 
 def test_a_move_accepted_by_a_stale_copy_is_caught_by_the_version_check() -> None:
     room, alice, bob = _seated_room()
-    services.play_move(room, alice, 0)
+    moves.play_move(room, alice, 0)
     _as_another_process(room, bob, 4)
     # Our copy says it is O's turn and cell 4 is free: the swap must fail and the move be judged fresh.
-    with pytest.raises(services.ActionRefused) as refused:
-        services.play_move(room, bob, 4)
+    with pytest.raises(write.ActionRefused) as refused:
+        moves.play_move(room, bob, 4)
     assert refused.value.code == "not_your_turn"
     stored = Game.objects.get(room=room)
     assert stored.move_count == 2
@@ -68,23 +68,23 @@ def test_a_move_whose_insert_fails_is_rolled_back_whole_and_forgets_the_cached_c
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     room, alice, bob = _seated_room()
-    services.play_move(room, alice, 0)
+    moves.play_move(room, alice, 0)
     monkeypatch.setattr(Move._meta, "db_table", "no_such_table")  # the INSERT after the UPDATE fails
     with pytest.raises(DatabaseError):
-        services.play_move(room, bob, 4)
+        moves.play_move(room, bob, 4)
     monkeypatch.undo()
     assert game_cache.get(room) is None
     stored = Game.objects.get(room=room)
     assert (stored.move_count, stored.history) == (1, [0])  # the UPDATE was rolled back with it
-    assert services.play_move(room, bob, 4).move_count == 2
+    assert moves.play_move(room, bob, 4).move_count == 2
 
 
 def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game() -> None:
     room, alice, bob = _seated_room()
     for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
-        services.play_move(room, player, cell)
-    _elsewhere(room, partial(services.request_rematch, room, alice))  # our copy has not seen it
-    next_game = services.request_rematch(room, bob)
+        moves.play_move(room, player, cell)
+    _elsewhere(room, partial(rematch.request_rematch, room, alice))  # our copy has not seen it
+    next_game = rematch.request_rematch(room, bob)
     assert next_game.number == 2
     assert (next_game.player_x_id, next_game.player_o_id) == (bob, alice)
     assert Game.objects.filter(room=room).count() == 2
@@ -93,15 +93,15 @@ def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game() -> No
 def test_moves_of_several_games_run_together_commit_together_and_a_refusal_stays_in_its_place() -> None:
     first, alice, bob = _seated_room()
     second, carol, _ = _seated_room()
-    results = services.together(
+    results = write.together(
         [
-            partial(services.play_move, first, alice, 0),
-            partial(services.play_move, second, carol, 4),
-            partial(services.play_move, first, alice, 1),  # not alice's turn any more
-            partial(services.play_move, first, bob, 8),  # judged against the batch's own first move
+            partial(moves.play_move, first, alice, 0),
+            partial(moves.play_move, second, carol, 4),
+            partial(moves.play_move, first, alice, 1),  # not alice's turn any more
+            partial(moves.play_move, first, bob, 8),  # judged against the batch's own first move
         ]
     )
-    assert isinstance(results[2], services.ActionRefused)
+    assert isinstance(results[2], write.ActionRefused)
     assert results[2].code == "not_your_turn"
     assert [Game.objects.get(room=room).history for room in (first, second)] == [[0, 8], [4]]
     assert results[3] == Game.objects.get(room=first)
@@ -113,9 +113,7 @@ def test_when_one_action_of_a_batch_fails_the_others_are_still_stored_and_only_i
     # A row in the way makes the second game's Move INSERT fail after its UPDATE.
     Move.objects.create(game=Game.objects.get(room=second), number=1, cell=8, mark="X")
 
-    results = services.together(
-        [partial(services.play_move, first, alice, 0), partial(services.play_move, second, carol, 4)]
-    )
+    results = write.together([partial(moves.play_move, first, alice, 0), partial(moves.play_move, second, carol, 4)])
     assert isinstance(results[0], Game)
     assert isinstance(results[1], IntegrityError)
     assert Game.objects.get(room=first).history == [0]
@@ -140,15 +138,15 @@ def _as_another_process_publishing(
     room: Room, player_id: int, cell: int, seats: dict[str, int | None] | None = None
 ) -> None:
     """A move made on another worker, whose state then reaches this process."""
-    _received(room, _elsewhere(room, partial(services.play_move, room, player_id, cell)), seats)
+    _received(room, _elsewhere(room, partial(moves.play_move, room, player_id, cell)), seats)
 
 
 def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date() -> None:
     room, alice, bob = _seated_room()
-    services.play_move(room, alice, 0)
+    moves.play_move(room, alice, 0)
     _as_another_process_publishing(room, bob, 4)
     with CaptureQueriesContext(connection) as queries:
-        game = services.play_move(room, alice, 8)
+        game = moves.play_move(room, alice, 8)
     # Only the compare-and-swap and the INSERT: the copy was current, so nothing was read again.
     assert _statements(queries) == ["UPDATE", "INSERT"]
     stored = Game.objects.get(room=room)
@@ -157,10 +155,10 @@ def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date(
 
 def test_a_published_state_of_other_seats_is_not_taken_and_the_move_reads_the_game_again() -> None:
     room, alice, bob = _seated_room()
-    services.play_move(room, alice, 0)
+    moves.play_move(room, alice, 0)
     _as_another_process_publishing(room, bob, 4, seats={"X": alice, "O": None})
     with CaptureQueriesContext(connection) as queries:
-        game = services.play_move(room, alice, 8)
+        game = moves.play_move(room, alice, 8)
     # The stale copy says it is O's turn: the refusal sends the move to a fresh read.
     assert _statements(queries) == ["SELECT", "UPDATE", "INSERT"]
     assert game.history == [0, 4, 8]
@@ -168,8 +166,8 @@ def test_a_published_state_of_other_seats_is_not_taken_and_the_move_reads_the_ga
 
 def test_an_older_published_state_does_not_replace_a_newer_one() -> None:
     room, alice, bob = _seated_room()
-    first = services.play_move(room, alice, 0)
-    second = services.play_move(room, bob, 4)
+    first = moves.play_move(room, alice, 0)
+    second = moves.play_move(room, bob, 4)
     game_cache.discard(room.pk)  # as on a worker that made neither move
     _received(room, second)
     _received(room, first)
@@ -180,9 +178,9 @@ def test_a_game_handed_to_a_caller_is_not_changed_by_the_next_action() -> None:
     # The event loop builds a state from the game an action returned while
     # the database thread may already be applying the next one.
     room, alice, bob = _seated_room()
-    first = services.play_move(room, alice, 0)
+    first = moves.play_move(room, alice, 0)
     seen = (first.version, first.board, list(first.history))
-    services.play_move(room, bob, 4)
+    moves.play_move(room, bob, 4)
     assert (first.version, first.board, list(first.history)) == seen
 
 
@@ -191,8 +189,8 @@ def test_a_state_carries_every_field_a_change_to_the_same_game_and_players_can_m
     # field were missing, the copy would pass the version check with it stale.
     room, alice, bob = _seated_room()
     for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
-        game = services.play_move(room, player, cell)
-    game = services.request_rematch(room, bob)
+        game = moves.play_move(room, player, cell)
+    game = rematch.request_rematch(room, bob)
     fields = game_fields(build(room, game, PresenceSnapshot(frozenset(), 0, 0)).encode())
     # The game's identity, its seats (compared apart), its version and its timestamps are not fields to copy;
     # nor is the series, which is set when a game is made and never changed.
@@ -205,11 +203,11 @@ def test_a_state_carries_every_field_a_change_to_the_same_game_and_players_can_m
 def test_every_change_written_here_keeps_this_process_copy_current() -> None:
     room, alice, bob = _seated_room()
     for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
-        services.play_move(room, player, cell)
-    services.current_game(room)  # a fresh read: the copy the first request starts from
-    services.request_rematch(room, alice)
+        moves.play_move(room, player, cell)
+    write.current_game(room)  # a fresh read: the copy the first request starts from
+    rematch.request_rematch(room, alice)
     with CaptureQueriesContext(connection) as queries:
-        next_game = services.request_rematch(room, bob)
+        next_game = rematch.request_rematch(room, bob)
     # The second request is judged against the copy the first one left: no read of the game.
     assert _statements(queries) == ["UPDATE", "INSERT"]
     assert next_game.number == 2
@@ -219,7 +217,7 @@ def test_a_game_read_for_a_change_is_not_the_process_copy_until_the_change_is_wr
     # A host's kick (an HTTP request's thread) changes the game it read while
     # the consumers' database thread may be copying the process's copy.
     room, _, _ = _seated_room()
-    game = services.current_game(room)
+    game = write.current_game(room)
     game.status = "waiting"  # a change in progress, not written yet
     mine = game_cache.get(room)
     assert mine is not None
@@ -230,7 +228,7 @@ def test_a_state_this_process_already_has_is_not_kept() -> None:
     # With one worker every state is the process's own: keeping them would
     # only hold a copy of each room's last state for nothing.
     room, alice, _ = _seated_room()
-    mine = services.play_move(room, alice, 0)
+    mine = moves.play_move(room, alice, 0)
     _received(room, mine)
     assert game_cache.versions(room.pk)[1] is None
 
@@ -238,17 +236,17 @@ def test_a_state_this_process_already_has_is_not_kept() -> None:
 def test_a_process_caches_the_games_of_at_most_rooms_remembered_rooms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rooms only ever read over HTTP are not forgotten by a socket leaving; the bound keeps them in check."""
     monkeypatch.setattr(cached_games, "ROOMS_REMEMBERED", 3)
-    rooms = [services.create_room(name=f"room {number}") for number in range(7)]
-    for room in rooms:
-        services.current_game(room)
-        assert sum(game_cache.get(held) is not None for held in rooms) <= 3
-    assert game_cache.get(rooms[-1]) is not None  # the newest read is always kept
+    made = [rooms.create_room(name=f"room {number}") for number in range(7)]
+    for room in made:
+        write.current_game(room)
+        assert sum(game_cache.get(held) is not None for held in made) <= 3
+    assert game_cache.get(made[-1]) is not None  # the newest read is always kept
 
 
 def test_nothing_done_to_a_game_the_cache_handed_out_or_took_in_reaches_what_it_holds() -> None:
     # Its copies share no objects with the games of callers: not the players, not the JSON values.
     room, alice, _ = _seated_room()
-    played = services.play_move(room, alice, 0)  # taken in as written
+    played = moves.play_move(room, alice, 0)  # taken in as written
     played.history.append(8)
     assert played.player_x is not None
     played.player_x.name = "mallory"
@@ -266,7 +264,7 @@ def test_nothing_done_to_a_game_the_cache_handed_out_or_took_in_reaches_what_it_
 
 def test_a_new_name_given_on_rejoining_shows_in_the_process_copy() -> None:
     room, _, _ = _seated_room()
-    services.join(room, services.Identity(session_key="a" * 32), "alicia")
+    seating.join(room, identities.Identity(session_key="a" * 32), "alicia")
     mine = game_cache.get(room)
     assert mine is not None
     assert mine.player_x is not None
@@ -274,12 +272,12 @@ def test_a_new_name_given_on_rejoining_shows_in_the_process_copy() -> None:
 
 
 def test_a_creator_who_picks_o_waits_as_o_and_the_one_who_joins_plays_x_and_moves_first(db: None) -> None:
-    room = services.create_room(name="sides")
-    creator = services.Identity(session_key=secrets.token_hex(16))
-    game, host = services.join(room, creator, "alice", side="O")
+    room = rooms.create_room(name="sides")
+    creator = identities.Identity(session_key=secrets.token_hex(16))
+    game, host = seating.join(room, creator, "alice", side="O")
     assert (game.seat_of(host.id), game.status) == ("O", Status.WAITING)
-    guest = services.Identity(session_key=secrets.token_hex(16))
-    game, friend = services.join(room, guest, "bob", side="O")  # O is taken: the free seat it is
+    guest = identities.Identity(session_key=secrets.token_hex(16))
+    game, friend = seating.join(room, guest, "bob", side="O")  # O is taken: the free seat it is
     assert (game.seat_of(friend.id), game.status, game.turn) == ("X", Status.PLAYING, "X")
 
 
@@ -288,24 +286,24 @@ def test_a_creator_who_picks_o_waits_as_o_and_the_one_who_joins_plays_x_and_move
 
 def test_a_move_id_this_player_used_in_the_game_is_not_played_again_with_another_cell() -> None:
     room, alice, bob = _seated_room()
-    services.play_move(room, alice, 0, "m-1")
-    services.play_move(room, bob, 4, "b-1")
-    with pytest.raises(services.AlreadyPlayed):
-        services.play_move(room, alice, 8, "m-1")  # a legal move, but its id was played
+    moves.play_move(room, alice, 0, "m-1")
+    moves.play_move(room, bob, 4, "b-1")
+    with pytest.raises(write.AlreadyPlayed):
+        moves.play_move(room, alice, 8, "m-1")  # a legal move, but its id was played
     stored = Game.objects.get(room=room)
     assert (stored.history, stored.move_count) == ([0, 4], 2)
-    assert services.play_move(room, alice, 8, "m-2").history == [0, 4, 8]  # nothing was left half-written
+    assert moves.play_move(room, alice, 8, "m-2").history == [0, 4, 8]  # nothing was left half-written
 
 
 def test_a_reused_move_id_in_a_batch_fails_the_batch_and_is_answered_alone_as_already_played() -> None:
     first, alice, bob = _seated_room()
     second, carol, _ = _seated_room()
-    services.play_move(first, alice, 0, "m-1")
-    services.play_move(first, bob, 4, "b-1")
-    results = services.together(
-        [partial(services.play_move, first, alice, 8, "m-1"), partial(services.play_move, second, carol, 4, "c-1")]
+    moves.play_move(first, alice, 0, "m-1")
+    moves.play_move(first, bob, 4, "b-1")
+    results = write.together(
+        [partial(moves.play_move, first, alice, 8, "m-1"), partial(moves.play_move, second, carol, 4, "c-1")]
     )
-    assert isinstance(results[0], services.AlreadyPlayed)
+    assert isinstance(results[0], write.AlreadyPlayed)
     assert isinstance(results[1], Game)
     assert Game.objects.get(room=first).history == [0, 4]
     assert Game.objects.get(room=second).history == [4]
@@ -315,32 +313,32 @@ def _rematched_room() -> tuple[Room, int, int]:
     """A room whose first game alice (X) won with moves a-1, a-2, a-3, now in its second game: bob is X."""
     room, alice, bob = _seated_room()
     for player, cell, move_id in [(alice, 0, "a-1"), (bob, 3, "b-1"), (alice, 1, "a-2"), (bob, 4, "b-2")]:
-        services.play_move(room, player, cell, move_id)
-    services.play_move(room, alice, 2, "a-3")
-    services.request_rematch(room, alice)
-    assert services.request_rematch(room, bob).number == 2
+        moves.play_move(room, player, cell, move_id)
+    moves.play_move(room, alice, 2, "a-3")
+    rematch.request_rematch(room, alice)
+    assert rematch.request_rematch(room, bob).number == 2
     return room, alice, bob
 
 
 def test_a_move_id_this_player_used_in_the_game_before_is_not_played_in_the_next() -> None:
     room, alice, bob = _rematched_room()
-    services.play_move(room, bob, 4, "b-3")
-    with pytest.raises(services.AlreadyPlayed):
-        services.play_move(room, alice, 0, "a-3")  # her last move of game 1, resent after a reconnect
-    services.play_move(room, alice, 0, "a-4")
-    services.play_move(room, bob, 8, "b-4")
-    with pytest.raises(services.AlreadyPlayed):
-        services.play_move(room, alice, 2, "a-1")  # not only a first move: any id of the game before
+    moves.play_move(room, bob, 4, "b-3")
+    with pytest.raises(write.AlreadyPlayed):
+        moves.play_move(room, alice, 0, "a-3")  # her last move of game 1, resent after a reconnect
+    moves.play_move(room, alice, 0, "a-4")
+    moves.play_move(room, bob, 8, "b-4")
+    with pytest.raises(write.AlreadyPlayed):
+        moves.play_move(room, alice, 2, "a-1")  # not only a first move: any id of the game before
     assert Game.objects.get(room=room, number=2).history == [4, 0, 8]
-    services.play_move(room, alice, 2, "a-5")
+    moves.play_move(room, alice, 2, "a-5")
     # Bob's ids are his own: alice's id from game 1 is a fresh one for him.
-    assert services.play_move(room, bob, 6, "a-2").history == [4, 0, 8, 2, 6]
+    assert moves.play_move(room, bob, 6, "a-2").history == [4, 0, 8, 2, 6]
 
 
 def test_a_move_with_a_fresh_id_in_a_rematch_costs_no_extra_query() -> None:
     room, alice, bob = _rematched_room()
-    services.play_move(room, bob, 4, "b-3")
+    moves.play_move(room, bob, 4, "b-3")
     with CaptureQueriesContext(connection) as queries:
-        game = services.play_move(room, alice, 0, "a-4")
+        game = moves.play_move(room, alice, 0, "a-4")
     assert _statements(queries) == ["UPDATE", "INSERT"]
     assert game.history == [4, 0]

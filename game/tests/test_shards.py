@@ -18,7 +18,7 @@ import redis
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from game.actions import services
+from game.actions import rooms
 from game.models import Room
 from game.realtime import budgets, presence
 from game.realtime.local_sockets import LocalSockets
@@ -194,7 +194,7 @@ def session_on(shard: int) -> str:
     return session
 
 
-make_room = database_sync_to_async(services.create_room)
+make_room = database_sync_to_async(rooms.create_room)
 
 
 async def room_on(shard: int) -> Room:

@@ -13,7 +13,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client, override_settings
 
-from game.actions import services
+from game.actions import computer, identities, rooms, seating, write
 from game.domain import rules
 from game.domain.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH
 from game.models import Game, Player, Room, session_hash
@@ -30,13 +30,13 @@ def _seat_here(room: Room, name: str) -> None:
     session = SessionStore()
     session.create()
     assert session.session_key is not None
-    services.join(room, services.identify(session), name)
+    seating.join(room, identities.identify(session), name)
     async_to_sync(presence().add)(room.code, f"test.{room.code}", session_hash(session.session_key))
 
 
 def test_the_lobby_lists_open_rooms_and_offers_the_create_form(client: Client) -> None:
-    _seat_here(services.create_room(name="Friday night", size=5, win_length=4), "alice")
-    closed = services.create_room(name="Gone")
+    _seat_here(rooms.create_room(name="Friday night", size=5, win_length=4), "alice")
+    closed = rooms.create_room(name="Gone")
     _seat_here(closed, "bob")
     Room.objects.filter(pk=closed.pk).update(is_open=False)
     page = client.get("/")
@@ -84,7 +84,7 @@ def test_creating_a_room_without_the_csrf_token_is_refused() -> None:
 
 
 def test_the_room_page_sets_a_session_cookie_and_has_a_board(client: Client) -> None:
-    room = services.create_room(name="Board", size=4, win_length=3)
+    room = rooms.create_room(name="Board", size=4, win_length=3)
     response = client.get(f"/rooms/{room.code}/")
     assert response.status_code == 200
     cookie = response.cookies["sessionid"]
@@ -95,7 +95,7 @@ def test_the_room_page_sets_a_session_cookie_and_has_a_board(client: Client) -> 
 
 
 def test_the_room_page_shows_this_processs_recent_presence_reading_without_asking_redis(client: Client) -> None:
-    room = services.create_room(name="Watched")
+    room = rooms.create_room(name="Watched")
     # Redis has nobody in the room; this process read two watchers a moment ago.
     last_presence.keep(room.code, PresenceSnapshot(frozenset({"w1", "w2"}), 0, time.time_ns() // 1000))
     assert client.get(f"/rooms/{room.code}/").context["state"]["spectators"] == 2
@@ -104,7 +104,7 @@ def test_the_room_page_shows_this_processs_recent_presence_reading_without_askin
 
 
 def test_the_room_page_reads_presence_from_redis_when_this_process_knows_none(client: Client) -> None:
-    room = services.create_room(name="Fresh")
+    room = rooms.create_room(name="Fresh")
     async_to_sync(presence().add)(room.code, "socket-1", "watcher-hash", None)
     try:
         assert client.get(f"/rooms/{room.code}/").context["state"]["spectators"] == 1
@@ -120,7 +120,7 @@ def test_an_unknown_room_is_404_on_the_page_and_the_api(client: Client) -> None:
 
 
 def test_the_api_answers_the_state_without_you(client: Client) -> None:
-    room = services.create_room(name="Api", size=3, win_length=3)
+    room = rooms.create_room(name="Api", size=3, win_length=3)
     state = client.get(f"/api/rooms/{room.code}/").json()
     assert state["type"] == "state"
     assert "you" not in state
@@ -149,7 +149,7 @@ def test_creating_a_room_seats_its_creator_as_x_under_their_name(client: Client)
     room = Room.objects.get(name="Mine")
     assert response["Location"] == f"/rooms/{room.code}/"
     assert room.time_control == "move:15"
-    game = services.current_game(room)
+    game = write.current_game(room)
     assert game.player_x.name == "erin"  # type: ignore[union-attr]
     assert game.player_x.session_hash == session_hash(client.session.session_key)  # type: ignore[union-attr]
 
@@ -160,13 +160,13 @@ def test_a_creator_sits_on_the_side_they_chose(side: str, seats: set[str]) -> No
     for attempt in range(40 if side == "random" else 1):
         client = Client()
         client.post("/rooms/", {"name": f"Side {side} {attempt}", "size": "3", "win_length": "3", "side": side})
-        game = services.current_game(Room.objects.get(name=f"Side {side} {attempt}"))
+        game = write.current_game(Room.objects.get(name=f"Side {side} {attempt}"))
         taken.add("X" if game.player_x_id else "O")
     assert taken == seats  # random: both sides come up (40 tries miss one 2 ** -39 of the time)
 
 
 def test_join_by_code_accepts_a_code_or_an_invite_link(client: Client) -> None:
-    room = services.create_room(name="Code")
+    room = rooms.create_room(name="Code")
     assert client.get("/join/", {"code": room.code})["Location"] == f"/rooms/{room.code}/"
     link = f"http://127.0.0.1:8000/rooms/{room.code}/"
     assert client.get("/join/", {"code": link})["Location"] == f"/rooms/{room.code}/"
@@ -287,8 +287,8 @@ def test_a_host_creates_and_closes_rooms_in_the_admin(admin_client: Client) -> N
 
 
 def test_the_admin_shows_games_and_moves_read_only(admin_client: Client) -> None:
-    room = services.create_room(name="History")
-    game = services.current_game(room)
+    room = rooms.create_room(name="History")
+    game = write.current_game(room)
     assert admin_client.get(f"/admin/game/game/{game.pk}/change/").status_code == 200
     assert admin_client.get("/admin/game/game/?status=waiting").status_code == 200
     assert admin_client.get("/admin/game/move/?q=History").status_code == 200
@@ -297,7 +297,7 @@ def test_the_admin_shows_games_and_moves_read_only(admin_client: Client) -> None
 
 
 def test_metrics_are_served_in_prometheus_text_format(client: Client) -> None:
-    services.create_room(name="Counted")
+    rooms.create_room(name="Counted")
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
@@ -345,7 +345,7 @@ def _json_script(html: str, element_id: str) -> Any:
 
 
 def test_the_pages_take_their_limits_from_the_server_not_from_numbers_in_the_page(client: Client) -> None:
-    room = services.create_room(name="Limits")
+    room = rooms.create_room(name="Limits")
     lobby = client.get("/").content.decode()
     page = client.get(f"/rooms/{room.code}/").content.decode()
     for html in (lobby, page):
@@ -361,14 +361,14 @@ def test_the_pages_take_their_limits_from_the_server_not_from_numbers_in_the_pag
     assert (int(size[1]), int(size[2])) == (rules.MIN_SIZE, rules.MAX_SIZE)
     # The create form offers exactly the time controls the form accepts, in its words.
     offered = re.findall(r'<option value="([^"]+)"(?: selected)?>([^<]+)</option>', lobby)
-    assert [(value, label) for value, label in offered if value not in services.BOT_LEVELS] == list(
+    assert [(value, label) for value, label in offered if value not in computer.BOT_LEVELS] == list(
         TIME_CONTROL_LABELS.items()
     )
 
 
 def test_the_pages_load_their_scripts_as_modules(client: Client) -> None:
-    room = services.create_room(name="Modules")
-    game = services.current_game(room)
+    room = rooms.create_room(name="Modules")
+    game = write.current_game(room)
     for path, script in (("/", "lobby.js"), (f"/rooms/{room.code}/", "room.js"), (f"/games/{game.pk}/", "replay.js")):
         html = client.get(path).content.decode()
         assert f'<script type="module" src="/static/game/{script}"></script>' in html, path

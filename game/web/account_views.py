@@ -3,7 +3,7 @@
 Signing in, signing up and changing a password all rotate the session key
 (``login()``, ``update_session_auth_hash()``), and a Player is known by a hash
 of that key. Each view therefore notes the session's Player id first (session
-data outlives the rotation) and then lets ``services.identify`` move that
+data outlives the rotation) and then lets ``identities.identify`` move that
 Player, seat and all, to the new key, giving it the account.
 
 A forgotten password is reset by a link mailed to the account's address
@@ -33,7 +33,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from game.actions import services
+from game.actions import identities
 from game.models import UsernameKey, username_key
 from game.realtime import budgets
 from game.web.access import client_address
@@ -42,9 +42,9 @@ from game.web.mailer import mailer
 
 def _keeping_the_seat(request: HttpRequest) -> None:
     """Note the session's Player before its key rotates, so the next identify finds it again."""
-    identity = services.identify(request.session)
+    identity = identities.identify(request.session)
     if identity.player_id is not None:
-        request.session[services.PLAYER_SESSION_KEY] = identity.player_id
+        request.session[identities.PLAYER_SESSION_KEY] = identity.player_id
 
 
 class SignInView(LoginView):
@@ -55,7 +55,7 @@ class SignInView(LoginView):
     def form_valid(self, form: Any) -> HttpResponse:
         _keeping_the_seat(self.request)
         response = super().form_valid(form)
-        services.identify(self.request.session)  # moves the Player to the new key now
+        identities.identify(self.request.session)  # moves the Player to the new key now
         return response
 
 
@@ -68,7 +68,7 @@ class ChangePasswordView(PasswordChangeView):
     def form_valid(self, form: Any) -> HttpResponse:
         _keeping_the_seat(self.request)
         response = super().form_valid(form)
-        services.identify(self.request.session)
+        identities.identify(self.request.session)
         return response
 
 
@@ -162,7 +162,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         user = form.save()
         _keeping_the_seat(request)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        services.identify(request.session)
+        identities.identify(request.session)
         return redirect(next_url)
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/signup.html", {"form": form, "next": next_url}, status=status)

@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from game.actions import services
+from game.actions import chat, computer, endings, identities, moves, offers, rematch, seating, write
 from game.domain import protocol
 from game.domain.state_order import HOLD_SECONDS, StateOrder, StateStamp
 from game.messages import room_states
@@ -133,7 +133,7 @@ class RoomConsumer(SocketConsumer):
     """One socket in a room, at ``ws/rooms/<code>/``."""
 
     room: Room | None = None
-    identity: services.Identity
+    identity: identities.Identity
     address: str | None = None
     """The client's IP address (game.web.access), for the per-address limits."""
     session_kept = False
@@ -151,14 +151,14 @@ class RoomConsumer(SocketConsumer):
         # Accepted first, so that every refusal below reaches the page as a close code.
         await self.accept()
         try:
-            room = await services.aget_room(code)
+            room = await write.aget_room(code)
             if room is None:
                 await self.close(code=CLOSE_UNKNOWN_ROOM)
                 return
             if not room.is_open:
                 await self.close(code=CLOSE_ROOM_CLOSED)
                 return
-            self.identity = await services.aidentify(session_from_headers(self.scope["headers"]))
+            self.identity = await identities.aidentify(session_from_headers(self.scope["headers"]))
             self.seats = {}
             self.shown = StateOrder()
             self.address = socket_address(self.scope) or None
@@ -190,7 +190,7 @@ class RoomConsumer(SocketConsumer):
         if not countdowns_out_of_step(state.message):
             return state
         seen = await presence().snapshot(room.code)
-        game = await services.anote_presence(room, seen.sessions)
+        game = await endings.anote_presence(room, seen.sessions)
         return state if game is None else await room_states.read(room, game)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -271,7 +271,7 @@ class RoomConsumer(SocketConsumer):
             message = protocol.parse(text_data)
             kind = type(message).__name__.lower()
             await self._handle(message)
-        except (protocol.ProtocolError, services.ActionRefused) as refusal:
+        except (protocol.ProtocolError, write.ActionRefused) as refusal:
             self._log_refusal(refusal.code, kind)
             await self._send_error(refusal.code, refusal.message)
         except Exception:
@@ -307,15 +307,15 @@ class RoomConsumer(SocketConsumer):
         match message:
             case protocol.Move(cell=cell, id=move_id):
                 try:
-                    game = await services.aplay_move(room, player_id, cell, move_id)
-                except services.AlreadyPlayed:
+                    game = await moves.aplay_move(room, player_id, cell, move_id)
+                except write.AlreadyPlayed:
                     await self.push_state(await room_states.read(room))
                     return
                 MOVES_ACCEPTED.inc()
                 state = await room_states.read(room, game, reuse_presence=True)
                 await self._publish(state, lobby=game.status in FINISHED_STATUSES)
             case protocol.Join(name=name):
-                game, player = await services.ajoin(room, self.identity, name)
+                game, player = await seating.ajoin(room, self.identity, name)
                 await self._keep_session()
                 self.identity = replace(self.identity, player_id=player.id, player_name=player.name)
                 state = await room_states.read(room, game)
@@ -323,16 +323,16 @@ class RoomConsumer(SocketConsumer):
                 await self._send_state(state.encode(), state.seats, state.stamp, force=True)
                 await self._publish(state)
             case protocol.Resign():
-                await self._publish(await room_states.read(room, await services.aresign(room, self.identity.player_id)))
+                await self._publish(await room_states.read(room, await moves.aresign(room, self.identity.player_id)))
             case protocol.Rematch():
-                game = await services.arequest_rematch(room, self.identity.player_id)
+                game = await rematch.arequest_rematch(room, self.identity.player_id)
                 await self._publish(await room_states.read(room, game, reuse_presence=True))
             case protocol.Chat(text=text):
                 if self.identity.session_key is None:
-                    raise services.ActionRefused("no_session", "Open the room page first: chatting needs a session.")
+                    raise write.ActionRefused("no_session", "Open the room page first: chatting needs a session.")
                 if self.address and not await budgets.spend("chat_per_address", self.address):
-                    raise services.ActionRefused("rate_limited", "Too much chat from your network: wait a minute.")
-                line = await services.asave_chat(room, self.identity.player_name or "Spectator", self._mark(), text)
+                    raise write.ActionRefused("rate_limited", "Too much chat from your network: wait a minute.")
+                line = await chat.asave_chat(room, self.identity.player_name or "Spectator", self._mark(), text)
                 await self._keep_session()
                 await self.channel_layer.group_send(
                     room_group(room.code), {"type": "room.chat", "message": json.dumps(line)}
@@ -341,22 +341,22 @@ class RoomConsumer(SocketConsumer):
                 # The opponent's worker may have died without a goodbye: presence
                 # knows they are gone before any countdown does, so ask it first.
                 seen = await presence().snapshot(room.code)
-                if (noticed := await services.anote_presence(room, seen.sessions)) is not None:
+                if (noticed := await endings.anote_presence(room, seen.sessions)) is not None:
                     await self._publish(await room_states.read(room, noticed))
-                await self._publish(await room_states.read(room, await services.aclaim(room, player_id, result)))
+                await self._publish(await room_states.read(room, await endings.aclaim(room, player_id, result)))
             case protocol.OfferDraw():
-                await self._publish(await room_states.read(room, await services.aoffer_draw(room, player_id)))
+                await self._publish(await room_states.read(room, await offers.aoffer_draw(room, player_id)))
             case protocol.Takeback():
-                await self._publish(await room_states.read(room, await services.arequest_takeback(room, player_id)))
+                await self._publish(await room_states.read(room, await offers.arequest_takeback(room, player_id)))
             case protocol.AddComputer(level=level):
                 computer_players.refuse_if_full(room.code, client=self._computer_client(), size=room.size)
                 if self.address and not await budgets.spend("computer_games_per_address", self.address):
-                    raise services.ActionRefused("too_many_bots", budgets.TOO_MANY_COMPUTER_GAMES)
-                game = await services.aadd_computer(room, self.identity, level)
+                    raise write.ActionRefused("too_many_bots", budgets.TOO_MANY_COMPUTER_GAMES)
+                game = await computer.aadd_computer(room, self.identity, level)
                 computer_players.playing_in(room.code, client=self._computer_client(), size=room.size)
                 await self._publish(await room_states.read(room, game))
             case protocol.Answer(accept=accept):
-                game = await services.aanswer_offer(room, player_id, accept=accept)
+                game = await offers.aanswer_offer(room, player_id, accept=accept)
                 await self._publish(await room_states.read(room, game), lobby=game.status in FINISHED_STATUSES)
             case protocol.Sync():
                 state = await room_states.read(room)

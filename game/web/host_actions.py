@@ -5,7 +5,7 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from game.actions import services
+from game.actions import hosts
 from game.domain import rules
 from game.messages import room_states
 from game.messages.lobby import LOBBY_GROUP
@@ -28,7 +28,7 @@ def publish(room: Room) -> None:
 
 
 def close_room(room: Room) -> None:
-    services.close_room(room)
+    hosts.close_room(room)
     state = room_states.read_blocking(room)
     _group_send(room_group(room.code), {**state_event(state), "type": "room.closed"})
     _group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
@@ -36,7 +36,7 @@ def close_room(room: Room) -> None:
 
 def kick(room: Room, mark: rules.Mark) -> bool:
     """Free a seat; the player who held it is told and disconnected. False if it was free."""
-    player_id = services.kick(room, mark)
+    player_id = hosts.kick(room, mark)
     if player_id is None:
         return False
     _group_send(room_group(room.code), {"type": "room.kicked", "player_id": player_id})

@@ -15,7 +15,7 @@ import json
 import logging
 from typing import Any
 
-from game.actions import services
+from game.actions import identities, rooms
 from game.domain.pools import Pool
 from game.messages import room_states
 from game.realtime import budgets
@@ -44,7 +44,7 @@ class SeekConsumer(ListeningConsumer):
 
     pool: Pool | None = None
     """The pool this socket waits in, once its seek is in it (None before, and once it stops)."""
-    identity: services.Identity
+    identity: identities.Identity
     seeker: Seeker
     _refreshing: asyncio.Task[None] | None = None
 
@@ -58,7 +58,7 @@ class SeekConsumer(ListeningConsumer):
             return
         try:
             session = session_from_headers(self.scope["headers"])
-            self.identity = await services.aidentify(session)
+            self.identity = await identities.aidentify(session)
             if self.identity.session_key is None:
                 await self._refuse(CLOSE_NO_SESSION, "no_session", "Press quick play in the lobby first.")
                 return
@@ -66,7 +66,7 @@ class SeekConsumer(ListeningConsumer):
             if address and not await budgets.spend("seek_connects_per_address", address):
                 await self._refuse(CLOSE_TOO_MANY_SOCKETS, "rate_limited", "Too many quick-play pages: wait a minute.")
                 return
-            if (room := await services.aquick_play_room(self.identity)) is not None:
+            if (room := await rooms.aquick_play_room(self.identity)) is not None:
                 await self.seek_paired({"room": room.code})  # already paired: back to that game
                 return
             assert self.identity.session_hash is not None
@@ -94,7 +94,7 @@ class SeekConsumer(ListeningConsumer):
         assert outcome.partner is not None
         everyone = (*outcome.mine.channels, *outcome.partner.channels)
         try:
-            room, game = await services.astart_paired_game(
+            room, game = await rooms.astart_paired_game(
                 _paired(outcome.mine),
                 _paired(outcome.partner),
                 size=pool.size,
@@ -192,5 +192,5 @@ _REFUSALS = {
 }
 
 
-def _paired(seeker: Seeker) -> services.PairedSeeker:
-    return services.PairedSeeker(seeker.session, seeker.user_id, seeker.name)
+def _paired(seeker: Seeker) -> rooms.PairedSeeker:
+    return rooms.PairedSeeker(seeker.session, seeker.user_id, seeker.name)

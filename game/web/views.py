@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from game.actions import services
+from game.actions import chat, computer, identities, rooms, seating, write
 from game.domain import pools, rules
 from game.domain.pools import Pool
 from game.domain.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH, ProtocolError, clean_name
@@ -60,17 +60,17 @@ def _store_session(request: HttpRequest, *, within: str | None = None) -> bool:
     return True
 
 
-def _ensure_session(request: HttpRequest) -> services.Identity:
+def _ensure_session(request: HttpRequest) -> identities.Identity:
     """The visitor's identity, giving them a stored session first if they have none."""
     made = _store_session(request)
-    return services.identify(request.session, new=made)
+    return identities.identify(request.session, new=made)
 
 
-def _stored_session(request: HttpRequest) -> services.Identity | None:
+def _stored_session(request: HttpRequest) -> identities.Identity | None:
     """The visitor's stored session as an identity that knows only its key, or None; it makes none."""
     if not session_lifetime.is_stored(request.session):
         return None
-    return services.Identity(session_key=request.session.session_key)
+    return identities.Identity(session_key=request.session.session_key)
 
 
 # The name a visitor last played under, kept in their session so quick play asks only once.
@@ -152,7 +152,7 @@ def create_room(request: HttpRequest) -> HttpResponse:
     host_id = request.user.pk if request.user.is_authenticated else None
     identity = _room_maker(request)
     name = _remembered_name(request, form.cleaned_data["player_name"])
-    room = services.create_room(
+    room = rooms.create_room(
         name=form.cleaned_data["name"],
         size=form.cleaned_data["size"],
         win_length=form.cleaned_data["win_length"],
@@ -161,7 +161,7 @@ def create_room(request: HttpRequest) -> HttpResponse:
         absence_seconds=form.cleaned_data["absence_seconds"],
         rated=form.cleaned_data["rated"],
     )
-    services.join(room, identity, name, side=form.chosen_side)
+    seating.join(room, identity, name, side=form.chosen_side)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.storage.session_lifetime)
     return redirect("game:room", code=room.code)
 
@@ -175,7 +175,7 @@ def _room_creation_refusal(request: HttpRequest) -> str | None:
     """
     if (session := _stored_session(request)) is not None:
         assert session.session_hash is not None
-        if services.rooms_waiting_for(session) >= settings.TICTAC["MAX_WAITING_ROOMS_PER_CREATOR"]:
+        if rooms.rooms_waiting_for(session) >= settings.TICTAC["MAX_WAITING_ROOMS_PER_CREATOR"]:
             return "You already have rooms waiting for a second player: play in one of them first."
         if not budgets.spend_blocking("rooms_per_session", session.session_hash):
             return _TOO_MANY_ROOMS
@@ -187,10 +187,10 @@ def _room_creation_refusal(request: HttpRequest) -> str | None:
 _TOO_MANY_ROOMS = "You have made many rooms lately: try again later."
 
 
-def _room_maker(request: HttpRequest) -> services.Identity:
+def _room_maker(request: HttpRequest) -> identities.Identity:
     """The identity of a visitor :func:`_room_creation_refusal` let make a room; a session is made if they had none."""
     made = _store_session(request)
-    identity = services.identify(request.session, new=made)
+    identity = identities.identify(request.session, new=made)
     if made:  # a new session's first room counts too (within any limit but 0)
         assert identity.session_hash is not None
         budgets.spend_blocking("rooms_per_session", identity.session_hash)
@@ -214,8 +214,8 @@ def quick_play(request: HttpRequest) -> HttpResponse:
     identity = _ensure_session(request)  # an idle session: it is kept only once paired (game.web.pool_consumer)
     assert identity.session_hash is not None
     name = _remembered_name(request, typed)
-    if (room := services.quick_play_room(identity)) is not None:
-        services.join(room, identity, name)  # a new name shows at once
+    if (room := rooms.quick_play_room(identity)) is not None:
+        seating.join(room, identity, name)  # a new name shows at once
         return redirect("game:room", code=room.code)
     if not budgets.spend_blocking("seeks_per_session", identity.session_hash):
         return _lobby_page(request, RoomForm(), join_error=_TOO_MANY_SEEKS, status=429)
@@ -256,21 +256,21 @@ def play_computer(request: HttpRequest) -> HttpResponse:
         # cookie-less client would renew), as add_computer counts it on the socket.
         client = client_of(client_address(request), session.session_hash if session is not None else None)
         computer_players.refuse_if_full("", client=client, size=size)
-        if level not in services.BOT_LEVELS:
-            raise services.ActionRefused("bad_level", "Choose easy, medium or perfect.")
-        if session is not None and services.bot_games_of(session) >= settings.TICTAC["MAX_BOT_GAMES_PER_SESSION"]:
-            raise services.ActionRefused("too_many_bots", "You are already playing the computer: finish that first.")
+        if level not in computer.BOT_LEVELS:
+            raise write.ActionRefused("bad_level", "Choose easy, medium or perfect.")
+        if session is not None and computer.bot_games_of(session) >= settings.TICTAC["MAX_BOT_GAMES_PER_SESSION"]:
+            raise write.ActionRefused("too_many_bots", "You are already playing the computer: finish that first.")
         # The address's budgets before a session is made: a client without a cookie gets a new one each time.
         if not budgets.spend_blocking("computer_games_per_address", client_address(request)):
-            raise services.ActionRefused("too_many_bots", budgets.TOO_MANY_COMPUTER_GAMES)
-    except services.ActionRefused as refused:
+            raise write.ActionRefused("too_many_bots", budgets.TOO_MANY_COMPUTER_GAMES)
+    except write.ActionRefused as refused:
         return _lobby_page(request, RoomForm(), join_error=refused.message, status=429)
     if refusal := _room_creation_refusal(request):
         return _lobby_page(request, RoomForm(), join_error=refusal, status=429)
     identity = _room_maker(request)
-    room = services.create_room(name="Against the computer", size=size, win_length=win_length)
-    services.join(room, identity, _remembered_name(request, typed))
-    services.add_computer(room, services.identify(request.session), level)
+    room = rooms.create_room(name="Against the computer", size=size, win_length=win_length)
+    seating.join(room, identity, _remembered_name(request, typed))
+    computer.add_computer(room, identities.identify(request.session), level)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.storage.session_lifetime)
     return redirect("game:room", code=room.code)
 
@@ -305,7 +305,7 @@ def join_by_code(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def room(request: HttpRequest, code: str) -> HttpResponse:
-    room = services.get_room(code)
+    room = write.get_room(code)
     if room is None:
         raise Http404(f"No room has the code {code!r}.")
     # The page needs a session for its socket, not who the visitor is: the socket tells its page.
@@ -315,7 +315,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
     context = {
         "room": room,
         "state": state.message,
-        "chat": services.recent_chat(room),
+        "chat": chat.recent_chat(room),
         "limits": page_limits(),
         "ws_path": f"/ws/rooms/{room.code}/",
     }
@@ -324,7 +324,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def room_api(request: HttpRequest, code: str) -> JsonResponse:
-    room = services.get_room(code)
+    room = write.get_room(code)
     if room is None:
         return JsonResponse({"error": "not_found", "message": f"No room has the code {code!r}."}, status=404)
     return JsonResponse(room_states.read_blocking(room).message)

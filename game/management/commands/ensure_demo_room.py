@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from game.actions import services
+from game.actions import write
 from game.models import Room
 
 
@@ -11,5 +11,5 @@ class Command(BaseCommand):
         room = Room.objects.filter(code="demo").first()
         if room is None:
             room = Room.objects.create(code="demo", name="Demo room", size=3, win_length=3)
-        services.current_game(room)
+        write.current_game(room)
         self.stdout.write(f"Demo room: /rooms/{room.code}/")
