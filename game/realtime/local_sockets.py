@@ -65,7 +65,7 @@ from game.storage.layer_internals import group_shard, pending_messages
 if TYPE_CHECKING:
     from game.messages.state import RoomState
     from game.models import Room
-    from game.web.consumers import RoomConsumer
+    from game.web.room_consumer import RoomConsumer
 
 logger = logging.getLogger(__name__)
 

@@ -106,7 +106,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.realtime.lobby_feed",
     ),
     "edges": (
-        "game.web.consumers",
+        "game.web.sockets",
+        "game.web.room_consumer",
+        "game.web.lobby_consumer",
         "game.web.pool_consumer",
         "game.web.views",
         "game.web.account_views",
@@ -150,7 +152,7 @@ BUILDERS_MAY_IMPORT = ("game.models", "game.actions.endings", "game.actions.rema
 # (presence, budgets) take channels-redis's choice of host from it.
 CHANNEL_LAYER_READERS = ("game.storage.layer_internals",)
 # The type-only imports that point up a layer, each for annotations alone (docs/architecture.md).
-TYPE_ONLY_UPWARDS = {("game.realtime.local_sockets", "game.web.consumers")}
+TYPE_ONLY_UPWARDS = {("game.realtime.local_sockets", "game.web.room_consumer")}
 
 
 @dataclass(frozen=True)
@@ -274,15 +276,16 @@ def impure_imports(modules: dict[str, list[Import]]) -> list[str]:
     return breaches
 
 
-# Besides the routing, only the other consumer modules import game.web.consumers: for SocketConsumer.
-CONSUMERS_IMPORTED_BY = ("game.routing", "game.web.pool_consumer")
+# Besides the routing, only the consumer modules import each other: for their base classes.
+CONSUMERS = ("game.web.sockets", "game.web.room_consumer", "game.web.lobby_consumer", "game.web.pool_consumer")
+CONSUMERS_IMPORTED_BY = ("game.routing", *CONSUMERS)
 
 
 def consumers_imported(modules: dict[str, list[Import]]) -> list[str]:
     return [
         f"{name}:{imported.line} imports {imported.module} (only {', '.join(CONSUMERS_IMPORTED_BY)} may)"
         for name, imported in _runtime(modules)
-        if imported.module == "game.web.consumers" and name not in CONSUMERS_IMPORTED_BY
+        if imported.module in CONSUMERS and name not in CONSUMERS_IMPORTED_BY
     ]
 
 
@@ -391,7 +394,7 @@ def test_the_reader_finds_the_imports_the_code_makes(modules: dict[str, list[Imp
 
     assert {"game.domain.rules", "game.domain.clocks"} <= imported_by("game.models")  # from . import clocks, rules
     assert "game.domain.rules" in imported_by("game.domain.search")  # from game import rules
-    assert "game.web.consumers" in imported_by("game.routing")
+    assert "game.web.room_consumer" in imported_by("game.routing")
     assert "game.web.account_views" in imported_by("tictac.urls")
     assert "django.db" in imported_by("game.actions.write")
     assert "game.actions.rooms" in imported_by("game.web.views")
@@ -429,12 +432,12 @@ GOOD = {
     "game/realtime/broadcast.py": (
         "from channels.layers import get_channel_layer\nfrom game.messages.state import build\n"
     ),
-    "game/realtime/local_sockets.py": TYPE_ONLY + "    from game.web.consumers import RoomConsumer\n",
+    "game/realtime/local_sockets.py": TYPE_ONLY + "    from game.web.room_consumer import RoomConsumer\n",
     "game/storage/layer_internals.py": "from channels_redis.utils import _consistent_hash\n",
     "game/realtime/presence.py": "from game.storage.layer_internals import key_shard\n",
-    "game/web/consumers.py": "from game.actions import write\nfrom game.realtime.broadcast import publish\n",
+    "game/web/room_consumer.py": "from game.actions import write\nfrom game.realtime.broadcast import publish\n",
     "game/web/views.py": "from game.actions import write\n",
-    "game/routing.py": "from game.web import consumers\n",
+    "game/routing.py": "from game.web import room_consumer\n",
     "game/urls.py": "from game.web import views\n",
     "tictac/__init__.py": "",
     "tictac/settings.py": "import environ\n",
@@ -447,7 +450,7 @@ def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
     assert {rule.__name__: rule(tree) for rule in RULES} == {rule.__name__: [] for rule in RULES}
     assert [(i.module, i.type_only) for i in tree["game.realtime.local_sockets"]] == [
         ("typing", False),
-        ("game.web.consumers", True),
+        ("game.web.room_consumer", True),
     ]
 
 
@@ -455,13 +458,13 @@ def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
     ("relative", "added", "rule"),
     [
         ("game/models.py", "from game.actions import write\n", upward_imports),
-        ("game/actions/write.py", "def later():\n    from game.web import consumers\n", upward_imports),
+        ("game/actions/write.py", "def later():\n    from game.web import room_consumer\n", upward_imports),
         ("game/actions/write.py", "from game.messages import state\n", upward_imports),
         ("game/domain/rules.py", "from django.conf import settings\n", impure_imports),
         ("game/domain/rules.py", "import asyncio\n", impure_imports),
         ("game/domain/rules.py", "from game import models\n", impure_imports),
-        ("game/web/views.py", "from game.web.consumers import RoomConsumer\n", consumers_imported),
-        ("game/web/consumers.py", "from game.web.views import lobby\n", views_imported),
+        ("game/web/views.py", "from game.web.room_consumer import RoomConsumer\n", consumers_imported),
+        ("game/web/room_consumer.py", "from game.web.views import lobby\n", views_imported),
         ("game/actions/write.py", "from channels.layers import get_channel_layer\n", publishing_below_publishers),
         ("game/messages/state.py", "import channels_redis.pubsub\n", publishing_below_publishers),
         ("game/messages/state.py", "from game.realtime.presence import presence\n", reads_in_builders),

@@ -525,7 +525,7 @@ async def test_refused_messages_are_logged_with_room_code_and_a_session_hash_nev
     room: Room, players: tuple[Socket, Socket], caplog: pytest.LogCaptureFixture
 ) -> None:
     alice, bob = players
-    with caplog.at_level(logging.INFO, logger="game.web.consumers"):
+    with caplog.at_level(logging.INFO, logger="game.web.sockets"):
         await assert_refused(bob, {"type": "move", "cell": 0}, "not_your_turn", [alice])
     refusals = [record for record in caplog.records if getattr(record, "code", None) == "not_your_turn"]
     assert len(refusals) == 1
@@ -728,7 +728,7 @@ async def test_a_move_whose_player_goes_before_its_answer_still_reaches_the_room
         await send_to_server(message)
 
     alices_consumer.base_send = gone
-    with caplog.at_level(logging.DEBUG, logger="game.web.consumers"):
+    with caplog.at_level(logging.DEBUG, logger="game.web.sockets"):
         await alice.send({"type": "move", "cell": 4})
         assert (await bob.next_state(moves=1))["game"]["board"][4] == "X"
     assert [record.message for record in caplog.records if record.levelno >= logging.WARNING] == []

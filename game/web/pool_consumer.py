@@ -24,8 +24,9 @@ from game.realtime.metrics import MESSAGES_REFUSED
 from game.realtime.seeks import REFRESH_EVERY_SECONDS, Outcome, Seeker, seeks
 from game.storage import session_lifetime
 from game.web.access import socket_address
-from game.web.consumers import CLOSE_INTERNAL_ERROR, CLOSE_TOO_MANY_SOCKETS, ListeningConsumer, akeep_session
+from game.web.lobby_consumer import ListeningConsumer
 from game.web.socket_session import session_from_headers
+from game.web.sockets import CLOSE_INTERNAL_ERROR, CLOSE_TOO_MANY_SOCKETS, akeep_session
 
 logger = logging.getLogger(__name__)
 

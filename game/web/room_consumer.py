@@ -1,132 +1,47 @@
-"""WebSocket consumers: a room's players and spectators, and the lobby's live list.
-
-Consumers are transport only: they check a frame, parse it, hand the action
-to the service layer, and publish the resulting state to the room's group.
-Who a socket is comes from its session when it connects, never from what it
-writes.
-"""
+"""The room's socket: a player's or a spectator's, at ``ws/rooms/<code>/``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from dataclasses import replace
 from typing import Any
 
-from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from game.actions import chat, computer, endings, identities, moves, offers, rematch, seating, write
 from game.domain import protocol
 from game.domain.state_order import HOLD_SECONDS, StateOrder, StateStamp
 from game.messages import room_states
-from game.messages.lobby import LOBBY_GROUP, aread_lobby
 from game.messages.state import RoomState, add_you
 from game.models import FINISHED_STATUSES, Room
 from game.realtime import budgets
 from game.realtime.broadcast import publish
 from game.realtime.computer_turns import client_of, computer_players
-from game.realtime.lobby_feed import lobby_feed
 from game.realtime.local_sockets import local_sockets
 from game.realtime.message_limits import SocketLimits, message_limits
 from game.realtime.metrics import MESSAGE_SECONDS, MESSAGES_REFUSED, MOVES_ACCEPTED, OPEN_SOCKETS, SOCKETS_HUNG_UP
-from game.realtime.presence import LobbySocketEntry, SocketCounts, presence
+from game.realtime.presence import presence
 from game.realtime.referee import referee
 from game.realtime.shards import room_group
-from game.storage import session_lifetime
 from game.web.access import socket_address
 from game.web.socket_session import session_from_headers
-
-logger = logging.getLogger(__name__)
-
-akeep_session = database_sync_to_async(session_lifetime.keep)
-
-# Close codes beyond RFC 6455's, documented in docs/protocol.md.
-CLOSE_UNKNOWN_ROOM = 4404
-CLOSE_ROOM_CLOSED = 4410
-CLOSE_KICKED = 4409
-CLOSE_TOO_MANY_SOCKETS = 4429
-CLOSE_TOO_BIG = 1009
-CLOSE_TOO_FAR_BEHIND = 1013
-CLOSE_INTERNAL_ERROR = 1011
-
-
-def too_many_sockets(counts: SocketCounts) -> bool:
-    limits: dict[str, int] = settings.TICTAC
-    return (
-        counts.in_room > limits["MAX_SOCKETS_PER_ROOM"]
-        or counts.of_session > limits["MAX_SOCKETS_PER_SESSION"]
-        or counts.of_address > limits["MAX_SOCKETS_PER_ADDRESS"]
-    )
-
-
-def countdowns_out_of_step(state: dict[str, Any]) -> bool:
-    """Whether a game in play shows a seated player here but counting down, or gone without a countdown."""
-    game = state["game"]
-    if game["status"] != "playing":
-        return False
-    return any(
-        seat is not None and seat["online"] == (mark in game["absent"]) for mark, seat in state["players"].items()
-    )
-
-
-def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
-    """A frame's size in bytes, as the client sent it."""
-    if bytes_data is not None:
-        return len(bytes_data)
-    return len((text_data or "").encode())
-
-
-class SocketConsumer(AsyncWebsocketConsumer):
-    """What the room and lobby consumers share: how they dispatch, and how they send."""
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Dispatch each message straight to its handler.
-
-        Channels' ``AsyncConsumer.dispatch`` first awaits ``aclose_old_connections``
-        for every message, a hop to the process's single database thread: every
-        state fanned out to every socket queued behind the moves being stored.
-        Our handlers reach the database only through ``database_sync_to_async``,
-        which closes old connections itself, so the extra hop is dropped.
-        """
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
-        """Send a frame; one to a client that has already gone is dropped.
-
-        ASGI servers raise an ``OSError`` for a send after the client went away
-        (uvicorn's ``ClientDisconnected``); daphne drops it silently. Either
-        way the disconnect message follows and does the cleaning up, and what
-        was being done when the send failed (a move's broadcast to the room)
-        must still be finished.
-        """
-        try:
-            await super().send(text_data, bytes_data, close)
-        except Exception:
-            # uvicorn raises OSError (ClientDisconnected), or RuntimeError for a
-            # send after the close it already sent; daphne raises autobahn's
-            # Disconnected. Any of them escaping would end the consumer before
-            # it leaves its room, leaving a ghost present for ever.
-            logger.debug("send after the client went away", extra={"channel": self.channel_name})
-
-    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
-        """Close from the server's end; a client that has already gone needs no close.
-
-        Raised out of a handler, the error would end the consumer before it
-        reads the disconnect message that is waiting for it, and its socket
-        would never leave its room: its presence would be refreshed for ever.
-        """
-        try:
-            await super().close(code, reason)
-        except Exception:
-            logger.debug("close after the client went away", extra={"channel": self.channel_name})
+from game.web.sockets import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_KICKED,
+    CLOSE_ROOM_CLOSED,
+    CLOSE_TOO_BIG,
+    CLOSE_TOO_FAR_BEHIND,
+    CLOSE_TOO_MANY_SOCKETS,
+    CLOSE_UNKNOWN_ROOM,
+    SocketConsumer,
+    akeep_session,
+    countdowns_out_of_step,
+    frame_size,
+    logger,
+    too_many_sockets,
+)
 
 
 class RoomConsumer(SocketConsumer):
@@ -472,63 +387,3 @@ class RoomConsumer(SocketConsumer):
             return
         await self._send_error("kicked", "The host freed your seat.")
         await self.close(code=CLOSE_KICKED)
-
-
-class ListeningConsumer(SocketConsumer):
-    """A socket that only listens (the lobby's, quick play's waiting page): a ping is answered, so
-    that its page can keep it alive; anything else is ignored, and an oversized frame closes it."""
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if frame_size(text_data, bytes_data) > settings.TICTAC["MAX_FRAME_BYTES"]:
-            await self.close(code=CLOSE_TOO_BIG)
-            return
-        try:
-            message = protocol.parse(text_data or "")
-        except protocol.ProtocolError:
-            return
-        if isinstance(message, protocol.Ping):
-            await self.send(text_data='{"type":"pong"}')
-
-
-class LobbyConsumer(ListeningConsumer):
-    """The lobby's live list (open challenges, games to watch) and its live line, at ``ws/lobby/``."""
-
-    counted: LobbySocketEntry | None = None
-    """How presence counts this socket against its address's lobby sockets, while it does."""
-
-    async def connect(self) -> None:
-        await self.accept()
-        address = socket_address(self.scope)
-        if address:
-            if not await budgets.spend("lobby_connect_per_address", address):
-                await self._refuse()
-                return
-            self.counted = LobbySocketEntry(self.channel_name, address)
-            local_sockets.add_lobby(self.counted)
-            if await presence().add_lobby_socket(self.counted) > settings.TICTAC["MAX_LOBBY_SOCKETS_PER_ADDRESS"]:
-                await self._refuse()
-                return
-        await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
-        lobby = await aread_lobby()
-        await self.send(text_data=json.dumps({"type": "rooms", "rooms": lobby.rooms}))
-        await self.send(text_data=json.dumps(lobby.stats.message()))
-        lobby_feed.add(self, lobby)
-
-    async def _refuse(self) -> None:
-        MESSAGES_REFUSED.labels("too_many_sockets").inc()
-        await self.close(code=CLOSE_TOO_MANY_SOCKETS)
-
-    async def disconnect(self, code: int) -> None:
-        lobby_feed.discard(self)
-        if self.counted is not None:
-            local_sockets.discard_lobby(self.counted)
-            try:
-                await presence().remove_lobby_socket(self.counted)
-            except Exception:  # its entry expires with the TTL
-                logger.warning("lobby socket removal failed", exc_info=True)
-            self.counted = None
-        await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
-
-    async def lobby_room(self, event: dict[str, Any]) -> None:
-        lobby_feed.note(event["room"])
-        await self.send(text_data=json.dumps({"type": "room", "room": event["room"]}))
