@@ -47,3 +47,36 @@ export function ratingChangeWords(change) {
   if (points < 0) return '\u2212' + Math.abs(points);
   return '\u00b10';
 }
+
+/**
+ * 1-based row and column of a row-major cell index.
+ * @param {number} index
+ * @param {number} size
+ */
+export function rowCol(index, size) {
+  return { row: Math.floor(index / size) + 1, col: (index % size) + 1 };
+}
+
+/**
+ * @param {number} index
+ * @param {number} size
+ */
+export function cellWords(index, size) {
+  const { row, col } = rowCol(index, size);
+  return 'row ' + row + ', column ' + col;
+}
+
+/**
+ * @param {number} index
+ * @param {number} size
+ * @param {string} mark
+ * @param {boolean} isLast
+ * @param {boolean} isWinning
+ */
+export function cellLabel(index, size, mark, isLast, isWinning) {
+  const { row, col } = rowCol(index, size);
+  let label = 'Row ' + row + ', column ' + col + ', ' + (mark || 'empty');
+  if (isWinning) label += ', winning line';
+  if (isLast) label += ', last move';
+  return label;
+}
