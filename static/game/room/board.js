@@ -2,24 +2,14 @@
 /*
  * The room's board: drawn from the latest state, played with clicks, or with
  * the arrow keys over a roving tabindex; a hint under it says why a click
- * played nothing.
+ * plays nothing. Sending the move is main.js's.
  */
 import { element } from '../dom.js';
 import { cellLabel } from '../words.js';
-import { send } from './main.js';
 import { ERROR_SHOW_MS, announce, isFinished, isMyTurn, playerName, ui, view } from './page.js';
-import { render } from './state.js';
 
 /** @typedef {import('./state.js').Mark} Mark */
 /** @typedef {import('./state.js').State} State */
-/** @typedef {import('./state.js').MoveMessage} MoveMessage */
-
-/** A fresh move id: a page-wide counter plus randomness, so two tabs never share one. */
-const moveIds = { counter: 0, prefix: Math.random().toString(36).slice(2, 10) };
-function nextMoveId() {
-  moveIds.counter += 1;
-  return 'm-' + moveIds.prefix + '-' + moveIds.counter;
-}
 
 /** @param {number} size */
 function buildBoard(size) {
@@ -129,25 +119,25 @@ export function onBoardKeydown(event) {
   setRovingCell(next, true);
 }
 
-/** @param {MouseEvent} event */
-export function onBoardClick(event) {
+/**
+ * The cell a click on the board asks to play, when it may be played now; else
+ * null, and the hint under the board says why. The cell takes the roving
+ * tabindex either way.
+ * @param {MouseEvent} event
+ * @returns {number | null}
+ */
+export function cellToPlay(event) {
   const cell = cellOf(event);
-  if (!cell) return;
+  if (!cell) return null;
   const index = Number(cell.dataset.cell);
   setRovingCell(index, false);
   const state = view.state;
-  if (!state) return;
+  if (!state) return null;
   if (!canPlay(index)) {
     showBoardHint(whyNotPlayable(state, index));
-    return;
+    return null;
   }
-  /** @type {MoveMessage} */
-  const message = { type: 'move', cell: index, id: nextMoveId() };
-  if (send(message)) {
-    view.moveSent = true;
-    view.pendingMove = { message: message, gameId: state.game.id, cell: index, resent: false };
-    render();
-  }
+  return index;
 }
 
 /**

@@ -1,8 +1,7 @@
 // @ts-check
 /* The room's chat: the log of lines and the form that sends one. */
 import { element } from '../dom.js';
-import { send } from './main.js';
-import { showError, ui } from './page.js';
+import { send, showError, ui } from './page.js';
 
 /** @typedef {import('./state.js').ChatMessage} ChatMessage */
 

@@ -14,14 +14,15 @@
  * All text that comes from people (names, chat) goes through textContent.
  */
 import { CONNECTION_EVENT, LiveSocket, readJson } from '../socket.js';
-import { onBoardClick, onBoardFocusin, onBoardKeydown } from './board.js';
+import { cellToPlay, onBoardFocusin, onBoardKeydown } from './board.js';
 import { appendChat, onChat } from './chat.js';
-import { announce, showError, ui, view } from './page.js';
+import { announce, send, showError, ui, useSocket, view } from './page.js';
 import { renderTitle } from './panels.js';
 import { acceptState, render, resendUnansweredMove } from './state.js';
 
 /** @typedef {import('./state.js').State} State */
 /** @typedef {import('./state.js').ChatMessage} ChatMessage */
+/** @typedef {import('./state.js').MoveMessage} MoveMessage */
 
 const COPIED_SHOW_MS = 2000;
 const NAME_KEY = 'tictac.name';
@@ -93,7 +94,7 @@ function onLink(link, reason) {
   if (link === 'final') announce(reason);
 }
 
-export const socket = new LiveSocket({
+const socket = new LiveSocket({
   path: ui.root.dataset.wsPath || '',
   snapshot: 'state',
   onMessage: handleMessage,
@@ -101,6 +102,7 @@ export const socket = new LiveSocket({
   limits: readJson('limits'),
   groupFrames: ['state', 'heartbeat', 'chat'],
 });
+useSocket(socket);
 
 // The room's messages (its heartbeat among them) stopped coming while the socket is open: say so (socket.js).
 document.addEventListener(CONNECTION_EVENT, (event) => {
@@ -108,19 +110,32 @@ document.addEventListener(CONNECTION_EVENT, (event) => {
   /** @type {HTMLElement} */ (document.getElementById('connection-trouble')).hidden = !trouble;
 });
 
-/**
- * @param {object} message
- * @returns {boolean} false when not connected
- */
-export function send(message) {
-  return socket.send(message);
-}
-
 // ----------------------------------------------------------- user actions
 
 /** @param {object} message */
 function sendOrComplain(message) {
   if (!send(message)) showError('Not connected. Trying again…');
+}
+
+/** A fresh move id: a page-wide counter plus randomness, so two tabs never share one. */
+const moveIds = { counter: 0, prefix: Math.random().toString(36).slice(2, 10) };
+function nextMoveId() {
+  moveIds.counter += 1;
+  return 'm-' + moveIds.prefix + '-' + moveIds.counter;
+}
+
+/** @param {MouseEvent} event */
+function onBoardClick(event) {
+  const index = cellToPlay(event);
+  const state = view.state;
+  if (index === null || !state) return;
+  /** @type {MoveMessage} */
+  const message = { type: 'move', cell: index, id: nextMoveId() };
+  if (send(message)) {
+    view.moveSent = true;
+    view.pendingMove = { message: message, gameId: state.game.id, cell: index, resent: false };
+    render();
+  }
 }
 
 /** @param {SubmitEvent} event */

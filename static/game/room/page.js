@@ -1,7 +1,8 @@
 // @ts-check
 /*
- * The room page's elements (`ui`) and what it currently shows and knows
- * (`view`), with the small helpers that every part of the page uses.
+ * The room page's elements (`ui`), what it currently shows and knows
+ * (`view`), its socket to send through, and the small helpers that every
+ * part of the page uses.
  */
 import { byId, inside } from '../dom.js';
 
@@ -169,6 +170,34 @@ export function waitingHost(state) {
     if (player && player.online && !state.players[otherMark(mark)]) return mark;
   }
   return null;
+}
+
+/*
+ * The room's socket. main.js makes it, since it hands the socket what it hears,
+ * and puts it here: the parts that send do so without importing main.js.
+ */
+/** @type {import('../socket.js').LiveSocket | null} */
+let socket = null;
+
+/** @param {import('../socket.js').LiveSocket} made */
+export function useSocket(made) {
+  socket = made;
+}
+
+/**
+ * @param {object} message
+ * @returns {boolean} false when not connected
+ */
+export function send(message) {
+  return socket !== null && socket.send(message);
+}
+
+/**
+ * Close the socket for good and say why.
+ * @param {string} reason
+ */
+export function stopSocket(reason) {
+  if (socket) socket.stop(reason);
 }
 
 let errorTimer = 0;

@@ -10,8 +10,7 @@ import { hideBoardHint, renderBoard } from './board.js';
 import {
   absenceOf, idleClaim, noteServerTime, renderAbsent, renderClocks, renderCountdown, updateTicker,
 } from './clock.js';
-import { send, socket } from './main.js';
-import { announce, isFinished, isMyTurn, otherMark, ui, view } from './page.js';
+import { announce, isFinished, isMyTurn, otherMark, send, stopSocket, ui, view } from './page.js';
 import {
   renderAfterGame, renderControls, renderInvite, renderMoves, renderNotices, renderOffer, renderSeats, renderTitle,
 } from './panels.js';
@@ -170,7 +169,7 @@ export function acceptState(next, fromSocket) {
   }
   noteServerTime(next);
   view.state = next;
-  if (next.room.open === false) socket.stop(FINAL_CLOSES[ROOM_CLOSED]);
+  if (next.room.open === false) stopSocket(FINAL_CLOSES[ROOM_CLOSED]);
   render();
   announce(describeChange(before, next));
   if (before && fromSocket) {
