@@ -1,5 +1,5 @@
 // @ts-check
-/* Words the lobby and the room page both show. */
+/* Words more than one page shows: time controls, ratings, a board's cells. */
 
 /**
  * A room's time control, as in `room.time_control` and lobby summaries.
@@ -53,11 +53,12 @@ export function ratingChangeWords(change) {
  * @param {number} index
  * @param {number} size
  */
-export function rowCol(index, size) {
+function rowCol(index, size) {
   return { row: Math.floor(index / size) + 1, col: (index % size) + 1 };
 }
 
 /**
+ * "row 1, column 2": a cell as a screen reader hears a move.
  * @param {number} index
  * @param {number} size
  */
@@ -67,6 +68,17 @@ export function cellWords(index, size) {
 }
 
 /**
+ * "r1c2": a cell in the lists of moves.
+ * @param {number} index
+ * @param {number} size
+ */
+export function cellName(index, size) {
+  const { row, col } = rowCol(index, size);
+  return 'r' + row + 'c' + col;
+}
+
+/**
+ * "Row 1, column 2, X, last move": a board cell's accessible name.
  * @param {number} index
  * @param {number} size
  * @param {string} mark

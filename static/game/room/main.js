@@ -13,6 +13,7 @@
  *
  * All text that comes from people (names, chat) goes through textContent.
  */
+import { COPY_BY_HAND, copyLink } from '../dom.js';
 import { CONNECTION_EVENT, LiveSocket, readJson } from '../socket.js';
 import { cellToPlay, onBoardFocusin, onBoardKeydown } from './board.js';
 import { appendChat, onChat } from './chat.js';
@@ -24,7 +25,6 @@ import { acceptState, render, resendUnansweredMove } from './state.js';
 /** @typedef {import('./state.js').ChatMessage} ChatMessage */
 /** @typedef {import('./state.js').MoveMessage} MoveMessage */
 
-const COPIED_SHOW_MS = 2000;
 const NAME_KEY = 'tictac.name';
 
 // Friendlier wording for errors a person can hit by normal use.
@@ -164,35 +164,12 @@ function onResignDialogClose() {
 }
 
 /**
+ * Copy an invite link; the button shows how it went and the announcer says it.
  * @param {HTMLInputElement} input
  * @param {HTMLButtonElement} button
  */
-async function copyLink(input, button) {
-  const link = input.value;
-  let copied = false;
-  try {
-    await navigator.clipboard.writeText(link);
-    copied = true;
-  } catch (_) {
-    // No clipboard API (plain http) or no permission: select the text instead.
-    input.focus();
-    input.select();
-    try { copied = document.execCommand('copy'); } catch (_) { copied = false; }
-  }
-  flashCopyButton(button, copied ? 'Copied' : 'Press Ctrl+C to copy');
-}
-
-const copyTimers = new Map();
-/**
- * @param {HTMLButtonElement} button
- * @param {string} text
- */
-function flashCopyButton(button, text) {
-  if (!button.dataset.label) button.dataset.label = button.textContent;
-  button.textContent = text;
-  announce(text === 'Copied' ? 'Invite link copied' : text);
-  window.clearTimeout(copyTimers.get(button));
-  copyTimers.set(button, window.setTimeout(() => { button.textContent = button.dataset.label || ''; }, COPIED_SHOW_MS));
+async function copyInvite(input, button) {
+  announce((await copyLink(input, button)) ? 'Invite link copied' : COPY_BY_HAND);
 }
 
 // ------------------------------------------------------------------ start
@@ -217,8 +194,8 @@ function start() {
   ui.decline.addEventListener('click', () => sendOrComplain({ type: 'decline' }));
   ui.claimWin.addEventListener('click', () => sendOrComplain({ type: 'claim', result: 'win' }));
   ui.claimDraw.addEventListener('click', () => sendOrComplain({ type: 'claim', result: 'draw' }));
-  ui.copyInvite.addEventListener('click', () => copyLink(ui.inviteLink, ui.copyInvite));
-  ui.copyInviteHero.addEventListener('click', () => copyLink(ui.inviteHeroLink, ui.copyInviteHero));
+  ui.copyInvite.addEventListener('click', () => copyInvite(ui.inviteLink, ui.copyInvite));
+  ui.copyInviteHero.addEventListener('click', () => copyInvite(ui.inviteHeroLink, ui.copyInviteHero));
   ui.addComputer.addEventListener('submit', (event) => {
     event.preventDefault();
     if (!send({ type: 'add_computer', level: ui.computerLevel.value })) showError('Not connected. Trying again…');

@@ -5,7 +5,7 @@
  * title and the list of moves.
  */
 import { element } from '../dom.js';
-import { ratingChangeWords, ratingWords, rowCol, timeControlWords } from '../words.js';
+import { cellName, ratingChangeWords, ratingWords, timeControlWords } from '../words.js';
 import { absenceOf } from './clock.js';
 import { MARKS, bothSeated, isFinished, isMyTurn, otherMark, playerName, ui, view, waitingHost } from './page.js';
 import { offerText } from './texts.js';
@@ -205,9 +205,8 @@ export function renderTitle() {
  * @param {number} size
  */
 function moveNotation(index, cell, size) {
-  const { row, col } = rowCol(cell, size);
   const mark = index % 2 === 0 ? 'X' : 'O'; // X always moves first
-  return (index + 1) + '. ' + mark + ' r' + row + 'c' + col;
+  return (index + 1) + '. ' + mark + ' ' + cellName(cell, size);
 }
 
 /** @param {State} state */
