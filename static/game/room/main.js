@@ -1,15 +1,20 @@
 // @ts-check
 /*
- * tictac room page.
+ * tictac room page: this module starts it, makes its socket, takes what the
+ * server sends and sends the player's intentions (join, move, chat, resign,
+ * rematch, claim, offers).
  *
- * The server is the only judge of the game: this script draws whatever the
- * latest `state` message says and sends the player's intentions (join, move,
- * chat, resign, rematch, claim, offers). It never changes the board on its
+ * The server is the only judge of the game: the page draws whatever the
+ * latest `state` message says (state.js) and never changes the board on its
  * own, so a reconnect or a missed message is cured by simply drawing the next
  * state. Clocks and the absent-player countdown tick locally between states,
- * from the server's own timestamps corrected for this machine's clock. The
- * socket itself (reconnects, backoff, pings, giving up) is socket.js's;
- * the sounds are sound.js's.
+ * from the server's own timestamps corrected for this machine's clock
+ * (clock.js). The socket itself (reconnects, backoff, pings, giving up) is
+ * socket.js's; the sounds are sound.js's.
+ *
+ * The room's modules import only those below them: page.js (the elements,
+ * what the page knows, the socket to send through), clock.js, texts.js, then
+ * board.js, panels.js and chat.js, then state.js, then this one.
  *
  * All text that comes from people (names, chat) goes through textContent.
  */
