@@ -129,7 +129,7 @@ async def test_every_supported_server_keeps_the_contract_with_debug_off(
         page = Browser()
         html = page.visit(server, f"/rooms/{code}/").decode()
         assert "data-cell" in html or "initial-state" in html
-        for asset in ("/static/game/app.css", "/static/game/room.js", "/static/game/socket.js"):
+        for asset in ("/static/game/app.css", "/static/game/room/main.js", "/static/game/socket.js"):
             with server.get(asset) as response:
                 assert response.status == 200
                 assert response.read()

@@ -369,6 +369,10 @@ def test_the_pages_take_their_limits_from_the_server_not_from_numbers_in_the_pag
 def test_the_pages_load_their_scripts_as_modules(client: Client) -> None:
     room = rooms.create_room(name="Modules")
     game = write.current_game(room)
-    for path, script in (("/", "lobby.js"), (f"/rooms/{room.code}/", "room.js"), (f"/games/{game.pk}/", "replay.js")):
+    for path, script in (
+        ("/", "lobby.js"),
+        (f"/rooms/{room.code}/", "room/main.js"),
+        (f"/games/{game.pk}/", "replay.js"),
+    ):
         html = client.get(path).content.decode()
         assert f'<script type="module" src="/static/game/{script}"></script>' in html, path

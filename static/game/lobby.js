@@ -12,6 +12,7 @@
  * changes them. Room and player names come from people, so they only ever
  * go through textContent.
  */
+import { byId, element } from './dom.js';
 import { LiveSocket, readJson } from './socket.js';
 import { timeControlWords } from './words.js';
 
@@ -47,34 +48,13 @@ const NAME_KEY = 'tictac.name';
 const CHALLENGE = 0;
 const GAME = 1;
 
-/**
- * @param {string} id
- * @returns {HTMLElement}
- */
-function byId(id) {
-  const node = document.getElementById(id);
-  if (!node) throw new Error('the lobby page has no #' + id);
-  return node;
-}
-
-const list = byId('room-list');
-const emptyNote = byId('rooms-empty');
-const liveState = byId('lobby-live');
-const stopped = byId('lobby-stopped');
-const statsLine = byId('lobby-stats');
+const list = byId('room-list', HTMLElement);
+const emptyNote = byId('rooms-empty', HTMLElement);
+const liveState = byId('lobby-live', HTMLElement);
+const stopped = byId('lobby-stopped', HTMLElement);
+const statsLine = byId('lobby-stats', HTMLElement);
 
 // ------------------------------------------------------------- room rows
-
-/**
- * @param {string} className
- * @param {string} text
- */
-function span(className, text) {
-  const node = document.createElement('span');
-  node.className = className;
-  node.textContent = text;
-  return node;
-}
 
 /**
  * Whether the room belongs in the lobby now. A server that does not say
@@ -141,13 +121,17 @@ function roomRow(summary) {
   if (summary.rated) rules.push('rated');
 
   const counted = typeof summary.here === 'number';
-  const facts = span('room-facts', '');
+  const facts = element('span', 'room-facts', '');
   facts.append(
-    span('room-players', playersWords(summary)),
-    span('room-here', counted ? summary.here + ' here' : summary.spectators + ' watching'),
-    span('badge room-status', statusWords(summary)),
+    element('span', 'room-players', playersWords(summary)),
+    element('span', 'room-here', counted ? summary.here + ' here' : summary.spectators + ' watching'),
+    element('span', 'badge room-status', statusWords(summary)),
   );
-  link.append(span('room-name', summary.name || summary.code), span('room-rules', rules.join(' · ')), facts);
+  link.append(
+    element('span', 'room-name', summary.name || summary.code),
+    element('span', 'room-rules', rules.join(' · ')),
+    facts,
+  );
   row.append(link);
   return row;
 }

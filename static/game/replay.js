@@ -8,21 +8,8 @@
  * the slider, the move list and the keys Left/Right/Home/End choose it.
  * Nothing here comes from people except through textContent.
  */
-
-const COPIED_SHOW_MS = 2000;
-
-/**
- * The page's element with this id, checked to be of `type`.
- * @template {HTMLElement} T
- * @param {string} id
- * @param {{new (): T, prototype: T}} type
- * @returns {T}
- */
-function byId(id, type) {
-  const node = document.getElementById(id);
-  if (!(node instanceof type)) throw new Error('the replay page has no ' + type.name + ' #' + id);
-  return node;
-}
+import { byId, copyLink } from './dom.js';
+import { cellLabel, cellName } from './words.js';
 
 /** What the server put in #replay-data: the board's side, the cells in play order, the winning line. */
 const data = /** @type {{size: number, moves: number[], line: number[] | null}} */ (
@@ -49,30 +36,12 @@ function markOf(index) {
   return index % 2 === 0 ? 'X' : 'O'; // X always moves first
 }
 
-/** @param {number} cell */
-function cellName(cell) {
-  return 'r' + (Math.floor(cell / size) + 1) + 'c' + ((cell % size) + 1);
-}
-
-/**
- * @param {number} index
- * @param {string} mark
- * @param {boolean} isLast
- * @param {boolean} isWinning
- */
-function cellLabel(index, mark, isLast, isWinning) {
-  let label = 'Row ' + (Math.floor(index / size) + 1) + ', column ' + ((index % size) + 1) + ', ' + (mark || 'empty');
-  if (isWinning) label += ', winning line';
-  if (isLast) label += ', last move';
-  return label;
-}
-
 /** @param {number} step */
 function positionText(step) {
   if (moves.length === 0) return 'No moves';
   if (step === 0) return 'Start: empty board, ' + moves.length + ' moves to go';
   const index = step - 1;
-  return 'Move ' + step + ' of ' + moves.length + ': ' + markOf(index) + ' ' + cellName(moves[index]);
+  return 'Move ' + step + ' of ' + moves.length + ': ' + markOf(index) + ' ' + cellName(moves[index], size);
 }
 
 /**
@@ -92,7 +61,7 @@ function show(step) {
     cell.dataset.mark = mark;
     cell.classList.toggle('is-last', index === last);
     cell.classList.toggle('is-win', isWinning);
-    cell.setAttribute('aria-label', cellLabel(index, mark, index === last, isWinning));
+    cell.setAttribute('aria-label', cellLabel(index, size, mark, index === last, isWinning));
   });
   board.dataset.position = String(shown);
   slider.value = String(shown);
@@ -136,20 +105,6 @@ function onKeydown(event) {
   show(next);
 }
 
-async function copyShareLink() {
-  const input = byId('share-link', HTMLInputElement);
-  const button = byId('copy-share', HTMLButtonElement);
-  try {
-    await navigator.clipboard.writeText(input.value);
-    button.textContent = 'Copied!';
-    setTimeout(() => { button.textContent = 'Copy link'; }, COPIED_SHOW_MS);
-  } catch (error) {
-    // No clipboard API (plain http) or no permission: select the text instead.
-    input.focus();
-    input.select();
-  }
-}
-
 function start() {
   // Whole pixels, as on the room page, so that every grid line looks the same.
   board.style.setProperty('--size', String(size));
@@ -161,7 +116,8 @@ function start() {
   slider.addEventListener('input', () => show(Number(slider.value)));
   steps.forEach((button) => button.addEventListener('click', () => show(Number(button.dataset.step))));
   document.addEventListener('keydown', onKeydown);
-  byId('copy-share', HTMLButtonElement).addEventListener('click', copyShareLink);
+  const copy = byId('copy-share', HTMLButtonElement);
+  copy.addEventListener('click', () => copyLink(byId('share-link', HTMLInputElement), copy));
   show(moves.length);
 }
 

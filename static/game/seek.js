@@ -9,13 +9,14 @@
  * docs/protocol.md, "Quick play's pool".
  */
 
+import { byId } from './dom.js';
 import { LiveSocket, readJson } from './socket.js';
 
-const root = /** @type {HTMLElement} */ (document.getElementById('seek'));
-const status = /** @type {HTMLElement} */ (document.getElementById('seek-status'));
-const elapsed = /** @type {HTMLElement} */ (document.getElementById('seek-elapsed'));
-const waiting = /** @type {HTMLElement} */ (document.getElementById('seek-waiting'));
-const notice = /** @type {HTMLElement} */ (document.getElementById('seek-notice'));
+const root = byId('seek', HTMLElement);
+const status = byId('seek-status', HTMLElement);
+const elapsed = byId('seek-elapsed', HTMLElement);
+const waiting = byId('seek-waiting', HTMLElement);
+const notice = byId('seek-notice', HTMLElement);
 
 const startedAt = Date.now();
 

@@ -1,5 +1,5 @@
 // @ts-check
-/* Words the lobby and the room page both show. */
+/* Words more than one page shows: time controls, ratings, a board's cells. */
 
 /**
  * A room's time control, as in `room.time_control` and lobby summaries.
@@ -46,4 +46,49 @@ export function ratingChangeWords(change) {
   if (points > 0) return '+' + points;
   if (points < 0) return '\u2212' + Math.abs(points);
   return '\u00b10';
+}
+
+/**
+ * 1-based row and column of a row-major cell index.
+ * @param {number} index
+ * @param {number} size
+ */
+function rowCol(index, size) {
+  return { row: Math.floor(index / size) + 1, col: (index % size) + 1 };
+}
+
+/**
+ * "row 1, column 2": a cell as a screen reader hears a move.
+ * @param {number} index
+ * @param {number} size
+ */
+export function cellWords(index, size) {
+  const { row, col } = rowCol(index, size);
+  return 'row ' + row + ', column ' + col;
+}
+
+/**
+ * "r1c2": a cell in the lists of moves.
+ * @param {number} index
+ * @param {number} size
+ */
+export function cellName(index, size) {
+  const { row, col } = rowCol(index, size);
+  return 'r' + row + 'c' + col;
+}
+
+/**
+ * "Row 1, column 2, X, last move": a board cell's accessible name.
+ * @param {number} index
+ * @param {number} size
+ * @param {string} mark
+ * @param {boolean} isLast
+ * @param {boolean} isWinning
+ */
+export function cellLabel(index, size, mark, isLast, isWinning) {
+  const { row, col } = rowCol(index, size);
+  let label = 'Row ' + row + ', column ' + col + ', ' + (mark || 'empty');
+  if (isWinning) label += ', winning line';
+  if (isLast) label += ', last move';
+  return label;
 }
