@@ -1,7 +1,8 @@
 """The start of the computer's search process (game.bots): it yields the CPU to its server, and ends when it does.
 
 The server's event loop starts the search process (``spawn``), which runs
-only this and ``game.bot``. A server that exits cleanly shuts it down, but
+only this and ``game.bot`` (with ``game.analysis``, which searches through
+it). A server that exits cleanly shuts it down, but
 one that is killed (SIGKILL after a stop timed out, the OOM killer) would
 leave it behind, holding multiprocessing's resource tracker with it. So the
 process asks Linux for a SIGTERM when its parent ends, however it ends.

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import qr_views, rating_views, replay_views, views
+from . import analysis_views, qr_views, rating_views, replay_views, views
 from .models import ROOM_CODE_PATTERN
 
 app_name = "game"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("games/<int:game_id>/", replay_views.replay, name="replay"),
     path("games/<int:game_id>.txt", replay_views.game_text, name="game_text"),
     path("games/<int:game_id>.json", replay_views.game_json, name="game_json"),
+    path("games/<int:game_id>/analysis.json", analysis_views.game_analysis, name="game_analysis"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
 ]

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import budgets, pools, room_states, rules, services, sessions
+from . import budgets, pools, practice, room_states, rules, services, sessions
 from .access import client_address, operators_only
 from .bots import client_of, computer_players
 from .forms import RoomForm
@@ -242,7 +242,9 @@ def play_computer(request: HttpRequest) -> HttpResponse:
     level = request.POST.get("level", "easy")
     try:
         typed = clean_name(request.POST.get("name", "")) if request.POST.get("name", "").strip() else None
-        size, win_length = _board_asked_for(request)
+        # From a finished game's position ("Practice from here"): its board, the side to move for the visitor.
+        start = practice.position_asked_for(request.POST.get("from_game"), request.POST.get("ply"))
+        size, win_length = (start.size, start.win_length) if start is not None else _board_asked_for(request)
     except (ProtocolError, ValueError) as error:
         message = error.message if isinstance(error, ProtocolError) else str(error)
         return _lobby_page(request, RoomForm(), join_error=message, status=400)
@@ -264,8 +266,11 @@ def play_computer(request: HttpRequest) -> HttpResponse:
     if refusal := _room_creation_refusal(request):
         return _lobby_page(request, RoomForm(), join_error=refusal, status=429)
     identity = _room_maker(request)
-    room = services.create_room(name="Against the computer", size=size, win_length=win_length)
-    services.join(room, identity, _remembered_name(request, typed))
+    if start is not None:
+        room = practice.create_room_at(start)
+    else:
+        room = services.create_room(name="Against the computer", size=size, win_length=win_length)
+    services.join(room, identity, _remembered_name(request, typed), side=start.turn if start is not None else None)
     services.add_computer(room, services.identify(request.session), level)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.sessions)
     return redirect("game:room", code=room.code)

@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 
 from game import budgets, presence, seeks
+from game.analysis_jobs import analyses
 from game.bots import computer_players
 from game.cache import game_cache
 from game.compiled_reads import compiled_statements
@@ -32,6 +33,7 @@ def fresh_process_caches() -> None:
     local_sockets.reset()
     lobby_feed.reset()
     computer_players.reset()
+    analyses.reset()
     compiled_statements.reset()
 
 

@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.names",
         "game.confusables",
         "game.fair_queue",
+        "game.analysis",
     ),
     "side": (
         "game.presence",
@@ -71,7 +72,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.lockouts",
     ),
     "models": ("game.models", "game.migrations", "game.migrations.*"),
-    "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),
+    "services": (
+        "game.services",
+        "game.ratings",
+        "game.latest_game",
+        "game.cache",
+        "game.presence_readings",
+        "game.analysis_store",
+        "game.practice",
+    ),
     "messages": ("game.state", "game.room_states", "game.lobby", "game.metrics"),
     "publishing": (
         "game.broadcast",
@@ -80,6 +89,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.local_sockets",
         "game.host_actions",
         "game.lobby_feed",
+        "game.analysis_jobs",
     ),
     "edges": (
         "game.consumers",
@@ -89,6 +99,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.replay_views",
         "game.rating_views",
         "game.qr_views",
+        "game.analysis_views",
         "game.forms",
         "game.admin",
     ),
@@ -108,7 +119,14 @@ PURE = LAYERS["pure"]
 IO_MODULES = frozenset(
     {"asyncio", "concurrent", "multiprocessing", "os", "selectors", "socket", "sqlite3", "subprocess", "threading"}
 )
-VIEW_MODULES = ("game.views", "game.account_views", "game.replay_views", "game.rating_views", "game.qr_views")
+VIEW_MODULES = (
+    "game.views",
+    "game.account_views",
+    "game.replay_views",
+    "game.rating_views",
+    "game.qr_views",
+    "game.analysis_views",
+)
 # Only these may reach the channel layer (or Redis's layer) directly: they publish.
 PUBLISHING_LAYERS = ("publishing", "edges", "wiring")
 CHANNEL_LAYER_MODULES = ("channels.layers", "channels_redis")

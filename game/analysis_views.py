@@ -1,0 +1,55 @@
+"""``GET /games/<id>/analysis.json``: a finished game judged position by position (docs/protocol.md, "Analysis").
+
+Asynchronous, so that waiting for a larger board's search never holds the
+database thread the sockets share: the reads and the write go to it through
+``database_sync_to_async``, the searches to the search process
+(game.analysis_jobs). A 3×3 analysis is read from the solved table at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from channels.db import database_sync_to_async
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from . import analysis, analysis_store, budgets
+from .access import client_address
+from .analysis_jobs import AnalysisRefusedError, analyses
+from .bots import client_of
+from .models import FINISHED_STATUSES
+
+logger = logging.getLogger(__name__)
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message}, status=status)
+
+
+@require_GET
+async def game_analysis(request: HttpRequest, game_id: int) -> JsonResponse:
+    """Every position of a finished game: exact on 3×3, the engine's bounded search on larger boards."""
+    game = await database_sync_to_async(analysis_store.game_to_analyse)(game_id)
+    if game is None:
+        return _error(404, "not_found", f"No game has the id {game_id}.")
+    if game.status not in FINISHED_STATUSES:
+        return _error(409, "game_not_over", "This game is still being played: it is analysed once it is over.")
+    moves = list(game.history)
+    size, win_length = game.room.size, game.room.win_length
+    if size == analysis.EXACT_SIZE:
+        return JsonResponse(analysis.analyse_exactly(moves))  # a few reads of the solved table
+    stored = await database_sync_to_async(analysis_store.stored_analysis)(game.pk)
+    if stored is not None:
+        return JsonResponse(stored)
+    address = client_address(request)
+    try:
+        if not await budgets.spend("analyses_per_address", address):
+            return _error(429, "too_many_analyses", "You have asked for many analyses lately: try again later.")
+        found = await analyses.analyse(client_of(address, None) or "unknown", game.pk, size, win_length, moves)
+    except AnalysisRefusedError as refused:
+        return _error(503 if refused.code == "busy" else 429, refused.code, refused.message)
+    except Exception:
+        logger.exception("a game's analysis failed", extra={"game": game.pk})
+        return _error(503, "unavailable", "The analysis could not be made: try again.")
+    return JsonResponse(found)
