@@ -9,6 +9,8 @@
  * Nothing here comes from people except through textContent.
  */
 
+import { startAnalysis } from './analysis.js';
+
 const COPIED_SHOW_MS = 2000;
 
 /**
@@ -43,6 +45,7 @@ const buttons = {
   last: byId('replay-last', HTMLButtonElement),
 };
 let shown = moves.length;
+const analysis = startAnalysis({ size, moves, cells, steps, redraw: () => show(shown) });
 
 /** @param {number} index */
 function markOf(index) {
@@ -106,6 +109,7 @@ function show(step) {
     if (current) button.setAttribute('aria-current', 'step');
     else button.removeAttribute('aria-current');
   });
+  analysis.show(shown);
 }
 
 /**
