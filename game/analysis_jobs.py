@@ -18,6 +18,7 @@ every request that asked has gone: the next request reads it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from . import analysis, analysis_store
 from .bots import computer_players
 from .fair_queue import FairQueue
 from .rules import Board, Cell
+
+logger = logging.getLogger(__name__)
 
 MAX_GAMES_AT_ONCE: Final = 8
 """Games a process analyses at once, over every client; past it a request is refused (``busy``)."""
@@ -111,6 +114,9 @@ class Analyses:
         return await asyncio.shield(job)
 
     def _finished(self, game_id: int, client: str, job: asyncio.Task[dict[str, Any]]) -> None:
+        # Logged here, once, whether or not a request still waits for it (each that does answers 503).
+        if not job.cancelled() and (error := job.exception()) is not None:
+            logger.error("a game's analysis failed", exc_info=error, extra={"game": game_id})
         if self._games.get(game_id) is job:
             del self._games[game_id]
             self._clients[client] -= 1

@@ -13,6 +13,7 @@ import logging
 from channels.db import database_sync_to_async
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
 
 from . import analysis, analysis_store, budgets
 from .access import client_address
@@ -49,7 +50,9 @@ async def game_analysis(request: HttpRequest, game_id: int) -> JsonResponse:
         found = await analyses.analyse(client_of(address, None) or "unknown", game.pk, size, win_length, moves)
     except AnalysisRefusedError as refused:
         return _error(503 if refused.code == "busy" else 429, refused.code, refused.message)
-    except Exception:
-        logger.exception("a game's analysis failed", extra={"game": game.pk})
+    except (RedisError, OSError) as error:  # the budget's Redis; a failed search is logged by analysis_jobs
+        logger.warning("no analysis for game %s: %s", game.pk, error.__class__.__name__)
+        return _error(503, "unavailable", "The analysis could not be made: try again.")
+    except Exception:  # the search or its storage failed (analysis_jobs logged it)
         return _error(503, "unavailable", "The analysis could not be made: try again.")
     return JsonResponse(found)

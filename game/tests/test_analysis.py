@@ -13,6 +13,7 @@ from django.test import AsyncClient, Client
 
 from game import analysis, services
 from game.analysis_jobs import Analyses, analyses
+from game.bots import computer_players
 from game.models import Game, GameAnalysis, Move, Room
 from game.rules import EMPTY, Board, Cell
 
@@ -216,6 +217,27 @@ async def test_a_larger_board_past_the_addresss_budget_is_refused_and_nothing_is
     assert response.json()["error"] == "too_many_analyses"
     assert analyses.searched == searched_before
     assert not await GameAnalysis.objects.aexists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_failed_search_is_503_stores_nothing_and_the_next_request_searches_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(analyses, "seconds_per_game", 0.2)
+    game = await sync_to_async(_finished_game)([5, 0, 6, 1, 7], size=4, win_length=3)
+
+    async def broken(*args: Any) -> None:
+        raise OSError("the search process died")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(computer_players, "in_search_process", broken)
+        failed = await AsyncClient().get(f"/games/{game.pk}/analysis.json")
+    assert failed.status_code == 503
+    assert failed.json()["error"] == "unavailable"
+    assert not await GameAnalysis.objects.aexists()
+    again = await AsyncClient().get(f"/games/{game.pk}/analysis.json")
+    assert again.status_code == 200
+    assert await GameAnalysis.objects.filter(game_id=game.pk).aexists()
 
 
 @pytest.mark.django_db(transaction=True)
