@@ -322,6 +322,21 @@ class Move(models.Model):
         return f"{self.game} move {self.number}: {self.mark} at {self.cell}"
 
 
+class GameAnalysis(models.Model):
+    """A finished larger board's analysis (game.domain.analysis), searched once and kept.
+
+    3×3 needs no row: it is solved.
+    """
+
+    game = models.OneToOneField(Game, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # The answer of /games/<id>/analysis.json as it was searched: {"exact": false, "positions": [...]}.
+    analysis = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"analysis of game {self.game_id}"
+
+
 class ChatMessage(models.Model):
     """A line of a room's chat, kept so the last ones come with the page."""
 

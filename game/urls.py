@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from game.models import ROOM_CODE_PATTERN
-from game.web import qr_views, rating_views, replay_views, views
+from game.web import analysis_views, qr_views, rating_views, replay_views, views
 
 app_name = "game"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("games/<int:game_id>/", replay_views.replay, name="replay"),
     path("games/<int:game_id>.txt", replay_views.game_text, name="game_text"),
     path("games/<int:game_id>.json", replay_views.game_json, name="game_json"),
+    path("games/<int:game_id>/analysis.json", analysis_views.game_analysis, name="game_analysis"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
 ]

@@ -27,6 +27,7 @@ PER_ADDRESS_LIMITS: Final = (
     "TICTAC_NEW_SESSIONS_PER_ADDRESS_PER_HOUR",
     "TICTAC_COMPUTER_GAMES_PER_ADDRESS_PER_HOUR",
     "TICTAC_SIGNUPS_PER_ADDRESS_PER_HOUR",
+    "TICTAC_ANALYSES_PER_ADDRESS_PER_HOUR",
 )
 """The settings (environment variables) of every limit counted per client address or per session."""
 

@@ -415,5 +415,7 @@ TICTAC = {
         "new_sessions_per_address": (env.int("TICTAC_NEW_SESSIONS_PER_ADDRESS_PER_HOUR", default=60), 3600),
         "computer_games_per_address": (env.int("TICTAC_COMPUTER_GAMES_PER_ADDRESS_PER_HOUR", default=60), 3600),
         "signups_per_address": (env.int("TICTAC_SIGNUPS_PER_ADDRESS_PER_HOUR", default=10), 3600),
+        # Analyses of finished games larger than 3×3 searched (GET /games/<id>/analysis.json, not the stored ones).
+        "analyses_per_address": (env.int("TICTAC_ANALYSES_PER_ADDRESS_PER_HOUR", default=30), 3600),
     },
 }

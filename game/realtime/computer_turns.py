@@ -38,7 +38,7 @@ import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -55,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 ANSWERED_AT_ONCE_SIZE = 3
 """Boards of this size are answered on the event loop (game.domain.search's solved table); larger ones are searched."""
+
+Answer = TypeVar("Answer")
 
 RunSearch = Callable[[rules.Board, search.Level], Awaitable[rules.Cell]]
 """Runs one search to its move: the search process in a server, a controllable stand-in in tests."""
@@ -196,7 +198,12 @@ class ComputerPlayers:
         return self._pool
 
     async def _search_in_process(self, board: rules.Board, level: search.Level) -> rules.Cell:
-        return await asyncio.get_running_loop().run_in_executor(self._search_pool(), search.choose_move, board, level)
+        return await self.in_search_process(search.choose_move, board, level)
+
+    async def in_search_process(self, function: Callable[..., Answer], *args: Any) -> Answer:
+        """``function(*args)``, run in the search process: a pure module's function (the process imports
+        only those). The computer's moves and game analyses (game.realtime.analysis_jobs) take turns in it."""
+        return await asyncio.get_running_loop().run_in_executor(self._search_pool(), function, *args)
 
     def refuse_if_full(self, room_code: str, *, client: str | None = None, size: int = ANSWERED_AT_ONCE_SIZE) -> None:
         """Raise ``too_many_bots`` if the computer may not join another room (``room_code``, of a board of

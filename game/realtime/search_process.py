@@ -3,7 +3,8 @@
 It yields the CPU to its server, and ends when it does.
 
 The server's event loop starts the search process (``spawn``), which runs
-only this and ``game.domain.search``. A server that exits cleanly shuts it down, but
+only this and ``game.domain.search`` (with ``game.domain.analysis``, which searches through
+it). A server that exits cleanly shuts it down, but
 one that is killed (SIGKILL after a stop timed out, the OOM killer) would
 leave it behind, holding multiprocessing's resource tracker with it. So the
 process asks Linux for a SIGTERM when its parent ends, however it ends.

@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from game.models import Room
 from game.realtime import budgets, presence, seeks
+from game.realtime.analysis_jobs import analyses
 from game.realtime.computer_turns import computer_players
 from game.realtime.lobby_feed import lobby_feed
 from game.realtime.local_sockets import local_sockets
@@ -32,6 +33,7 @@ def fresh_process_caches() -> None:
     local_sockets.reset()
     lobby_feed.reset()
     computer_players.reset()
+    analyses.reset()
     compiled_statements.reset()
 
 

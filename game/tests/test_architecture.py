@@ -58,6 +58,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.domain.names",
         "game.domain.confusables",
         "game.domain.fair_queue",
+        "game.domain.analysis",
     ),
     "side": (
         "game.realtime.presence",
@@ -91,6 +92,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.actions.computer",
         "game.actions.chat",
         "game.actions.hosts",
+        "game.actions.analysis_store",
+        "game.actions.practice",
         "game.actions.ratings",
         "game.storage.latest_game",
         "game.storage.cached_games",
@@ -104,6 +107,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.realtime.local_sockets",
         "game.web.host_actions",
         "game.realtime.lobby_feed",
+        "game.realtime.analysis_jobs",
     ),
     "edges": (
         "game.web.sockets",
@@ -115,6 +119,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.web.replay_views",
         "game.web.rating_views",
         "game.web.qr_views",
+        "game.web.analysis_views",
         "game.web.forms",
         "game.admin",
     ),
@@ -140,6 +145,7 @@ VIEW_MODULES = (
     "game.web.replay_views",
     "game.web.rating_views",
     "game.web.qr_views",
+    "game.web.analysis_views",
 )
 # Only these may reach the channel layer (or Redis's layer) directly: they publish.
 PUBLISHING_LAYERS = ("publishing", "edges", "wiring")

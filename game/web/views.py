@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from game.actions import chat, computer, identities, rooms, seating, write
+from game.actions import chat, computer, identities, practice, rooms, seating, write
 from game.domain import pools, rules
 from game.domain.pools import Pool
 from game.domain.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH, ProtocolError, clean_name
@@ -246,7 +246,9 @@ def play_computer(request: HttpRequest) -> HttpResponse:
     level = request.POST.get("level", "easy")
     try:
         typed = clean_name(request.POST.get("name", "")) if request.POST.get("name", "").strip() else None
-        size, win_length = _board_asked_for(request)
+        # From a finished game's position ("Practice from here"): its board, the side to move for the visitor.
+        start = practice.position_asked_for(request.POST.get("from_game"), request.POST.get("ply"))
+        size, win_length = (start.size, start.win_length) if start is not None else _board_asked_for(request)
     except (ProtocolError, ValueError) as error:
         message = error.message if isinstance(error, ProtocolError) else str(error)
         return _lobby_page(request, RoomForm(), join_error=message, status=400)
@@ -268,8 +270,11 @@ def play_computer(request: HttpRequest) -> HttpResponse:
     if refusal := _room_creation_refusal(request):
         return _lobby_page(request, RoomForm(), join_error=refusal, status=429)
     identity = _room_maker(request)
-    room = rooms.create_room(name="Against the computer", size=size, win_length=win_length)
-    seating.join(room, identity, _remembered_name(request, typed))
+    if start is not None:
+        room = practice.create_room_at(start)
+    else:
+        room = rooms.create_room(name="Against the computer", size=size, win_length=win_length)
+    seating.join(room, identity, _remembered_name(request, typed), side=start.turn if start is not None else None)
     computer.add_computer(room, identities.identify(request.session), level)
     request.session.set_expiry(None)  # took a seat: the session lives its full age (game.storage.session_lifetime)
     return redirect("game:room", code=room.code)

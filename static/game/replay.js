@@ -10,6 +10,7 @@
  */
 import { byId, copyLink } from './dom.js';
 import { cellLabel, cellName } from './words.js';
+import { startAnalysis } from './analysis.js';
 
 /** What the server put in #replay-data: the board's side, the cells in play order, the winning line. */
 const data = /** @type {{size: number, moves: number[], line: number[] | null}} */ (
@@ -30,6 +31,7 @@ const buttons = {
   last: byId('replay-last', HTMLButtonElement),
 };
 let shown = moves.length;
+const analysis = startAnalysis({ size, moves, cells, steps, redraw: () => show(shown) });
 
 /** @param {number} index */
 function markOf(index) {
@@ -75,6 +77,7 @@ function show(step) {
     if (current) button.setAttribute('aria-current', 'step');
     else button.removeAttribute('aria-current');
   });
+  analysis.show(shown);
 }
 
 /**
