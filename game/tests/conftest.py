@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from game import budgets, presence, seeks
+from game import budgets, presence, seeks, services
 from game.bots import computer_players
 from game.cache import game_cache
 from game.compiled_reads import compiled_statements
@@ -16,6 +16,7 @@ from game.message_limits import message_limits
 from game.models import Room
 from game.presence_readings import last_presence
 from testing.clients import Socket, make_room, new_session_key, unused_address
+from testing.seating import SeatedPair, seat_pair
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +77,13 @@ async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> 
     assert (await bob.join("bob"))["you"]["mark"] == "O"
     await alice.next_state(status="playing")
     return alice, bob
+
+
+@pytest.fixture
+def seated_pair(db: None) -> SeatedPair:
+    """alice (X) and bob (O) seated in a new room through the service layer, the game playing:
+    ``room, x, o = seated_pair`` (Player ids); ``seated_pair.x_identity`` is alice's session."""
+    return seat_pair(services.create_room(name="Seated"))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from game import services
 from game.compiled_reads import compiled_statements
 from game.latest_game import _LATEST_GAME, read_latest_game
 from game.models import Game
+from testing.seating import SeatedPair, seat_pair
 
 
 def _as_django_reads_it(room_id: int) -> Game | None:
@@ -37,12 +38,8 @@ def _assert_same(room_id: int) -> Game:
 
 @pytest.mark.django_db
 def test_a_game_in_play_with_clocks_and_moves_reads_as_django_reads_it() -> None:
-    room = services.create_room(name="read", time_control="budget:60+2")
-    alice = services.Identity(session_key="a" * 32)
-    bob = services.Identity(session_key="b" * 32)
-    services.join(room, alice, "Alice")
-    services.join(room, bob, "Bob")
-    services.play_move(room, services.current_game(room).player_x_id, 4)
+    room, alice, _ = seat_pair(services.create_room(name="read", time_control="budget:60+2"), "Alice", "Bob")
+    services.play_move(room, alice, 4)
     game = _assert_same(room.pk)
     assert game.player_x is not None
     assert game.player_x.name == "Alice"
@@ -51,14 +48,9 @@ def test_a_game_in_play_with_clocks_and_moves_reads_as_django_reads_it() -> None
     assert game.deadline is not None
 
 
-@pytest.mark.django_db
-def test_a_finished_game_and_its_rematch_read_as_django_reads_them() -> None:
-    room = services.create_room(name="again")
-    x, o = services.Identity(session_key="c" * 32), services.Identity(session_key="d" * 32)
-    services.join(room, x, "X")
-    services.join(room, o, "O")
-    game = services.current_game(room)
-    for cell, player in zip((0, 3, 1, 4, 2), (game.player_x_id, game.player_o_id) * 3, strict=False):
+def test_a_finished_game_and_its_rematch_read_as_django_reads_them(seated_pair: SeatedPair) -> None:
+    room, x, o = seated_pair
+    for cell, player in zip((0, 3, 1, 4, 2), (x, o) * 3, strict=False):
         services.play_move(room, player, cell)
     finished = _assert_same(room.pk)
     assert finished.status == "won"
