@@ -143,6 +143,29 @@ def two_players(
     return alice, bob, code
 
 
+# static/game/socket.js: the longest a page waits before it tries its socket again.
+RECONNECT_MAX_MS = 10_000
+_HEARD = "tictacHeardUpToNow"
+
+
+def run_page_clock(page: Page, ms: int) -> None:
+    """Run every timer ``page`` set for the next ``ms`` ms of its clock (``page.clock.install()``
+    before it loaded), and return once this process has heard of whatever those timers made the
+    page do through Playwright: a socket it opened reached its ``route_web_socket`` handler.
+
+    How a test shows that something does not happen: run the page's clock past the moment it
+    would have, rather than sleep and hope that was long enough. The last step is a call from
+    the page into this process: Playwright passes the page's calls on in the order it made them
+    (a routed socket's is made as the page opens it), so every one made earlier has been handled.
+    ``page.on("websocket")`` is no such call: Chromium reports a socket only when its handshake
+    goes out, which can come after run_for returns.
+    """
+    page.clock.run_for(ms)
+    if not page.evaluate(f"() => typeof window.{_HEARD} === 'function'"):
+        page.expose_function(_HEARD, lambda: None)
+    page.evaluate(f"() => window.{_HEARD}()")
+
+
 def screenshot(page: Page, name: str) -> None:
     """Keep a picture of the page in test-artifacts/ (the README's come from `run.py screenshots`, not tests)."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -62,6 +62,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from testing.wait import until
 from tictac.processes import dies_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,19 +204,21 @@ class Engine:
         log = (CACHE / "dockerd.log").open("wb")
         # A session of its own, so that a Ctrl-C reaches this check (which then stops it in order)
         # and not dockerd; and told to stop if this check dies unawares.
-        self.daemon = subprocess.Popen(
+        daemon = self.daemon = subprocess.Popen(
             ["dockerd"],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=dies_with_parent(),
         )
-        deadline = time.monotonic() + 60
-        while not self._engine_answers():
-            if self.daemon.poll() is not None or time.monotonic() > deadline:
-                raise CheckError(f"dockerd did not start; see {CACHE / 'dockerd.log'}")
-            time.sleep(0.5)
-        details.append(f"started dockerd (pid {self.daemon.pid}); it is stopped at the end")
+
+        def answers() -> bool:
+            if daemon.poll() is not None:
+                raise CheckError(f"dockerd exited; see {CACHE / 'dockerd.log'}")
+            return self._engine_answers()
+
+        wait_until(f"dockerd to start; see {CACHE / 'dockerd.log'}", answers, timeout=60, interval=0.5)
+        details.append(f"started dockerd (pid {daemon.pid}); it is stopped at the end")
 
     def stop(self) -> str | None:
         """Stop dockerd if this check started it (it stops its containerd with it)."""
@@ -360,14 +363,10 @@ class Container:
 
 def wait_until(what: str, condition: Any, timeout: float = 120, interval: float = 1) -> Any:
     """Poll ``condition()`` until it returns something true; that value, or CheckError naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise CheckError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
+    try:
+        return until(condition, timeout=timeout, interval=interval, message=what)
+    except AssertionError as missed:  # a step fails with a CheckError, as the others do
+        raise CheckError(str(missed)) from None
 
 
 # -- HTTP and WebSocket clients -----------------------------------------------------------------

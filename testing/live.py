@@ -7,12 +7,12 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from testing.wait import until
 from tictac.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,19 +76,22 @@ def start_healthy(
     """Start a server process and wait until its /healthz answers 200 (or fail, stopping it)."""
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{command} exited early; see {log_path}:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return process
+                return bool(response.status == 200)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)  # readiness polling, not a test assertion
-    stop_process(process, timeout=10)
-    raise RuntimeError(f"{command} did not become healthy in {timeout} s; see {log_path}")
+            return False
+
+    try:
+        until(healthy, timeout=timeout, interval=0.1, message=f"{command} to answer /healthz 200; see {log_path}")
+    except AssertionError:
+        stop_process(process, timeout=10)
+        raise
+    return process
 
 
 class LiveServer:

@@ -12,10 +12,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
+from testing.wait import until
 from tictac.processes import free_port, stop_process
 
 
@@ -58,18 +58,18 @@ class EmbeddedPostgres:
         command += ["-k", str(self.directory), "-h", "127.0.0.1"]
         for setting in settings:
             command += ["-c", setting]
-        self.process = subprocess.Popen(command, stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready = subprocess.run(
+        process = self.process = subprocess.Popen(command, stdout=log, stderr=log)
+
+        def ready() -> bool:
+            answer = subprocess.run(
                 [str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
             )
-            if ready.returncode == 0:
-                return self
-            if self.process.poll() is not None:
+            if answer.returncode != 0 and process.poll() is not None:
                 raise RuntimeError((self.directory / "postgres.log").read_text())
-            time.sleep(0.1)
-        raise RuntimeError(f"PostgreSQL did not start in {timeout} s")
+            return answer.returncode == 0
+
+        until(ready, timeout=timeout, interval=0.1, message=f"PostgreSQL to accept connections on port {self.port}")
+        return self
 
     def create_database(self) -> str:
         """A new empty database; returns its URL."""

@@ -64,8 +64,8 @@ class Demo:
         return context.new_page()
 
     def photograph(self, page: Page, name: str) -> None:
-        page.wait_for_timeout(300)  # let a transition (a banner sliding in, a highlighted cell) settle
-        page.screenshot(path=str(self.out / name), full_page=True)
+        # A transition under way (the error toast fading in) is photographed as it ends, not waited for.
+        page.screenshot(path=str(self.out / name), full_page=True, animations="disabled")
         self.taken.append(name)
         print(f"  {name}", flush=True)
 

@@ -133,32 +133,32 @@ class SearchScheduler:
             waiting.answer.set_exception(SearchSupersededError(room_code))
             waiting.board, waiting.level, waiting.answer = board, level, answer  # keeps its place in the queue
         else:
-            search = _Search(room_code, board, level, answer)
-            self._waiting[room_code] = search
-            self._queue.push(client, search)
+            queued = _Search(room_code, board, level, answer)
+            self._waiting[room_code] = queued
+            self._queue.push(client, queued)
             self._start_next()
         return await asyncio.shield(answer)
 
     def _start_next(self) -> None:
         while self._running < self._slots and (next_search := self._queue.pop()) is not None:
-            client, search = next_search
-            del self._waiting[search.room_code]
+            client, queued = next_search
+            del self._waiting[queued.room_code]
             self._running += 1
             self.started += 1
-            task = asyncio.get_running_loop().create_task(self._finish(client, search))
+            task = asyncio.get_running_loop().create_task(self._finish(client, queued))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _finish(self, client: str, search: _Search) -> None:
+    async def _finish(self, client: str, queued: _Search) -> None:
         try:
-            cell = await self._run(search.board, search.level)
+            cell = await self._run(queued.board, queued.level)
         except asyncio.CancelledError:  # a shutdown
-            search.answer.cancel()
+            queued.answer.cancel()
             raise
         except Exception as error:  # a failed search fails its callers, not the queue
-            search.answer.set_exception(error)
+            queued.answer.set_exception(error)
         else:
-            search.answer.set_result(cell)
+            queued.answer.set_result(cell)
         finally:
             self._running -= 1
             self._queue.done(client)

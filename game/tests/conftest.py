@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from game.actions import rooms
 from game.models import Room
 from game.realtime import budgets, presence, seeks
 from game.realtime.analysis_jobs import analyses
@@ -17,6 +18,7 @@ from game.realtime.presence_readings import last_presence
 from game.storage.cached_games import game_cache
 from game.storage.compiled_reads import compiled_statements
 from testing.clients import Socket, make_room, new_session_key, unused_address
+from testing.seating import SeatedPair, seat_pair
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +80,13 @@ async def players(room: Room, open_socket: Callable[..., Awaitable[Socket]]) -> 
     assert (await bob.join("bob"))["you"]["mark"] == "O"
     await alice.next_state(status="playing")
     return alice, bob
+
+
+@pytest.fixture
+def seated_pair(db: None) -> SeatedPair:
+    """alice (X) and bob (O) seated in a new room through the service layer, the game playing:
+    ``room, x, o = seated_pair`` (Player ids); ``seated_pair.x_identity`` is alice's session."""
+    return seat_pair(rooms.create_room(name="Seated"))
 
 
 @pytest.fixture

@@ -12,16 +12,19 @@ from playwright.sync_api import Browser, WebSocketRoute, expect
 
 from testing.browser import (
     CHROMIUM_ARGS,
+    RECONNECT_MAX_MS,
     NewContext,
     board_of,
     chromium_path,
     create_room,
     join,
+    run_page_clock,
     screenshot,
     two_players,
     update_playing_game,
 )
 from testing.live import LiveServer, migrated_sqlite
+from testing.wait import until
 
 pytestmark = pytest.mark.browser
 
@@ -535,8 +538,9 @@ def test_a_room_page_refused_for_its_address_stops_retrying_and_says_why(
     alice = new_context().new_page()
     code = create_room(alice, server, "Elsewhere")
     # A browser that finds this server under another name, one that is not an allowed host:
-    # its pages come through the route below; its sockets reach the server, whose Origin check
-    # accepts them only to close them with 4403, which the page can read (a 403 reads as 1006).
+    # its pages come through the route below; its sockets reach the server (through the socket
+    # route below, which notes each), whose Origin check accepts them only to close them with
+    # 4403, which the page can read (a 403 reads as 1006).
     # (Chromium would not let a page of a public-looking name open a socket to 127.0.0.1.)
     elsewhere = browser.browser_type.launch(
         executable_path=chromium_path(),
@@ -556,7 +560,13 @@ def test_a_room_page_refused_for_its_address_stops_retrying_and_says_why(
             ),
         )
         sockets: list[str] = []
-        page.on("websocket", lambda socket: sockets.append(socket.url))
+
+        def to_the_server(page_socket: WebSocketRoute) -> None:
+            sockets.append(page_socket.url)
+            page_socket.connect_to_server()
+
+        page.route_web_socket(re.compile(r"/ws/rooms/"), to_the_server)
+        page.clock.install()  # the page's timers, its reconnect backoff among them, run when told below
         page.goto(f"http://refused.test:{server.port}/rooms/{code}/")
         expect(page.locator("#status")).to_have_text(
             f"The server does not accept connections from this page’s address (refused.test:{server.port})."
@@ -566,7 +576,9 @@ def test_a_room_page_refused_for_its_address_stops_retrying_and_says_why(
         expect(page.locator("#seat-X .seat-name")).to_have_text("alice")  # the page's own copy of the room stays
         expect(page.locator("#chat-input")).to_be_disabled()
         screenshot(page, "refused-origin.png")
-        page.wait_for_timeout(3000)  # a page that retried would have tried 3 or more times by now
+        # Twice the longest backoff on the page's clock: a retry would have opened its socket, and
+        # reached the route above, by the time run_page_clock returns.
+        run_page_clock(page, 2 * RECONNECT_MAX_MS)
         assert sockets == [f"ws://refused.test:{server.port}/ws/rooms/{code}/"]
     finally:
         elsewhere.close()
@@ -585,13 +597,16 @@ def test_the_lobby_lists_rooms_before_its_feed_and_stops_on_a_refusal(
         page_socket.close(code=4403)
 
     lobby.route_web_socket(re.compile(r"/ws/lobby/"), refuse)
+    lobby.clock.install()  # the page's timers, its reconnect backoff among them, run when told below
     lobby.goto(server.url + "/")
     expect(lobby.locator(f'[data-room="{code}"]')).to_contain_text("host vs —")  # drawn from the page's own data
     expect(lobby.locator("#lobby-live")).to_have_attribute("data-state", "final")
     expect(lobby.locator("#lobby-live")).to_have_text("Not live")
     expect(lobby.locator("#lobby-stopped")).to_contain_text("does not accept connections from this page’s address")
     screenshot(lobby, "lobby-refused.png")
-    lobby.wait_for_timeout(3000)
+    # Twice the longest backoff on the page's clock: a retry would have opened its socket, and
+    # reached the route above, by the time run_page_clock returns.
+    run_page_clock(lobby, 2 * RECONNECT_MAX_MS)
     assert len(attempts) == 1
 
 
@@ -609,6 +624,7 @@ def test_the_room_page_gives_up_only_on_the_close_codes_that_mean_so(
         page_socket.close(code=closing["code"])
 
     page.route_web_socket(re.compile(r"/ws/rooms/"), close_at_once)
+    page.clock.install()  # the page's timers, its reconnect backoff among them, run when told below
     final = {
         4404: "This room does not exist.",
         4410: "This room was closed by the host.",
@@ -618,13 +634,17 @@ def test_the_room_page_gives_up_only_on_the_close_codes_that_mean_so(
         page.goto(f"{server.url}/rooms/{code}/")
         expect(page.locator("#status")).to_have_text(reason)
         expect(page.locator("#room")).to_have_attribute("data-link", "final")
-        page.wait_for_timeout(1200)  # a first retry would come within 0.5 s
+        # A first retry would come within 0.5 s of the page's clock, any within its longest backoff:
+        # it would have reached the route above by the time run_page_clock returns.
+        run_page_clock(page, 2 * RECONNECT_MAX_MS)
         assert attempts.count(closing["code"]) == 1
     closing["code"] = 1011  # the server could not set the socket up: try again, with backoff
     page.goto(f"{server.url}/rooms/{code}/")
     expect(page.locator("#status")).to_have_text("Reconnecting…")
-    for _ in range(50):  # after 0.25-0.5 s, then 0.5-1 s more
-        if attempts.count(1011) >= 3:
-            break
-        page.wait_for_timeout(100)
-    assert attempts.count(1011) >= 3
+
+    # Each retry waits for the route to close the one before, so the page's clock runs in steps.
+    def tried_three_times() -> bool:
+        page.clock.run_for(1000)  # a second of the page's clock: retries come after 0.25-0.5 s, then 0.5-1 s more
+        return attempts.count(1011) >= 3
+
+    until(tried_three_times, message=lambda: f"a third attempt after 1011 (attempts: {attempts})")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from playwright.sync_api import ConsoleMessage, expect
 from testing.browser import NewContext, chromium_path, screenshot
 from testing.live import LiveServer
 from testing.screenshots import readme_pictures
+from testing.wait import until
 
 pytestmark = pytest.mark.browser
 
@@ -24,12 +24,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def _mailed_link(server: LiveServer) -> str:
     """The reset link in the mail the server wrote to its output (the console backend, EMAIL_URL unset)."""
     pattern = re.compile(rf"{re.escape(server.url)}/accounts/password/reset/[\w-]+/[\w-]+/")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if found := pattern.search(server.log_path.read_text()):
-            return found.group(0)
-        time.sleep(0.1)  # waiting for the mail thread to write it, not hoping: the loop ends when it appears
-    pytest.fail(f"no reset link in the server's output:\n{server.log_path.read_text()[-3000:]}")
+    found = until(
+        lambda: pattern.search(server.log_path.read_text()),  # the mail thread writes it when it has sent it
+        timeout=20,
+        message=lambda: f"a reset link in the server's output:\n{server.log_path.read_text()[-3000:]}",
+    )
+    return found.group(0)
 
 
 def test_a_forgotten_password_is_reset_from_the_mailed_link(server: LiveServer, new_context: NewContext) -> None:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from game.realtime.shards import room_group
 from game.storage.layer_internals import group_shard
 from testing.clients import LiveSocket, new_room, seated
 from testing.live import Browser, LiveServer, migrated_sqlite
+from testing.wait import auntil, until
 from tictac.embedded_redis import EmbeddedRedis
 
 pytestmark = pytest.mark.live
@@ -41,13 +42,14 @@ def health(server: LiveServer) -> tuple[int, dict[str, str]]:
 
 def wait_for_health(server: LiveServer, status: int, within: float) -> dict[str, str]:
     """Poll /healthz until it answers ``status``; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
+
+    def answers_status() -> dict[str, str] | None:
         code, body = health(server)
-        if code == status:
-            return body
-        assert time.monotonic() < deadline, f"/healthz still {code} {body} after {within} s"
-        time.sleep(0.2)
+        return body if code == status else None
+
+    return until(
+        answers_status, timeout=within, interval=0.2, message=lambda: f"/healthz {status}, not {health(server)}"
+    )
 
 
 @pytest.fixture
@@ -133,13 +135,14 @@ def room_api(server: LiveServer, code: str) -> dict[str, Any]:
 
 def wait_until_both_online(server: LiveServer, code: str, within: float) -> dict[str, Any]:
     """Poll the room's JSON (a fresh presence read) until both seats show online; fail after ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
+
+    def both_online() -> dict[str, Any] | None:
         players = room_api(server, code)["players"]
-        if all(players[mark] is not None and players[mark]["online"] for mark in ("X", "O")):
-            return players
-        assert time.monotonic() < deadline, f"players still {players} after {within} s"
-        time.sleep(0.2)
+        return players if all(players[mark] is not None and players[mark]["online"] for mark in ("X", "O")) else None
+
+    return until(
+        both_online, timeout=within, interval=0.2, message=lambda: f"both online, not {room_api(server, code)}"
+    )
 
 
 async def test_when_the_redis_shard_of_a_room_restarts_then_its_game_goes_on_and_the_other_shards_rooms_never_stop(
@@ -451,12 +454,15 @@ async def test_a_client_too_far_behind_its_room_is_hung_up_with_1013(
         # left: that takes more than the kernel and uvicorn buffer for a socket, and then
         # its send waiting a whole watchdog check.
         chatter = "x" * 500
-        deadline = time.monotonic() + 30
-        while alice.state is None or alice.state["spectators"] != 0:
-            assert time.monotonic() < deadline, "the stuck socket was never hung up"
+
+        async def chatted_until_the_spectator_left() -> bool:
             await alice.send({"type": "chat", "text": chatter})
             await alice.next_message("chat")
             await bob.next_message("chat")
+            return alice.state is not None and alice.state["spectators"] == 0
+
+        # Each round trip of a line is the pace: no pause between them.
+        await auntil(chatted_until_the_spectator_left, timeout=30, interval=0, message="the stuck socket's hang-up")
         await alice.send({"type": "move", "cell": 4})
         assert (await bob.next_state(moves=1))["game"]["board"][4] == "X"
         with server.get("/metrics") as response:
@@ -475,19 +481,9 @@ async def test_a_client_too_far_behind_its_room_is_hung_up_with_1013(
     assert "Traceback" not in (tmp_path / "uvicorn.log").read_text()
 
 
-async def _open_sockets_metric(server: LiveServer) -> float:
+def _open_sockets_metric(server: LiveServer) -> float:
     text = server.get("/metrics").read().decode()
     return next(float(line.split()[1]) for line in text.splitlines() if line.startswith("tictac_open_sockets "))
-
-
-async def _until(condition: Callable[[], Awaitable[bool]], seconds: float) -> bool:
-    """Poll ``condition`` until it holds or ``seconds`` pass: a correct server gets there in milliseconds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await condition():
-            return True
-        await asyncio.sleep(0.05)
-    return await condition()
 
 
 @pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
@@ -529,13 +525,16 @@ async def test_sockets_that_close_during_broadcasts_leave_no_ghost_behind(kind: 
             await chatter
         listening.cancel()
 
-        async def only_the_talker_is_left() -> bool:
-            state = json.loads(server.get(f"/api/rooms/{code}/").read())
-            return bool(state["spectators"] == 1 and await _open_sockets_metric(server) == 1)
+        def spectators_and_open_sockets() -> tuple[int, float]:
+            return json.loads(server.get(f"/api/rooms/{code}/").read())["spectators"], _open_sockets_metric(server)
 
-        assert await _until(only_the_talker_is_left, 10), (
-            json.loads(server.get(f"/api/rooms/{code}/").read())["spectators"],
-            await _open_sockets_metric(server),
+        async def only_the_talker_is_left() -> bool:
+            return spectators_and_open_sockets() == (1, 1)
+
+        # A correct server gets there in milliseconds; a ghost never leaves.
+        await auntil(
+            only_the_talker_is_left,
+            message=lambda: f"(spectators, open sockets) (1, 1), not {spectators_and_open_sockets()}",
         )
         await talker.close()
     finally:
@@ -575,12 +574,11 @@ def test_a_killed_servers_search_process_ends_with_it() -> None:
 
 def _ended(process: psutil.Process, timeout: float) -> None:
     """Wait until ``process`` is gone, or a zombie (an orphan whose new parent has not reaped it yet)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return
+            return bool(process.status() == psutil.STATUS_ZOMBIE)
         except psutil.NoSuchProcess:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the search process {process.pid} outlived its server")
+            return True
+
+    until(gone, timeout=timeout, message=f"the search process {process.pid} to end with its server")

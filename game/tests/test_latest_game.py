@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from django.db.models import Model
 
-from game.actions import identities, moves, rooms, seating, write
+from game.actions import moves, rooms
 from game.models import Game
 from game.storage.compiled_reads import compiled_statements
 from game.storage.latest_game import _LATEST_GAME, read_latest_game
+from testing.seating import SeatedPair, seat_pair
 
 
 def _as_django_reads_it(room_id: int) -> Game | None:
@@ -37,12 +38,8 @@ def _assert_same(room_id: int) -> Game:
 
 @pytest.mark.django_db
 def test_a_game_in_play_with_clocks_and_moves_reads_as_django_reads_it() -> None:
-    room = rooms.create_room(name="read", time_control="budget:60+2")
-    alice = identities.Identity(session_key="a" * 32)
-    bob = identities.Identity(session_key="b" * 32)
-    seating.join(room, alice, "Alice")
-    seating.join(room, bob, "Bob")
-    moves.play_move(room, write.current_game(room).player_x_id, 4)
+    room, alice, _ = seat_pair(rooms.create_room(name="read", time_control="budget:60+2"), "Alice", "Bob")
+    moves.play_move(room, alice, 4)
     game = _assert_same(room.pk)
     assert game.player_x is not None
     assert game.player_x.name == "Alice"
@@ -51,14 +48,9 @@ def test_a_game_in_play_with_clocks_and_moves_reads_as_django_reads_it() -> None
     assert game.deadline is not None
 
 
-@pytest.mark.django_db
-def test_a_finished_game_and_its_rematch_read_as_django_reads_them() -> None:
-    room = rooms.create_room(name="again")
-    x, o = identities.Identity(session_key="c" * 32), identities.Identity(session_key="d" * 32)
-    seating.join(room, x, "X")
-    seating.join(room, o, "O")
-    game = write.current_game(room)
-    for cell, player in zip((0, 3, 1, 4, 2), (game.player_x_id, game.player_o_id) * 3, strict=False):
+def test_a_finished_game_and_its_rematch_read_as_django_reads_them(seated_pair: SeatedPair) -> None:
+    room, x, o = seated_pair
+    for cell, player in zip((0, 3, 1, 4, 2), (x, o) * 3, strict=False):
         moves.play_move(room, player, cell)
     finished = _assert_same(room.pk)
     assert finished.status == "won"

@@ -9,19 +9,13 @@ import re
 import pytest
 from django.test import Client
 
-from game.actions import identities, moves, rematch, rooms, seating
+from game.actions import moves, rematch, rooms
 from game.domain import notation
 from game.domain.notation import GameRecord
 from game.models import Game, Move, Room
+from testing.seating import SeatedPair, seat_pair
 
 pytestmark = pytest.mark.django_db
-
-
-def _seated_room(name: str = "Replays", x: str = "alice", o: str = "bob") -> tuple[Room, int, int]:
-    room = rooms.create_room(name=name)
-    _, alice = seating.join(room, identities.Identity(session_key="a" * 32), x)
-    _, bob = seating.join(room, identities.Identity(session_key="b" * 32), o)
-    return room, alice.id, bob.id
 
 
 def _play(room: Room, x: int, o: int, cells: list[int]) -> Game:
@@ -36,7 +30,7 @@ BOB_WINS = [0, 3, 1, 4, 8, 5]
 
 
 def _bob_wins() -> tuple[Room, Game]:
-    room, alice, bob = _seated_room()
+    room, alice, bob = seat_pair(rooms.create_room(name="Replays"))
     game = _play(room, alice, bob, BOB_WINS)
     assert (game.status, game.winner, game.reason) == ("won", "O", "line")
     return room, game
@@ -101,8 +95,8 @@ def test_the_json_download_holds_players_result_moves_and_times(client: Client) 
     assert data["finished_at"].startswith(last_move.created_at.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
-def test_a_resigned_game_records_who_resigned_and_no_line(client: Client) -> None:
-    room, alice, bob = _seated_room(name="Resigns")
+def test_a_resigned_game_records_who_resigned_and_no_line(seated_pair: SeatedPair, client: Client) -> None:
+    room, alice, bob = seated_pair
     _play(room, alice, bob, [4])
     game = moves.resign(room, bob)
     data = client.get(f"/games/{game.pk}.json").json()
@@ -156,7 +150,7 @@ def test_the_replay_page_keeps_to_the_content_security_policy(client: Client) ->
 
 def test_names_made_of_html_are_shown_as_text_everywhere(client: Client) -> None:
     evil = "<b>x</b>&\"'"
-    room, alice, bob = _seated_room(name="Evil", x=evil, o="bob")
+    room, alice, bob = seat_pair(rooms.create_room(name="Evil"), x_name=evil)
     game = _play(room, alice, bob, [0, 3, 1, 4, 2])
     page = client.get(f"/games/{game.pk}/").content.decode()
     assert "<b>x</b>" not in page
@@ -167,8 +161,8 @@ def test_names_made_of_html_are_shown_as_text_everywhere(client: Client) -> None
     assert '[X "<b>x</b>&\\"\'"]' in client.get(f"/games/{game.pk}.txt").content.decode()
 
 
-def test_a_game_still_being_played_shows_its_moves_so_far_and_says_so(client: Client) -> None:
-    room, alice, bob = _seated_room(name="Ongoing")
+def test_a_game_still_being_played_shows_its_moves_so_far_and_says_so(seated_pair: SeatedPair, client: Client) -> None:
+    room, alice, bob = seated_pair
     game = _play(room, alice, bob, [4, 0])
     page = client.get(f"/games/{game.pk}/").content.decode()
     assert "This game is still being played" in page
@@ -188,8 +182,10 @@ def test_an_unknown_room_has_no_games_list(client: Client) -> None:
     assert client.get("/rooms/no-such-room/games/").status_code == 404
 
 
-def test_the_room_lists_its_finished_games_newest_first_each_linking_to_its_page(client: Client) -> None:
-    room, alice, bob = _seated_room(name="Series")
+def test_the_room_lists_its_finished_games_newest_first_each_linking_to_its_page(
+    seated_pair: SeatedPair, client: Client
+) -> None:
+    room, alice, bob = seated_pair
     first = _play(room, alice, bob, BOB_WINS)  # bob wins as O
     rematch.request_rematch(room, alice)
     rematch.request_rematch(room, bob)
@@ -212,9 +208,9 @@ def test_the_room_lists_its_finished_games_newest_first_each_linking_to_its_page
 
 
 def test_the_room_games_list_is_one_query_for_the_games_however_many(
-    client: Client, django_assert_max_num_queries: object
+    seated_pair: SeatedPair, client: Client, django_assert_max_num_queries: object
 ) -> None:
-    room, alice, bob = _seated_room(name="Many")
+    room, alice, bob = seated_pair
     for _ in range(5):
         _play(room, alice, bob, [4, 0, 8, 2, 1, 7, 3, 5, 6])  # a draw
         rematch.request_rematch(room, alice)
@@ -225,14 +221,14 @@ def test_the_room_games_list_is_one_query_for_the_games_however_many(
     assert len(re.findall(r'data-game="(\d+)"', page)) == 5
 
 
-def test_a_room_with_no_finished_games_says_so(client: Client) -> None:
-    room, _, _ = _seated_room(name="Fresh")
+def test_a_room_with_no_finished_games_says_so(seated_pair: SeatedPair, client: Client) -> None:
+    room, _, _ = seated_pair
     page = client.get(f"/rooms/{room.code}/games/").content.decode()
     assert "No finished games in this room yet." in page
 
 
-def test_the_room_page_links_to_its_past_games(client: Client) -> None:
-    room, _, _ = _seated_room(name="Linked")
+def test_the_room_page_links_to_its_past_games(seated_pair: SeatedPair, client: Client) -> None:
+    room, _, _ = seated_pair
     page = client.get(f"/rooms/{room.code}/").content.decode()
     assert f'<a href="/rooms/{room.code}/games/" id="past-games">Past games</a>' in page
 

@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from testing.live import migrated_sqlite
+from testing.wait import until
 from tictac.embedded_redis import EmbeddedRedis
 from tictac.processes import free_port
 
@@ -50,18 +51,15 @@ class Served:
         self.processes = self._wait_until_serving(timeout=180)  # the first run may pip install
 
     def _wait_until_serving(self, timeout: float) -> list[psutil.Process]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def serving() -> bool:
             assert self.outer.poll() is None, self.log.read_text()
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
+                    return bool(response.status == 200)
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)  # readiness polling
-        else:
-            pytest.fail(f"run.py did not serve within {timeout} s:\n{self.log.read_text()}")
+                return False
+
+        until(serving, timeout=timeout, interval=0.2, message=lambda: f"run.py to serve:\n{self.log.read_text()}")
         return [psutil.Process(self.outer.pid), *psutil.Process(self.outer.pid).children(recursive=True)]
 
     def command_lines(self) -> list[str]:

@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from testing.live import COMMANDS, LiveServer, migrated_sqlite
+from testing.wait import until
 from tictac.processes import free_port, stop_process
 
 pytestmark = pytest.mark.live
@@ -301,17 +302,17 @@ def test_runserver_without_redis_says_so_and_still_serves_the_pages_that_need_no
 
 def _wait_for_status(url: str, timeout: float = 30) -> urllib.error.HTTPError:
     """The error answer ``url`` gives once the server is up (every URL asked here answers one)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answer() -> urllib.error.HTTPError | None:
         try:
             urllib.request.urlopen(url, timeout=10).close()
-        except urllib.error.HTTPError as answer:
-            return answer
+        except urllib.error.HTTPError as error:
+            return error
         except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)  # not listening yet
-            continue
+            return None  # not listening yet
         pytest.fail(f"{url} answered 200")
-    pytest.fail(f"{url} did not answer within {timeout} s")
+
+    return until(answer, timeout=timeout, interval=0.1, message=f"{url} to answer")
 
 
 def _quick_play_post(server: LiveServer, body_bytes: int = 100) -> tuple[bytes, bytes]:

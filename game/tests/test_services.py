@@ -16,15 +16,9 @@ from game.models import Game, Move, Room, Status
 from game.realtime.presence import PresenceSnapshot
 from game.storage import cached_games
 from game.storage.cached_games import game_cache, game_fields
+from testing.seating import SeatedPair, seat_pair
 
 pytestmark = pytest.mark.django_db
-
-
-def _seated_room() -> tuple[Room, int, int]:
-    room = rooms.create_room(name="svc")
-    _, alice = seating.join(room, identities.Identity(session_key="a" * 32), "alice")
-    _, bob = seating.join(room, identities.Identity(session_key="b" * 32), "bob")
-    return room, alice.id, bob.id
 
 
 def _elsewhere(room: Room, action: Callable[[], Game]) -> Game:
@@ -42,8 +36,8 @@ def _as_another_process(room: Room, player_id: int, cell: int) -> None:
     _elsewhere(room, partial(moves.play_move, room, player_id, cell))
 
 
-def test_a_legal_move_refused_by_a_stale_copy_is_judged_again_and_accepted() -> None:
-    room, alice, bob = _seated_room()
+def test_a_legal_move_refused_by_a_stale_copy_is_judged_again_and_accepted(seated_pair: SeatedPair) -> None:
+    room, alice, bob = seated_pair
     moves.play_move(room, alice, 0)
     _as_another_process(room, bob, 4)  # our copy still says it is O's turn
     game = moves.play_move(room, alice, 8)
@@ -51,8 +45,8 @@ def test_a_legal_move_refused_by_a_stale_copy_is_judged_again_and_accepted() -> 
     assert list(Move.objects.filter(game=game).values_list("cell", flat=True)) == [0, 4, 8]
 
 
-def test_a_move_accepted_by_a_stale_copy_is_caught_by_the_version_check() -> None:
-    room, alice, bob = _seated_room()
+def test_a_move_accepted_by_a_stale_copy_is_caught_by_the_version_check(seated_pair: SeatedPair) -> None:
+    room, alice, bob = seated_pair
     moves.play_move(room, alice, 0)
     _as_another_process(room, bob, 4)
     # Our copy says it is O's turn and cell 4 is free: the swap must fail and the move be judged fresh.
@@ -65,9 +59,9 @@ def test_a_move_accepted_by_a_stale_copy_is_caught_by_the_version_check() -> Non
 
 
 def test_a_move_whose_insert_fails_is_rolled_back_whole_and_forgets_the_cached_copy(
-    monkeypatch: pytest.MonkeyPatch,
+    seated_pair: SeatedPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    room, alice, bob = _seated_room()
+    room, alice, bob = seated_pair
     moves.play_move(room, alice, 0)
     monkeypatch.setattr(Move._meta, "db_table", "no_such_table")  # the INSERT after the UPDATE fails
     with pytest.raises(DatabaseError):
@@ -79,8 +73,8 @@ def test_a_move_whose_insert_fails_is_rolled_back_whole_and_forgets_the_cached_c
     assert moves.play_move(room, bob, 4).move_count == 2
 
 
-def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game() -> None:
-    room, alice, bob = _seated_room()
+def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game(seated_pair: SeatedPair) -> None:
+    room, alice, bob = seated_pair
     for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
         moves.play_move(room, player, cell)
     _elsewhere(room, partial(rematch.request_rematch, room, alice))  # our copy has not seen it
@@ -90,9 +84,11 @@ def test_a_rematch_asked_against_a_stale_copy_still_starts_the_next_game() -> No
     assert Game.objects.filter(room=room).count() == 2
 
 
-def test_moves_of_several_games_run_together_commit_together_and_a_refusal_stays_in_its_place() -> None:
-    first, alice, bob = _seated_room()
-    second, carol, _ = _seated_room()
+def test_moves_of_several_games_run_together_commit_together_and_a_refusal_stays_in_its_place(
+    seated_pair: SeatedPair,
+) -> None:
+    first, alice, bob = seated_pair
+    second, carol, _ = seat_pair(rooms.create_room(name="second"))
     results = write.together(
         [
             partial(moves.play_move, first, alice, 0),
@@ -107,9 +103,11 @@ def test_moves_of_several_games_run_together_commit_together_and_a_refusal_stays
     assert results[3] == Game.objects.get(room=first)
 
 
-def test_when_one_action_of_a_batch_fails_the_others_are_still_stored_and_only_it_gets_the_error() -> None:
-    first, alice, _ = _seated_room()
-    second, carol, _ = _seated_room()
+def test_when_one_action_of_a_batch_fails_the_others_are_still_stored_and_only_it_gets_the_error(
+    seated_pair: SeatedPair,
+) -> None:
+    first, alice, _ = seated_pair
+    second, carol, _ = seat_pair(rooms.create_room(name="second"))
     # A row in the way makes the second game's Move INSERT fail after its UPDATE.
     Move.objects.create(game=Game.objects.get(room=second), number=1, cell=8, mark="X")
 
@@ -141,8 +139,8 @@ def _as_another_process_publishing(
     _received(room, _elsewhere(room, partial(moves.play_move, room, player_id, cell)), seats)
 
 
-def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date() -> None:
-    room, alice, bob = _seated_room()
+def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date(seated_pair: SeatedPair) -> None:
+    room, alice, bob = seated_pair
     moves.play_move(room, alice, 0)
     _as_another_process_publishing(room, bob, 4)
     with CaptureQueriesContext(connection) as queries:
@@ -153,8 +151,10 @@ def test_a_state_published_by_another_process_brings_the_cached_copy_up_to_date(
     assert (stored.version, stored.history, stored.board) == (game.version, [0, 4, 8], game.board)
 
 
-def test_a_published_state_of_other_seats_is_not_taken_and_the_move_reads_the_game_again() -> None:
-    room, alice, bob = _seated_room()
+def test_a_published_state_of_other_seats_is_not_taken_and_the_move_reads_the_game_again(
+    seated_pair: SeatedPair,
+) -> None:
+    room, alice, bob = seated_pair
     moves.play_move(room, alice, 0)
     _as_another_process_publishing(room, bob, 4, seats={"X": alice, "O": None})
     with CaptureQueriesContext(connection) as queries:
@@ -164,8 +164,8 @@ def test_a_published_state_of_other_seats_is_not_taken_and_the_move_reads_the_ga
     assert game.history == [0, 4, 8]
 
 
-def test_an_older_published_state_does_not_replace_a_newer_one() -> None:
-    room, alice, bob = _seated_room()
+def test_an_older_published_state_does_not_replace_a_newer_one(seated_pair: SeatedPair) -> None:
+    room, alice, bob = seated_pair
     first = moves.play_move(room, alice, 0)
     second = moves.play_move(room, bob, 4)
     game_cache.discard(room.pk)  # as on a worker that made neither move
@@ -174,20 +174,20 @@ def test_an_older_published_state_does_not_replace_a_newer_one() -> None:
     assert game_cache.versions(room.pk) == (None, (second.number, second.version))
 
 
-def test_a_game_handed_to_a_caller_is_not_changed_by_the_next_action() -> None:
+def test_a_game_handed_to_a_caller_is_not_changed_by_the_next_action(seated_pair: SeatedPair) -> None:
     # The event loop builds a state from the game an action returned while
     # the database thread may already be applying the next one.
-    room, alice, bob = _seated_room()
+    room, alice, bob = seated_pair
     first = moves.play_move(room, alice, 0)
     seen = (first.version, first.board, list(first.history))
     moves.play_move(room, bob, 4)
     assert (first.version, first.board, list(first.history)) == seen
 
 
-def test_a_state_carries_every_field_a_change_to_the_same_game_and_players_can_make() -> None:
+def test_a_state_carries_every_field_a_change_to_the_same_game_and_players_can_make(seated_pair: SeatedPair) -> None:
     # What another process's state may overwrite in this process's copy: if a
     # field were missing, the copy would pass the version check with it stale.
-    room, alice, bob = _seated_room()
+    room, alice, bob = seated_pair
     for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
         game = moves.play_move(room, player, cell)
     game = rematch.request_rematch(room, bob)
@@ -200,8 +200,8 @@ def test_a_state_carries_every_field_a_change_to_the_same_game_and_players_can_m
     assert (fields["status"], fields["rematch_x"], fields["rematch_o"]) == ("won", False, True)
 
 
-def test_every_change_written_here_keeps_this_process_copy_current() -> None:
-    room, alice, bob = _seated_room()
+def test_every_change_written_here_keeps_this_process_copy_current(seated_pair: SeatedPair) -> None:
+    room, alice, bob = seated_pair
     for player, cell in [(alice, 0), (bob, 3), (alice, 1), (bob, 4), (alice, 2)]:
         moves.play_move(room, player, cell)
     write.current_game(room)  # a fresh read: the copy the first request starts from
@@ -213,10 +213,10 @@ def test_every_change_written_here_keeps_this_process_copy_current() -> None:
     assert next_game.number == 2
 
 
-def test_a_game_read_for_a_change_is_not_the_process_copy_until_the_change_is_written() -> None:
+def test_a_game_read_for_a_change_is_not_the_process_copy_until_the_change_is_written(seated_pair: SeatedPair) -> None:
     # A host's kick (an HTTP request's thread) changes the game it read while
     # the consumers' database thread may be copying the process's copy.
-    room, _, _ = _seated_room()
+    room, _, _ = seated_pair
     game = write.current_game(room)
     game.status = "waiting"  # a change in progress, not written yet
     mine = game_cache.get(room)
@@ -224,10 +224,10 @@ def test_a_game_read_for_a_change_is_not_the_process_copy_until_the_change_is_wr
     assert mine.status == "playing"
 
 
-def test_a_state_this_process_already_has_is_not_kept() -> None:
+def test_a_state_this_process_already_has_is_not_kept(seated_pair: SeatedPair) -> None:
     # With one worker every state is the process's own: keeping them would
     # only hold a copy of each room's last state for nothing.
-    room, alice, _ = _seated_room()
+    room, alice, _ = seated_pair
     mine = moves.play_move(room, alice, 0)
     _received(room, mine)
     assert game_cache.versions(room.pk)[1] is None
@@ -243,9 +243,9 @@ def test_a_process_caches_the_games_of_at_most_rooms_remembered_rooms(monkeypatc
     assert game_cache.get(made[-1]) is not None  # the newest read is always kept
 
 
-def test_nothing_done_to_a_game_the_cache_handed_out_or_took_in_reaches_what_it_holds() -> None:
+def test_nothing_done_to_a_game_the_cache_handed_out_or_took_in_reaches_what_it_holds(seated_pair: SeatedPair) -> None:
     # Its copies share no objects with the games of callers: not the players, not the JSON values.
-    room, alice, _ = _seated_room()
+    room, alice, _ = seated_pair
     played = moves.play_move(room, alice, 0)  # taken in as written
     played.history.append(8)
     assert played.player_x is not None
@@ -262,9 +262,9 @@ def test_nothing_done_to_a_game_the_cache_handed_out_or_took_in_reaches_what_it_
     assert again.player_x is not handed.player_x
 
 
-def test_a_new_name_given_on_rejoining_shows_in_the_process_copy() -> None:
-    room, _, _ = _seated_room()
-    seating.join(room, identities.Identity(session_key="a" * 32), "alicia")
+def test_a_new_name_given_on_rejoining_shows_in_the_process_copy(seated_pair: SeatedPair) -> None:
+    room, _, _ = seated_pair
+    seating.join(room, seated_pair.x_identity, "alicia")
     mine = game_cache.get(room)
     assert mine is not None
     assert mine.player_x is not None
@@ -284,8 +284,8 @@ def test_a_creator_who_picks_o_waits_as_o_and_the_one_who_joins_plays_x_and_move
 # --- Move ids: an id is played once, whatever cell it comes with --------------------------
 
 
-def test_a_move_id_this_player_used_in_the_game_is_not_played_again_with_another_cell() -> None:
-    room, alice, bob = _seated_room()
+def test_a_move_id_this_player_used_in_the_game_is_not_played_again_with_another_cell(seated_pair: SeatedPair) -> None:
+    room, alice, bob = seated_pair
     moves.play_move(room, alice, 0, "m-1")
     moves.play_move(room, bob, 4, "b-1")
     with pytest.raises(write.AlreadyPlayed):
@@ -295,9 +295,11 @@ def test_a_move_id_this_player_used_in_the_game_is_not_played_again_with_another
     assert moves.play_move(room, alice, 8, "m-2").history == [0, 4, 8]  # nothing was left half-written
 
 
-def test_a_reused_move_id_in_a_batch_fails_the_batch_and_is_answered_alone_as_already_played() -> None:
-    first, alice, bob = _seated_room()
-    second, carol, _ = _seated_room()
+def test_a_reused_move_id_in_a_batch_fails_the_batch_and_is_answered_alone_as_already_played(
+    seated_pair: SeatedPair,
+) -> None:
+    first, alice, bob = seated_pair
+    second, carol, _ = seat_pair(rooms.create_room(name="second"))
     moves.play_move(first, alice, 0, "m-1")
     moves.play_move(first, bob, 4, "b-1")
     results = write.together(
@@ -309,9 +311,9 @@ def test_a_reused_move_id_in_a_batch_fails_the_batch_and_is_answered_alone_as_al
     assert Game.objects.get(room=second).history == [4]
 
 
-def _rematched_room() -> tuple[Room, int, int]:
-    """A room whose first game alice (X) won with moves a-1, a-2, a-3, now in its second game: bob is X."""
-    room, alice, bob = _seated_room()
+def _rematched_room(seated: SeatedPair) -> tuple[Room, int, int]:
+    """``seated``'s room once alice (X) won its first game with moves a-1, a-2, a-3, now in its second: bob is X."""
+    room, alice, bob = seated
     for player, cell, move_id in [(alice, 0, "a-1"), (bob, 3, "b-1"), (alice, 1, "a-2"), (bob, 4, "b-2")]:
         moves.play_move(room, player, cell, move_id)
     moves.play_move(room, alice, 2, "a-3")
@@ -320,8 +322,8 @@ def _rematched_room() -> tuple[Room, int, int]:
     return room, alice, bob
 
 
-def test_a_move_id_this_player_used_in_the_game_before_is_not_played_in_the_next() -> None:
-    room, alice, bob = _rematched_room()
+def test_a_move_id_this_player_used_in_the_game_before_is_not_played_in_the_next(seated_pair: SeatedPair) -> None:
+    room, alice, bob = _rematched_room(seated_pair)
     moves.play_move(room, bob, 4, "b-3")
     with pytest.raises(write.AlreadyPlayed):
         moves.play_move(room, alice, 0, "a-3")  # her last move of game 1, resent after a reconnect
@@ -335,8 +337,8 @@ def test_a_move_id_this_player_used_in_the_game_before_is_not_played_in_the_next
     assert moves.play_move(room, bob, 6, "a-2").history == [4, 0, 8, 2, 6]
 
 
-def test_a_move_with_a_fresh_id_in_a_rematch_costs_no_extra_query() -> None:
-    room, alice, bob = _rematched_room()
+def test_a_move_with_a_fresh_id_in_a_rematch_costs_no_extra_query(seated_pair: SeatedPair) -> None:
+    room, alice, bob = _rematched_room(seated_pair)
     moves.play_move(room, bob, 4, "b-3")
     with CaptureQueriesContext(connection) as queries:
         game = moves.play_move(room, alice, 0, "a-4")

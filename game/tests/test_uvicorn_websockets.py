@@ -10,6 +10,7 @@ import pytest
 import uvicorn
 import websockets
 
+from testing.wait import auntil
 from tictac.processes import free_port
 from tictac.servers.uvicorn_websockets import WebSocketsSansIOProtocol
 
@@ -35,9 +36,11 @@ async def server() -> AsyncIterator[uvicorn.Server]:
     )
     serving = uvicorn.Server(config)
     task = asyncio.create_task(serving.serve())
-    async with asyncio.timeout(10):
-        while not serving.started:  # noqa: ASYNC110 - uvicorn says so only with this flag
-            await asyncio.sleep(0.01)  # readiness polling, not a test assertion
+
+    async def started() -> bool:
+        return serving.started  # uvicorn says so only with this flag
+
+    await auntil(started, interval=0.01, message="uvicorn to start serving")
     yield serving
     serving.should_exit = True
     await task
