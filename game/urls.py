@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import qr_views, rating_views, replay_views, views
+from . import qr_views, rating_views, replay_views, tournament_views, views
 from .models import ROOM_CODE_PATTERN
 
 app_name = "game"
@@ -22,6 +22,15 @@ urlpatterns = [
     path("games/<int:game_id>.json", replay_views.game_json, name="game_json"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
+]
+
+# Arena tournaments (a host makes them in the admin).
+urlpatterns += [
+    path("tournaments/", tournament_views.tournament_list, name="tournaments"),
+    path("tournaments/<int:tournament_id>/", tournament_views.tournament_page, name="tournament"),
+    path("tournaments/<int:tournament_id>.json", tournament_views.tournament_json, name="tournament_json"),
+    path("tournaments/<int:tournament_id>/join/", tournament_views.join, name="tournament_join"),
+    path("tournaments/<int:tournament_id>/withdraw/", tournament_views.withdraw, name="tournament_withdraw"),
 ]
 
 # Accounts' pages are in tictac/urls.py (Django's auth views); these read ratings.

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from . import budgets, pools, room_states, rules, services, sessions
+from . import budgets, pools, room_states, rules, services, sessions, tournaments
 from .access import client_address, operators_only
 from .bots import client_of, computer_players
 from .forms import RoomForm
@@ -124,6 +124,7 @@ def _lobby_page(request: HttpRequest, form: RoomForm, join_error: str | None = N
         "rows": [row_words(summary) for summary in lobby.rooms],
         "stats": lobby.stats,
         "pools": pools.PRESETS,
+        "tournaments": tournaments.running(),
         "form": form,
         "join_error": join_error,
         "player_name": request.session.get(NAME_SESSION_KEY, ""),
@@ -314,6 +315,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
         "chat": services.recent_chat(room),
         "limits": page_limits(),
         "ws_path": f"/ws/rooms/{room.code}/",
+        "tournament": tournaments.of_room(room),
     }
     return render(request, "game/room.html", context)
 

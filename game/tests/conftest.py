@@ -15,6 +15,7 @@ from game.local_sockets import local_sockets
 from game.message_limits import message_limits
 from game.models import Room
 from game.presence_readings import last_presence
+from game.tournament_feed import tournament_feed
 from testing.clients import Socket, make_room, new_session_key, unused_address
 
 
@@ -31,6 +32,7 @@ def fresh_process_caches() -> None:
     presence.stores.reset()
     local_sockets.reset()
     lobby_feed.reset()
+    tournament_feed.reset()
     computer_players.reset()
     compiled_statements.reset()
 

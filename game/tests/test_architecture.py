@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.names",
         "game.confusables",
         "game.fair_queue",
+        "game.arena",
     ),
     "side": (
         "game.presence",
@@ -70,8 +71,16 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.mailer",
         "game.lockouts",
     ),
-    "models": ("game.models", "game.migrations", "game.migrations.*"),
-    "services": ("game.services", "game.ratings", "game.latest_game", "game.cache", "game.presence_readings"),
+    "models": ("game.models", "game.tournament_models", "game.migrations", "game.migrations.*"),
+    "services": (
+        "game.services",
+        "game.ratings",
+        "game.latest_game",
+        "game.cache",
+        "game.presence_readings",
+        "game.tournaments",
+        "game.arena_rounds",
+    ),
     "messages": ("game.state", "game.room_states", "game.lobby", "game.metrics"),
     "publishing": (
         "game.broadcast",
@@ -80,15 +89,18 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.local_sockets",
         "game.host_actions",
         "game.lobby_feed",
+        "game.tournament_feed",
     ),
     "edges": (
         "game.consumers",
         "game.pool_consumer",
+        "game.tournament_consumer",
         "game.views",
         "game.account_views",
         "game.replay_views",
         "game.rating_views",
         "game.qr_views",
+        "game.tournament_views",
         "game.forms",
         "game.admin",
     ),
@@ -108,7 +120,14 @@ PURE = LAYERS["pure"]
 IO_MODULES = frozenset(
     {"asyncio", "concurrent", "multiprocessing", "os", "selectors", "socket", "sqlite3", "subprocess", "threading"}
 )
-VIEW_MODULES = ("game.views", "game.account_views", "game.replay_views", "game.rating_views", "game.qr_views")
+VIEW_MODULES = (
+    "game.views",
+    "game.account_views",
+    "game.replay_views",
+    "game.rating_views",
+    "game.qr_views",
+    "game.tournament_views",
+)
 # Only these may reach the channel layer (or Redis's layer) directly: they publish.
 PUBLISHING_LAYERS = ("publishing", "edges", "wiring")
 CHANNEL_LAYER_MODULES = ("channels.layers", "channels_redis")
@@ -245,7 +264,7 @@ def impure_imports(modules: dict[str, list[Import]]) -> list[str]:
 
 
 # Besides the routing, only the other consumer modules import game.consumers: for SocketConsumer.
-CONSUMERS_IMPORTED_BY = ("game.routing", "game.pool_consumer")
+CONSUMERS_IMPORTED_BY = ("game.routing", "game.pool_consumer", "game.tournament_consumer")
 
 
 def consumers_imported(modules: dict[str, list[Import]]) -> list[str]:
