@@ -101,9 +101,9 @@ function standingRow(player) {
   who.append(name);
   if (player.fire) {
     const fire = document.createElement('span');
-    fire.className = 'fire';
-    fire.title = 'On fire: the next game scores double';
-    fire.textContent = '🔥';
+    fire.className = 'badge fire';
+    fire.title = 'Two wins in a row: the next game scores double';
+    fire.textContent = 'on fire';
     who.append(' ', fire);
   }
   if (player.playing) {
