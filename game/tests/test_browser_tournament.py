@@ -29,10 +29,16 @@ def create_tournament(server: LiveServer, name: str) -> int:
 
 
 def join(page: Page, name: str) -> None:
-    """On the tournament page: type a name and press join; the page comes back with its player in."""
+    """On the tournament page: type a name and press join (the page comes back with its player in, and
+    goes on to a room as soon as someone else is free)."""
     page.fill("#tournament-name", name)
     page.click("#tournament-join")
+
+
+def waits(page: Page) -> None:
+    """In, and waiting: nobody else is free."""
     expect(page.locator("#tournament-withdraw")).to_be_visible()
+    expect(page.locator("#tournament-you")).to_contain_text("Waiting for an opponent")
 
 
 def x_and_o(first: Page, second: Page) -> tuple[Page, Page]:
@@ -84,13 +90,14 @@ def test_four_people_play_two_rounds_of_an_arena_and_see_the_podium(
 
     # Round one: whoever is on the page is paired as soon as someone else is.
     join(ann, "ann")
-    expect(ann.locator("#tournament-you")).to_contain_text("Waiting for an opponent")
+    waits(ann)
     ben.goto(url)
     join(ben, "ben")
     sent_to_one_room(ann, ben)
     for page in (cat, dov):
         page.goto(url)
     join(cat, "cat")
+    waits(cat)  # ann and ben are in their game
     join(dov, "dov")
     sent_to_one_room(cat, dov)
     expect(ann.locator("#room-tournament")).to_have_text("Browser arena")

@@ -135,3 +135,34 @@ def test_a_tournament_rooms_page_leads_back_to_the_tournament_instead_of_a_remat
     assert "after-game in-tournament" in html
     ordinary = services.create_room(name="plain")
     assert client.get(f"/rooms/{ordinary.code}/").context["tournament"] is None
+
+
+def test_a_host_sets_up_a_tournament_in_the_admin_and_ends_it_early(admin_client: Client) -> None:
+    form = admin_client.get("/admin/game/tournament/add/")
+    assert form.status_code == 200
+    starts = form.context["adminform"].form.initial["starts_at"]
+    fields = {
+        "name": "Admin arena",
+        "size": "3",
+        "win_length": "3",
+        "time_control": "move:15",
+        "starts_at_0": starts.strftime("%Y-%m-%d"),
+        "starts_at_1": starts.strftime("%H:%M:%S"),
+        "duration": "00:30:00",
+        "away_seconds": "30",
+        "entries-TOTAL_FORMS": "0",
+        "entries-INITIAL_FORMS": "0",
+    }
+    refused = admin_client.post("/admin/game/tournament/add/", {**fields, "time_control": "none"})
+    assert refused.status_code == 200  # the form again, with why
+    assert "clocked" in refused.content.decode()
+    assert admin_client.post("/admin/game/tournament/add/", fields).status_code == 302
+    tournament = Tournament.objects.get(name="Admin arena")
+    assert tournament.ends_at == tournament.starts_at + timedelta(minutes=30)
+    assert tournaments.read_standings(tournament).status == "started"
+    response = admin_client.post(
+        "/admin/game/tournament/", {"action": "end_now", "_selected_action": [tournament.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    tournament.refresh_from_db()
+    assert tournaments.read_standings(tournament).status == "finished"
