@@ -110,7 +110,8 @@ def run_round(tournament_id: int, holder: str) -> Round:
         for room in made:  # rolled back: the process's copies of their games never existed
             game_cache.discard(room.pk)
         raise
-    return Round(True, paired, settled, withdrawn, read_standings(tournament))
+    changed = paired or withdrawn  # the standings were read after the settling, before these
+    return Round(True, paired, settled, withdrawn, read_standings(tournament) if changed else standings)
 
 
 def _withdraw_the_away(standings: Standings) -> int:
