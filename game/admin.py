@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from game.actions import write
+from game.actions import tournaments, write
 from game.domain import rules
-from game.models import Game, Move, Player, Room
+from game.models import Game, Move, Player, Room, Tournament, TournamentEntry
 from game.web import host_actions
 
 
@@ -103,3 +103,36 @@ class PlayerAdmin(admin.ModelAdmin[Player]):
     # The session's hash is no use to a person and is never shown.
     exclude = ["session_hash"]
     readonly_fields = ["created_at"]
+
+
+class TournamentEntryInline(admin.TabularInline[TournamentEntry, Tournament]):
+    model = TournamentEntry
+    fields = ("name", "player", "active", "joined_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Tournament)
+class TournamentAdmin(admin.ModelAdmin[Tournament]):
+    """Hosts run arenas here: a name, the board, a clock, when it starts and for how long."""
+
+    list_display = ["name", "starts_at", "ends_at", "size", "win_length", "time_control", "rated", "host"]
+    list_filter = ["rated", "size", "starts_at"]
+    search_fields = ["name", "host__username"]
+    fields = ["name", "size", "win_length", "time_control", "rated"]
+    fields += ["starts_at", "duration", "ends_at", "away_seconds", "host"]
+    readonly_fields = ["ends_at", "created_at"]
+    inlines = [TournamentEntryInline]
+    actions = ["end_now"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"host": request.user.pk, "starts_at": write.now()}
+
+    @admin.action(description="End the selected tournaments now (games being played still count)")
+    def end_now(self, request: HttpRequest, queryset: QuerySet[Tournament]) -> None:
+        for tournament in queryset:
+            tournaments.end_now(tournament)

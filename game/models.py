@@ -435,3 +435,9 @@ def _note_username(sender: type[models.Model], instance: Any, update_fields: Any
 
 
 post_save.connect(_note_username, sender=settings.AUTH_USER_MODEL, dispatch_uid="game.models.note_username")
+
+# Arena tournaments' tables live beside these (that module names rooms and players by string).
+from game.tournament_models import Tournament as Tournament  # noqa: E402
+from game.tournament_models import TournamentEntry as TournamentEntry  # noqa: E402
+from game.tournament_models import TournamentLease as TournamentLease  # noqa: E402
+from game.tournament_models import TournamentPairing as TournamentPairing  # noqa: E402

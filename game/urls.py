@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from game.models import ROOM_CODE_PATTERN
-from game.web import analysis_views, qr_views, rating_views, replay_views, views
+from game.web import analysis_views, qr_views, rating_views, replay_views, tournament_views, views
 
 app_name = "game"
 
@@ -23,6 +23,15 @@ urlpatterns = [
     path("games/<int:game_id>/analysis.json", analysis_views.game_analysis, name="game_analysis"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
+]
+
+# Arena tournaments (a host makes them in the admin).
+urlpatterns += [
+    path("tournaments/", tournament_views.tournament_list, name="tournaments"),
+    path("tournaments/<int:tournament_id>/", tournament_views.tournament_page, name="tournament"),
+    path("tournaments/<int:tournament_id>.json", tournament_views.tournament_json, name="tournament_json"),
+    path("tournaments/<int:tournament_id>/join/", tournament_views.join, name="tournament_join"),
+    path("tournaments/<int:tournament_id>/withdraw/", tournament_views.withdraw, name="tournament_withdraw"),
 ]
 
 # Accounts' pages are in tictac/urls.py (Django's auth views); these read ratings.

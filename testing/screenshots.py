@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -259,7 +260,66 @@ class Demo:
         expect(alice.locator("#profile-games")).to_be_visible()
         self.photograph(alice, "profile.png")
 
+        # An arena the host set up in the admin: alice, bob, carol and dan join and play a round (a win,
+        # a draw); those who played X go back first and meet in the second, while grace follows the standings.
+        arena = self.host_tournament("Evening arena")
+        for page in (alice, bob):
+            self.join_tournament(page, arena)
+        self.sent_to_one_room(alice, bob)
+        for page in (carol, dan):
+            self.join_tournament(page, arena)
+        self.sent_to_one_room(carol, dan)
+        played_x, played_o = [], []
+        for (first, second), cells in (((alice, bob), [0, 3, 1, 4, 2]), ((carol, dan), [4, 0, 2, 6, 3, 5, 8, 1, 7])):
+            x, o = self.x_and_o(first, second)
+            self.play(x, o, cells)
+            expect(x.locator("#back-to-tournament")).to_be_visible()
+            played_x.append(x)
+            played_o.append(o)
+        for pair in (played_x, played_o):
+            for page in pair:
+                page.click("#back-to-tournament")
+            self.sent_to_one_room(*pair)
+        x, o = self.x_and_o(*played_x)
+        self.play(x, o, [0, 3, 1, 4, 2])
+        grace.goto(arena)
+        expect(grace.locator("#standings-body tr")).to_have_count(4)
+        expect(grace.locator("#tournament-in-play")).to_contain_text("1 game in play")
+        self.photograph(grace, "tournament.png")
+
         self.refused_origin(friday)
+
+    def host_tournament(self, name: str) -> str:
+        """A host signs in to the admin and sets up an arena starting now, for half an hour; its page's URL."""
+        make_host(self.server)
+        host = self.person()
+        host.goto(self.server.url + "/admin/login/?next=/admin/game/tournament/add/")
+        host.fill("#id_username", HOST)
+        host.fill("#id_password", HOST_PASSWORD)
+        host.click("input[type=submit]")
+        host.wait_for_url(re.compile(r"/admin/game/tournament/add/$"))
+        host.fill("#id_name", name)
+        host.fill("#id_time_control", "move:30")
+        host.fill("#id_duration", "00:30:00")  # it starts when the form was opened: now
+        host.click("input[name=_save]")
+        host.wait_for_url(re.compile(r"/admin/game/tournament/$"))
+        change = host.locator("#result_list a", has_text=name).first.get_attribute("href") or ""
+        tournament_id = re.findall(r"/(\d+)/change/", change)[0]
+        host.context.close()
+        return f"{self.server.url}/tournaments/{tournament_id}/"
+
+    @staticmethod
+    def join_tournament(page: Page, url: str) -> None:
+        """Open the tournament's page and press join (under the name the player plays under)."""
+        page.goto(url)
+        page.click("#tournament-join")
+
+    @staticmethod
+    def sent_to_one_room(first: Page, second: Page) -> None:
+        """Both players were paired together: each page went to the same new room."""
+        first.wait_for_url(re.compile(r"/rooms/[A-Za-z0-9_-]+/$"))
+        second.wait_for_url(first.url)
+        expect(first.locator("[data-cell]").first).to_be_visible()
 
     def refused_origin(self, code: str) -> None:
         """The room page as a browser sees it that reached the server under a name it does not serve."""
@@ -287,6 +347,21 @@ class Demo:
             self.photograph(page, "refused-origin.png")
         finally:
             elsewhere.close()
+
+
+HOST = "host"
+HOST_PASSWORD = "the host runs the evening"
+
+
+def make_host(server: LiveServer) -> None:
+    """The site's host: an admin account, made as an operator makes one (manage.py createsuperuser)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", HOST, "--email", "host@a.test"],
+        cwd=ROOT,
+        env={**server.env, "DJANGO_SUPERUSER_PASSWORD": HOST_PASSWORD},
+        check=True,
+        capture_output=True,
+    )
 
 
 @contextmanager

@@ -396,6 +396,10 @@ TICTAC = {
     # Quick play's seeks waiting at once from one client address, over every process (game.realtime.seeks):
     # a household or a school behind one address may seek together, a script may not fill the pools.
     "MAX_SEEKS_PER_ADDRESS": env.int("TICTAC_MAX_SEEKS_PER_ADDRESS", default=8),
+    # Arena tournaments (game.actions.arena_rounds): how often each process with sockets on a tournament's page
+    # runs its round (the one holding the lease pairs), and how long the lease outlives its holder.
+    "ARENA_TICK_SECONDS": env.float("TICTAC_ARENA_TICK_SECONDS", default=1.0),
+    "ARENA_LEASE_SECONDS": env.float("TICTAC_ARENA_LEASE_SECONDS", default=6.0),
     # Budgets over every process (game.realtime.budgets): (how many, per how many seconds).
     "BUDGETS": {
         "connect_per_address": (env.int("TICTAC_CONNECTS_PER_ADDRESS_PER_MINUTE", default=120), 60),
@@ -407,6 +411,9 @@ TICTAC = {
         "seeks_per_session": (env.int("TICTAC_SEEKS_PER_SESSION_PER_HOUR", default=60), 3600),
         "seeks_per_address": (env.int("TICTAC_SEEKS_PER_ADDRESS_PER_HOUR", default=300), 3600),
         "seek_connects_per_address": (env.int("TICTAC_SEEK_CONNECTS_PER_ADDRESS_PER_MINUTE", default=60), 60),
+        # Arena tournaments: presses of a tournament's join button (POST /tournaments/<id>/join/).
+        "tournament_joins_per_session": (env.int("TICTAC_TOURNAMENT_JOINS_PER_SESSION_PER_HOUR", default=60), 3600),
+        "tournament_joins_per_address": (env.int("TICTAC_TOURNAMENT_JOINS_PER_ADDRESS_PER_HOUR", default=300), 3600),
         # Password reset links asked for (each may send mail), whatever the address typed.
         "password_resets_per_address": (env.int("TICTAC_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", default=5), 3600),
         # Rows: sessions the room page makes for cookie-less visitors (past it they watch without

@@ -20,6 +20,7 @@ import logging
 from typing import Any, Final, Protocol
 
 from game.messages.lobby import Lobby, LobbyStats, aread_lobby
+from game.realtime.tournament_feed import announce_started
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class LobbyFeed:
             await asyncio.sleep(self.every)
             try:
                 await self.update()
+                await announce_started()  # every open lobby hears of a tournament that started
             except Exception:
                 logger.warning("lobby update failed", exc_info=True)
 

@@ -15,6 +15,7 @@ from game.realtime.lobby_feed import lobby_feed
 from game.realtime.local_sockets import local_sockets
 from game.realtime.message_limits import message_limits
 from game.realtime.presence_readings import last_presence
+from game.realtime.tournament_feed import tournament_feed
 from game.storage.cached_games import game_cache
 from game.storage.compiled_reads import compiled_statements
 from testing.clients import Socket, make_room, new_session_key, unused_address
@@ -34,6 +35,7 @@ def fresh_process_caches() -> None:
     presence.stores.reset()
     local_sockets.reset()
     lobby_feed.reset()
+    tournament_feed.reset()
     computer_players.reset()
     analyses.reset()
     compiled_statements.reset()

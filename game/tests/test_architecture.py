@@ -59,6 +59,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.domain.confusables",
         "game.domain.fair_queue",
         "game.domain.analysis",
+        "game.domain.arena",
     ),
     "side": (
         "game.realtime.presence",
@@ -78,7 +79,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.web.mailer",
         "game.web.lockouts",
     ),
-    "models": ("game.models", "game.migrations", "game.migrations.*"),
+    "models": ("game.models", "game.tournament_models", "game.migrations", "game.migrations.*"),
     "services": (
         "game.actions.write",
         "game.actions.identities",
@@ -94,6 +95,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.actions.hosts",
         "game.actions.analysis_store",
         "game.actions.practice",
+        "game.actions.tournaments",
+        "game.actions.arena_rounds",
         "game.actions.ratings",
         "game.storage.latest_game",
         "game.storage.cached_games",
@@ -108,6 +111,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.web.host_actions",
         "game.realtime.lobby_feed",
         "game.realtime.analysis_jobs",
+        "game.realtime.tournament_feed",
     ),
     "edges": (
         "game.web.sockets",
@@ -120,6 +124,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.web.rating_views",
         "game.web.qr_views",
         "game.web.analysis_views",
+        "game.web.tournament_views",
+        "game.web.tournament_consumer",
         "game.web.forms",
         "game.admin",
     ),
@@ -283,7 +289,13 @@ def impure_imports(modules: dict[str, list[Import]]) -> list[str]:
 
 
 # Besides the routing, only the consumer modules import each other: for their base classes.
-CONSUMERS = ("game.web.sockets", "game.web.room_consumer", "game.web.lobby_consumer", "game.web.pool_consumer")
+CONSUMERS = (
+    "game.web.sockets",
+    "game.web.room_consumer",
+    "game.web.lobby_consumer",
+    "game.web.pool_consumer",
+    "game.web.tournament_consumer",
+)
 CONSUMERS_IMPORTED_BY = ("game.routing", *CONSUMERS)
 
 

@@ -76,3 +76,7 @@ class LobbyConsumer(ListeningConsumer):
     async def lobby_room(self, event: dict[str, Any]) -> None:
         lobby_feed.note(event["room"])
         await self.send(text_data=json.dumps({"type": "room", "room": event["room"]}))
+
+    async def lobby_tournament(self, event: dict[str, Any]) -> None:
+        """A tournament started (game.realtime.tournament_feed.announce_started)."""
+        await self.send(text_data=json.dumps({"type": "tournament", "tournament": event["tournament"]}))

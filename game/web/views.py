@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from game.actions import chat, computer, identities, practice, rooms, seating, write
+from game.actions import chat, computer, identities, practice, rooms, seating, tournaments, write
 from game.domain import pools, rules
 from game.domain.pools import Pool
 from game.domain.protocol import CHAT_MAX_LENGTH, NAME_MAX_LENGTH, ProtocolError, clean_name
@@ -128,6 +128,7 @@ def _lobby_page(request: HttpRequest, form: RoomForm, join_error: str | None = N
         "rows": [row_words(summary) for summary in lobby.rooms],
         "stats": lobby.stats,
         "pools": pools.PRESETS,
+        "tournaments": tournaments.running(),
         "form": form,
         "join_error": join_error,
         "player_name": request.session.get(NAME_SESSION_KEY, ""),
@@ -323,6 +324,7 @@ def room(request: HttpRequest, code: str) -> HttpResponse:
         "chat": chat.recent_chat(room),
         "limits": page_limits(),
         "ws_path": f"/ws/rooms/{room.code}/",
+        "tournament": tournaments.of_room(room),
     }
     return render(request, "game/room.html", context)
 

@@ -193,10 +193,61 @@ function statsWords(players, games) {
 function handleMessage(message) {
   if (message.type === 'rooms' && Array.isArray(message.rooms)) showRooms(message.rooms);
   else if (message.type === 'room' && message.room) upsertRoom(message.room);
+  else if (message.type === 'tournament' && message.tournament) showTournament(message.tournament);
   else if (message.type === 'stats' && typeof message.players_online === 'number' &&
     typeof message.games_in_play === 'number') {
     statsLine.textContent = statsWords(message.players_online, message.games_in_play);
   }
+}
+
+// --------------------------------------------------------- tournaments
+
+/**
+ * A tournament that started (docs/protocol.md, "Arena tournaments"): its row, with a join button, on top.
+ * @param {{id: number, name: string, url: string, ends_at: string, size: number, win_length: number, joined: number}} tournament
+ */
+function showTournament(tournament) {
+  const section = byId('lobby-tournaments');
+  const tournaments = byId('tournament-list');
+  const row = document.createElement('li');
+  row.className = 'room-row tournament-row';
+  row.dataset.tournament = String(tournament.id);
+  row.dataset.endsAt = tournament.ends_at;
+  const link = document.createElement('a');
+  link.className = 'room-link';
+  link.href = tournament.url;
+  const name = document.createElement('span');
+  name.className = 'room-name';
+  name.textContent = tournament.name;
+  const rules = document.createElement('span');
+  rules.className = 'room-rules';
+  rules.textContent = 'Arena · ' + tournament.size + '×' + tournament.size + ' · ' + tournament.win_length +
+    ' in a row · ' + tournament.joined + (tournament.joined === 1 ? ' player' : ' players');
+  link.append(name, rules);
+  const form = document.createElement('form');
+  form.method = 'post';
+  form.action = tournament.url + 'join/';
+  form.className = 'inline-form tournament-row-join';
+  const token = document.querySelector('input[name=csrfmiddlewaretoken]');
+  if (token instanceof HTMLInputElement) form.append(token.cloneNode());
+  const join = document.createElement('button');
+  join.type = 'submit';
+  join.className = 'btn btn-primary';
+  join.textContent = 'Join';
+  form.append(join);
+  row.append(link, form);
+  tournaments.querySelector('[data-tournament="' + tournament.id + '"]')?.remove();
+  tournaments.prepend(row);
+  section.hidden = false;
+}
+
+/** A tournament whose time is up leaves the lobby (its page still shows its last games and podium). */
+function dropEndedTournaments() {
+  const section = byId('lobby-tournaments');
+  for (const row of section.querySelectorAll('.tournament-row')) {
+    if (row instanceof HTMLElement && Date.parse(row.dataset.endsAt || '') <= Date.now()) row.remove();
+  }
+  section.hidden = section.querySelector('.tournament-row') === null;
 }
 
 // -------------------------------------------------------------- the socket
@@ -264,6 +315,7 @@ showRooms(Array.isArray(initialRooms) ? initialRooms : []);
 rememberNames();
 linkWinLengthToSize();
 focusFirstInvalidField();
+window.setInterval(dropEndedTournaments, 5000);
 new LiveSocket({
   path: '/ws/lobby/',
   snapshot: 'rooms',
