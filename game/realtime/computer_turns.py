@@ -43,7 +43,7 @@ from typing import Any
 from django.conf import settings
 
 from game.actions import computer, moves, offers, rematch, write
-from game.domain import rules, search
+from game.domain import rules, search, solved_3x3
 from game.domain.fair_queue import FairQueue
 from game.messages import room_states
 from game.messages.state import RoomState
@@ -181,7 +181,7 @@ class ComputerPlayers:
         self.searches = SearchScheduler(run_search or self._search_in_process)
         self.answered_at_once = 0
         """3×3 moves answered on the event loop, with no search (observed by tests)."""
-        search.solved_3x3_move(rules.Board.empty(3))  # the table is built now, at start-up, not during a game
+        solved_3x3.solved_3x3_move(rules.Board.empty(3))  # the table is built now, at start-up, not during a game
 
     def _search_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
