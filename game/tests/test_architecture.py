@@ -113,7 +113,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.web.room_consumer",
         "game.web.lobby_consumer",
         "game.web.pool_consumer",
-        "game.web.views",
+        "game.web.lobby_views",
+        "game.web.room_views",
+        "game.web.operator_views",
+        "game.web.page_sessions",
+        "game.web.page_limits",
         "game.web.account_views",
         "game.web.replay_views",
         "game.web.rating_views",
@@ -138,7 +142,9 @@ IO_MODULES = frozenset(
     {"asyncio", "concurrent", "multiprocessing", "os", "selectors", "socket", "sqlite3", "subprocess", "threading"}
 )
 VIEW_MODULES = (
-    "game.web.views",
+    "game.web.lobby_views",
+    "game.web.room_views",
+    "game.web.operator_views",
     "game.web.account_views",
     "game.web.replay_views",
     "game.web.rating_views",
@@ -400,7 +406,7 @@ def test_the_reader_finds_the_imports_the_code_makes(modules: dict[str, list[Imp
     assert "game.web.room_consumer" in imported_by("game.routing")
     assert "game.web.account_views" in imported_by("tictac.urls")
     assert "django.db" in imported_by("game.actions.write")
-    assert "game.actions.rooms" in imported_by("game.web.views")
+    assert "game.actions.rooms" in imported_by("game.web.lobby_views")
     assert len(modules) > 40
 
 
@@ -439,9 +445,9 @@ GOOD = {
     "game/storage/layer_internals.py": "from channels_redis.utils import _consistent_hash\n",
     "game/realtime/presence.py": "from game.storage.layer_internals import key_shard\n",
     "game/web/room_consumer.py": "from game.actions import write\nfrom game.realtime.broadcast import publish\n",
-    "game/web/views.py": "from game.actions import write\n",
+    "game/web/room_views.py": "from game.actions import write\n",
     "game/routing.py": "from game.web import room_consumer\n",
-    "game/urls.py": "from game.web import views\n",
+    "game/urls.py": "from game.web import room_views\n",
     "tictac/__init__.py": "",
     "tictac/settings.py": "import environ\n",
     "tictac/asgi.py": "from game.routing import websocket_urlpatterns\n",
@@ -466,8 +472,8 @@ def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
         ("game/domain/rules.py", "from django.conf import settings\n", impure_imports),
         ("game/domain/rules.py", "import asyncio\n", impure_imports),
         ("game/domain/rules.py", "from game import models\n", impure_imports),
-        ("game/web/views.py", "from game.web.room_consumer import RoomConsumer\n", consumers_imported),
-        ("game/web/room_consumer.py", "from game.web.views import lobby\n", views_imported),
+        ("game/web/room_views.py", "from game.web.room_consumer import RoomConsumer\n", consumers_imported),
+        ("game/web/room_consumer.py", "from game.web.room_views import room\n", views_imported),
         ("game/actions/write.py", "from channels.layers import get_channel_layer\n", publishing_below_publishers),
         ("game/messages/state.py", "import channels_redis.pubsub\n", publishing_below_publishers),
         ("game/messages/state.py", "from game.realtime.presence import presence\n", reads_in_builders),
@@ -483,7 +489,7 @@ def test_a_tree_that_keeps_every_rule_passes_them(tmp_path: Path) -> None:
         ("game/actions/write.py", "from game.messages import state\n", cycles),
         (
             "game/messages/state.py",
-            TYPE_ONLY + "    from game.web.views import x\n",
+            TYPE_ONLY + "    from game.web.room_views import x\n",
             unlisted_type_only_upwards,
         ),
         ("game/newcomer.py", "from game.domain import rules\n", unplaced),
