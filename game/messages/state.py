@@ -2,7 +2,7 @@
 
 A state is built once per change by the process that made the change, then
 sent through the room's group; each socket only appends its own ``you``.
-Nothing here reads the database or presence: ``game.messages.room_states`` reads the
+Nothing here reads the database or presence: ``game.realtime.room_states`` reads the
 room and calls :func:`build`.
 """
 

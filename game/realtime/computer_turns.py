@@ -45,10 +45,9 @@ from django.conf import settings
 from game.actions import computer, moves, offers, rematch, write
 from game.domain import rules, search, solved_3x3
 from game.domain.fair_queue import FairQueue
-from game.messages import room_states
 from game.messages.state import RoomState
 from game.models import FINISHED_STATUSES, Room
-from game.realtime import search_process
+from game.realtime import room_states, search_process
 from game.realtime.broadcast import publish
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ import json
 import logging
 from typing import Any, Final, Protocol
 
-from game.messages.lobby import Lobby, LobbyStats, aread_lobby
+from game.messages.lobby import Lobby, LobbyStats
+from game.realtime.lobby_reads import aread_lobby
 
 logger = logging.getLogger(__name__)
 

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from game.messages import room_states
+from game.realtime import room_states
 from game.realtime.presence import LobbySocketEntry, SocketEntry, presence
 from game.realtime.shards import room_group
 from game.storage.cached_games import GameVersion, game_cache

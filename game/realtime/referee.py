@@ -24,8 +24,8 @@ from channels.db import database_sync_to_async
 
 from game.actions import endings
 from game.domain import rules
-from game.messages import room_states
 from game.models import Game, Room, Status
+from game.realtime import room_states
 from game.realtime.broadcast import publish
 from game.realtime.computer_turns import computer_players
 from game.realtime.presence import PresenceSnapshot, presence

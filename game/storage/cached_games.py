@@ -6,7 +6,7 @@ version compare-and-swap, and a refusal is judged again against a fresh read
 before it is given. The actions own it (``game.actions.write`` stores every
 game it reads or writes, and drops a copy that may hold rolled-back changes);
 the state messages hand it the states other workers publish
-(``game.messages.room_states.note_received``), so a process that did not make the last move
+(``game.realtime.room_states.note_received``), so a process that did not make the last move
 still skips the SELECT.
 
 What is kept is a :class:`Snapshot`: the game's column values and its two

@@ -99,7 +99,13 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "game.storage.cached_games",
         "game.realtime.presence_readings",
     ),
-    "messages": ("game.messages.state", "game.messages.room_states", "game.messages.lobby", "game.realtime.metrics"),
+    "messages": (
+        "game.messages.state",
+        "game.realtime.room_states",
+        "game.realtime.lobby_reads",
+        "game.messages.lobby",
+        "game.realtime.metrics",
+    ),
     "publishing": (
         "game.realtime.broadcast",
         "game.realtime.computer_turns",

@@ -7,10 +7,10 @@ from channels.layers import get_channel_layer
 
 from game.actions import hosts
 from game.domain import rules
-from game.messages import room_states
 from game.messages.lobby import LOBBY_GROUP
 from game.messages.state import state_event
 from game.models import Room
+from game.realtime import room_states
 from game.realtime.shards import room_group
 
 

@@ -15,10 +15,11 @@ from game.actions import computer, identities, rooms, seating, write
 from game.domain import pools, rules
 from game.domain.pools import Pool
 from game.domain.protocol import ProtocolError, clean_name
-from game.messages.lobby import read_lobby, row_words
+from game.messages.lobby import row_words
 from game.models import ROOM_CODE_PATTERN, Room
 from game.realtime import budgets
 from game.realtime.computer_turns import client_of, computer_players
+from game.realtime.lobby_reads import read_lobby
 from game.storage import session_lifetime
 from game.web.access import client_address
 from game.web.forms import RoomForm

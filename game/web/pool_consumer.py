@@ -17,8 +17,7 @@ from typing import Any
 
 from game.actions import identities, rooms
 from game.domain.pools import Pool
-from game.messages import room_states
-from game.realtime import budgets
+from game.realtime import budgets, room_states
 from game.realtime.broadcast import publish
 from game.realtime.metrics import MESSAGES_REFUSED
 from game.realtime.seeks import REFRESH_EVERY_SECONDS, Outcome, Seeker, seeks

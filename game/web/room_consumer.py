@@ -13,10 +13,9 @@ from django.conf import settings
 from game.actions import chat, computer, endings, identities, moves, offers, rematch, seating, write
 from game.domain import protocol
 from game.domain.state_order import HOLD_SECONDS, StateOrder, StateStamp
-from game.messages import room_states
 from game.messages.state import RoomState, add_you
 from game.models import FINISHED_STATUSES, Room
-from game.realtime import budgets
+from game.realtime import budgets, room_states
 from game.realtime.broadcast import publish
 from game.realtime.computer_turns import client_of, computer_players
 from game.realtime.local_sockets import local_sockets

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from game.actions import chat, write
-from game.messages import room_states
+from game.realtime import room_states
 from game.web.page_limits import page_limits
 from game.web.page_sessions import store_session
 
