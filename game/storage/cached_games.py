@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from django.db.models import Model
 from django.db.models.base import ModelState
@@ -38,6 +38,10 @@ from game.models import Game, Player, Room, encode_board
 # HTTP are not, so past this many a cache starts again from empty rather than
 # grow with every room the process has ever served.
 ROOMS_REMEMBERED = 10_000
+
+WRITTEN_FOR: Final = {"django": "5.2"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_django_internals.py checks what is used here."""
 
 RoomKey = TypeVar("RoomKey")
 Cached = TypeVar("Cached")
