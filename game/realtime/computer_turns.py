@@ -50,6 +50,7 @@ from game.domain.fair_queue import FairQueue
 from game.messages.state import RoomState
 from game.models import FINISHED_STATUSES, Room
 from game.realtime import room_states, search_process
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -338,4 +339,4 @@ def _computer_has_something_to_do(state: dict[str, Any]) -> bool:
     return False
 
 
-computer_players = ComputerPlayers()
+computer_players = kept(ComputerPlayers())

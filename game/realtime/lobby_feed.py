@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol
 
 from game.messages.lobby import Lobby, LobbyStats
 from game.realtime.lobby_reads import aread_lobby
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -107,4 +108,4 @@ class LobbyFeed:
         self._task = None
 
 
-lobby_feed = LobbyFeed()
+lobby_feed = kept(LobbyFeed())

@@ -61,6 +61,7 @@ from game.realtime.presence import LobbySocketEntry, SocketEntry, presence
 from game.realtime.shards import room_group
 from game.storage.cached_games import GameVersion, game_cache
 from game.storage.layer_internals import group_shard, pending_messages
+from game.storage.per_process import kept
 
 if TYPE_CHECKING:
     from game.actions.identities import Identity
@@ -404,4 +405,4 @@ def _probe_group(shard: int, shard_count: int, layer: object) -> str:
             return group
 
 
-local_sockets = LocalSockets()
+local_sockets = kept(LocalSockets())

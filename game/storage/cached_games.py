@@ -31,6 +31,7 @@ from django.db.models.base import ModelState
 
 from game.domain import rules
 from game.models import Game, Player, Room, encode_board
+from game.storage.per_process import kept
 
 # The per-room caches of a process (games here, presence readings in
 # presence_readings.py) hold the rooms it has sockets in; a room is forgotten
@@ -346,5 +347,5 @@ class GameCache:
         self._published.clear()
 
 
-game_cache = GameCache()
+game_cache = kept(GameCache())
 """The process's one game cache."""

@@ -25,6 +25,8 @@ from typing import Any, Final, Generic, TypeVar
 from django.db import connections, router
 from django.db.models import Field, Model, QuerySet
 
+from game.storage.per_process import kept
+
 WRITTEN_FOR: Final = {"django": "5.2"}
 """The releases this was written for, checked at start-up (tictac.servers.written_for);
 game/tests/test_upgrade_django_internals.py checks what is used here."""
@@ -188,5 +190,5 @@ class CompiledStatements:
         self._statements.clear()
 
 
-compiled_statements = CompiledStatements()
+compiled_statements = kept(CompiledStatements())
 """The process's one set of compiled statements."""
