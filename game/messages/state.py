@@ -2,7 +2,7 @@
 
 A state is built once per change by the process that made the change, then
 sent through the room's group; each socket only appends its own ``you``.
-Nothing here reads the database or presence: ``game.messages.room_states`` reads the
+Nothing here reads the database or presence: ``game.realtime.room_states`` reads the
 room and calls :func:`build`.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from game.actions.endings import claim_at, idle_since
 from game.actions.rematch import series_after
@@ -20,8 +20,18 @@ from game.domain import pools, rules
 from game.domain.state_order import StateStamp
 from game.models import FINISHED_STATUSES, Game, Room, Status
 
-if TYPE_CHECKING:
-    from game.realtime.presence import PresenceSnapshot
+
+class PresenceReading(Protocol):
+    """What a state needs of a reading of the room's presence (game.realtime.presence.PresenceSnapshot is one):
+    this module is below the realtime layer, so it names what it reads rather than importing it."""
+
+    @property
+    def sessions(self) -> frozenset[str]: ...
+
+    @property
+    def read_at_us(self) -> int: ...
+
+    def spectators(self, seated_sessions: set[str]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +142,7 @@ def _pool(room: Room) -> str | None:
         return None
 
 
-def _player(player: Any, seen: PresenceSnapshot, at_board: dict[str, Any] | None) -> dict[str, Any]:
+def _player(player: Any, seen: PresenceReading, at_board: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "name": player.name,
         # The computer is always there.
@@ -154,7 +164,7 @@ def _series(game: Game) -> dict[str, int]:
     }
 
 
-def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
+def build(room: Room, game: Game, seen: PresenceReading) -> RoomState:
     """The room's state, from its game and a reading of its presence."""
     seated = {player.session_hash: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
     last_move = None

@@ -31,6 +31,7 @@ from game.domain import analysis
 from game.domain.fair_queue import FairQueue
 from game.domain.rules import Board, Cell
 from game.realtime.computer_turns import computer_players
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -171,4 +172,4 @@ class Analyses:
             self._start_next()
 
 
-analyses = Analyses()
+analyses = kept(Analyses())

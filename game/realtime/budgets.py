@@ -43,12 +43,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from django.conf import settings
 from redis.exceptions import RedisError
 
 from game.realtime.presence import MemoryPresence, presence
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -134,46 +135,57 @@ class MemoryCounts:
         self._counts.clear()
 
 
-memory_counts = MemoryCounts()
+memory_counts = kept(MemoryCounts())
 """The process's counts when it runs on the in-memory layer."""
 
 
-def _script_args(spent: Budget, windows: Windows, amount: int, count_over: bool) -> list[str | int | float]:
+class _Spending(NamedTuple):
+    """One spend, worked out once for either way of making it: in this process's counts, or by the
+    script on the Redis shard the budget's counter lives on."""
+
+    windows: Windows
+    limit: int
+    shard_key: str
+    script_args: list[str | int | float]
+
+
+def _spending(spent: Budget, who: str, amount: int, now: float, count_over: bool) -> _Spending:
+    windows = spent.windows(who, now)
     # repr keeps every digit of the weight; the count of a window is read for two windows' time.
-    return [spent.limit, amount, repr(windows.previous_weight), spent.window_seconds * 2, int(count_over)]
+    args: list[str | int | float] = [
+        spent.limit,
+        amount,
+        repr(windows.previous_weight),
+        spent.window_seconds * 2,
+        int(count_over),
+    ]
+    return _Spending(windows, spent.limit, spent._counter(who), args)
 
 
 def spend_blocking(name: str, who: str, now: float | None = None) -> bool:
-    """Spend one of ``who``'s ``name`` budget; False (nothing spent) once the sliding window's is used up (views)."""
-    spent = budget(name)
-    windows = spent.windows(who, time.time() if now is None else now)
+    """:func:`spend` for synchronous code (views): the same spend, over a blocking Redis client."""
+    spending = _spending(budget(name), who, 1, time.time() if now is None else now, count_over=False)
     store = presence()
     if isinstance(store, MemoryPresence):
-        return memory_counts.spend(windows, spent.limit)
-    shards = store.shards
-    client = shards.blocking_client(shards.of_key(spent._counter(who)))
-    within = client.register_script(_SLIDING_SPEND)(
-        keys=[windows.current, windows.previous], args=_script_args(spent, windows, 1, False)
-    )
-    return bool(within)
+        return memory_counts.spend(spending.windows, spending.limit)
+    client = store.shards.blocking_client(store.shards.of_key(spending.shard_key))
+    keys = [spending.windows.current, spending.windows.previous]
+    return bool(client.register_script(_SLIDING_SPEND)(keys=keys, args=spending.script_args))
 
 
 async def spend(name: str, who: str, now: float | None = None) -> bool:
-    """:func:`spend_blocking` for the event loop (consumers)."""
+    """Spend one of ``who``'s ``name`` budget; False (nothing spent) once the sliding window's is used up."""
     return await _spend(budget(name), who, 1, time.time() if now is None else now)
 
 
 async def _spend(spent: Budget, who: str, amount: int, now: float, *, count_over: bool = False) -> bool:
-    windows = spent.windows(who, now)
+    spending = _spending(spent, who, amount, now, count_over)
     store = presence()
     if isinstance(store, MemoryPresence):
-        return memory_counts.spend(windows, spent.limit, amount, count_over=count_over)
-    shards = store.shards
-    client = shards.client(shards.of_key(spent._counter(who)))
-    within = await client.register_script(_SLIDING_SPEND)(
-        keys=[windows.current, windows.previous], args=_script_args(spent, windows, amount, count_over)
-    )
-    return bool(within)
+        return memory_counts.spend(spending.windows, spending.limit, amount, count_over=count_over)
+    client = store.shards.client(store.shards.of_key(spending.shard_key))
+    keys = [spending.windows.current, spending.windows.previous]
+    return bool(await client.register_script(_SLIDING_SPEND)(keys=keys, args=spending.script_args))
 
 
 class SharedRate:
@@ -239,5 +251,5 @@ class SharedRate:
         return within
 
 
-messages_per_address = SharedRate("messages_per_address", "MESSAGES_PER_ADDRESS_PER_SECOND")
+messages_per_address = kept(SharedRate("messages_per_address", "MESSAGES_PER_ADDRESS_PER_SECOND"))
 """What one client address may send over every socket and worker."""

@@ -13,7 +13,9 @@ served in turn, one search per client at a time. Twenty-four games from one
 address delay another address's search by one search, not twenty-four.
 
 The move the search picks is played with ``moves.aplay_move``, exactly as
-a person's, and published the same way. Whatever process publishes a state
+a person's, and announced the same way (``broadcast.announce``, which
+hands this module every state it publishes, with itself to announce the
+answer: this module is below it). Whatever process publishes a state
 in which the computer is to move (or has an offer or a rematch to answer)
 schedules its turn; the version compare-and-swap makes a duplicate
 harmless, and a room has at most one search waiting (a newer state's
@@ -38,18 +40,17 @@ import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 
 from game.actions import computer, moves, offers, rematch, write
-from game.domain import rules, search
+from game.domain import rules, search, solved_3x3
 from game.domain.fair_queue import FairQueue
-from game.messages import room_states
 from game.messages.state import RoomState
 from game.models import FINISHED_STATUSES, Room
-from game.realtime import search_process
-from game.realtime.broadcast import publish
+from game.realtime import room_states, search_process
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,12 @@ Answer = TypeVar("Answer")
 
 RunSearch = Callable[[rules.Board, search.Level], Awaitable[rules.Cell]]
 """Runs one search to its move: the search process in a server, a controllable stand-in in tests."""
+
+
+class Announce(Protocol):
+    """game.realtime.broadcast.announce, as the computer uses it to announce its answer."""
+
+    def __call__(self, room: Room, *, state: RoomState, lobby: bool) -> Awaitable[RoomState]: ...
 
 
 IPV6_CLIENT_PREFIX = 64
@@ -183,7 +190,7 @@ class ComputerPlayers:
         self.searches = SearchScheduler(run_search or self._search_in_process)
         self.answered_at_once = 0
         """3×3 moves answered on the event loop, with no search (observed by tests)."""
-        search.solved_3x3_move(rules.Board.empty(3))  # the table is built now, at start-up, not during a game
+        solved_3x3.solved_3x3_move(rules.Board.empty(3))  # the table is built now, at start-up, not during a game
 
     def _search_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -247,9 +254,10 @@ class ComputerPlayers:
         while self._turns:
             await asyncio.gather(*self._turns, return_exceptions=True)
 
-    def after(self, room: Room, state: RoomState, *, client: str | None = None) -> None:
-        """A state of ``room`` was published: give the computer its turn, if it has one. ``client`` is
-        the person playing it, when the state comes from their own socket."""
+    def after(self, room: Room, state: RoomState, *, announce: Announce, client: str | None = None) -> None:
+        """A state of ``room`` was published (by ``announce``, which calls this): give the computer its
+        turn, if it has one, and announce its answer. ``client`` is the person playing it, when the state
+        comes from their own socket."""
         if _computer_mark(state.message) is None:
             self._rooms.pop(room.code, None)
             return
@@ -257,7 +265,7 @@ class ComputerPlayers:
         if has_something_to_do or client is not None:
             self._note(room.code, client, room.size)
         if has_something_to_do:
-            task = asyncio.get_running_loop().create_task(self._take_turn(room, state))
+            task = asyncio.get_running_loop().create_task(self._take_turn(room, state, announce))
             self._turns.add(task)
             task.add_done_callback(self._turns.discard)
 
@@ -268,7 +276,7 @@ class ComputerPlayers:
         elif client is not None:
             known.client = client
 
-    async def _take_turn(self, room: Room, state: RoomState) -> None:
+    async def _take_turn(self, room: Room, state: RoomState, announce: Announce) -> None:
         try:
             answer = await self._act(room, state)
         except (write.ActionRefused, SearchSupersededError):
@@ -276,9 +284,8 @@ class ComputerPlayers:
         except Exception:
             logger.exception("the computer's turn failed", extra={"room": room.code})
             return
-        if answer is not None:
-            await publish(answer, lobby=answer.message["game"]["status"] in FINISHED_STATUSES)
-            self.after(room, answer)
+        if answer is not None:  # announce gives the computer its next turn, if this answer leaves it one
+            await announce(room, state=answer, lobby=answer.message["game"]["status"] in FINISHED_STATUSES)
 
     async def _act(self, room: Room, state: RoomState) -> RoomState | None:
         """The computer's answer to ``state`` (already committed and published): everything it needs
@@ -339,4 +346,4 @@ def _computer_has_something_to_do(state: dict[str, Any]) -> bool:
     return False
 
 
-computer_players = ComputerPlayers()
+computer_players = kept(ComputerPlayers())

@@ -19,8 +19,10 @@ import json
 import logging
 from typing import Any, Final, Protocol
 
-from game.messages.lobby import Lobby, LobbyStats, aread_lobby
+from game.messages.lobby import Lobby, LobbyStats
+from game.realtime.lobby_reads import aread_lobby
 from game.realtime.tournament_feed import announce_started
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -108,4 +110,4 @@ class LobbyFeed:
         self._task = None
 
 
-lobby_feed = LobbyFeed()
+lobby_feed = kept(LobbyFeed())

@@ -50,24 +50,60 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from game.messages import room_states
+from game.realtime import room_states
 from game.realtime.presence import LobbySocketEntry, SocketEntry, presence
 from game.realtime.shards import room_group
 from game.storage.cached_games import GameVersion, game_cache
 from game.storage.layer_internals import group_shard, pending_messages
+from game.storage.per_process import kept
 
 if TYPE_CHECKING:
+    from game.actions.identities import Identity
+    from game.domain.state_order import StateOrder
     from game.messages.state import RoomState
     from game.models import Room
-    from game.web.room_consumer import RoomConsumer
 
 logger = logging.getLogger(__name__)
+
+
+class RoomSocket(Hashable, Protocol):
+    """What the jobs here need of a room socket (game.web.room_consumer.RoomConsumer is one): this
+    module is below the web layer, so it names what it uses rather than importing the consumer."""
+
+    @property
+    def room(self) -> Room | None:
+        """None once the socket has left its room."""
+
+    @property
+    def channel_layer(self) -> Any: ...
+
+    @property
+    def channel_name(self) -> str: ...
+
+    @property
+    def identity(self) -> Identity: ...
+
+    @property
+    def address(self) -> str | None: ...
+
+    @property
+    def shown(self) -> StateOrder[Any]:
+        """The states the socket has shown: its ``last`` stamp starts with (game number, version)."""
+
+    @property
+    def send_waiting_since(self) -> float | None:
+        """When the send in progress started, if one is."""
+
+    async def hang_up_backlogged(self, pending: int) -> None: ...
+
+    async def push_state(self, state: RoomState) -> None: ...
+
 
 CHECK_EVERY_SECONDS = 1.0
 # Sockets refreshed per Redis pipeline: big enough to be cheap, small enough not to hold Redis up.
@@ -93,7 +129,7 @@ class LocalSockets:
         self._check_every = check_every
         self._heartbeat_every = heartbeat_every
         self._room_heartbeat_every = room_heartbeat_every
-        self._by_room: dict[str, set[RoomConsumer]] = defaultdict(set)
+        self._by_room: dict[str, set[RoomSocket]] = defaultdict(set)
         self._lobby: set[LobbySocketEntry] = set()
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._hang_ups: set[asyncio.Task[None]] = set()
@@ -102,11 +138,11 @@ class LocalSockets:
         # Each room's read under way for sockets behind a heartbeat, and the game version it was asked for.
         self._catch_ups: dict[str, tuple[GameVersion, asyncio.Future[RoomState]]] = {}
 
-    def add(self, room_code: str, socket: RoomConsumer) -> None:
+    def add(self, room_code: str, socket: RoomSocket) -> None:
         self._by_room[room_code].add(socket)
         self._start_jobs()
 
-    def discard(self, room_code: str, socket: RoomConsumer) -> None:
+    def discard(self, room_code: str, socket: RoomSocket) -> None:
         sockets = self._by_room.get(room_code)
         if sockets is not None:
             sockets.discard(socket)
@@ -129,7 +165,7 @@ class LocalSockets:
         """Whether this process has a socket in the room."""
         return room_code in self._by_room
 
-    def in_room(self, room_code: str) -> frozenset[RoomConsumer]:
+    def in_room(self, room_code: str) -> frozenset[RoomSocket]:
         """This process's sockets in the room."""
         return frozenset(self._by_room.get(room_code, ()))
 
@@ -315,7 +351,7 @@ class LocalSockets:
         return await asyncio.shield(under_way[1])
 
 
-def newest_known(sockets: Collection[RoomConsumer]) -> GameVersion | None:
+def newest_known(sockets: Collection[RoomSocket]) -> GameVersion | None:
     """The newest (game number, version) this process knows of the sockets' room: its game cache's copy, the
     newest state published to it, and what each socket has shown; None before any socket has shown one."""
     live = [socket for socket in sockets if socket.room is not None]
@@ -328,7 +364,7 @@ def newest_known(sockets: Collection[RoomConsumer]) -> GameVersion | None:
     return max(known, default=None)
 
 
-def _presence_entry(room_code: str, socket: RoomConsumer) -> SocketEntry:
+def _presence_entry(room_code: str, socket: RoomSocket) -> SocketEntry:
     """What presence knows a socket by: its room, its channel, its session and its address."""
     return SocketEntry(room_code, socket.channel_name, socket.identity.session_hash, socket.address)
 
@@ -369,4 +405,4 @@ def _probe_group(shard: int, shard_count: int, layer: object) -> str:
             return group
 
 
-local_sockets = LocalSockets()
+local_sockets = kept(LocalSockets())

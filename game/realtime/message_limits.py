@@ -17,6 +17,7 @@ from django.conf import settings
 
 from game.domain.token_bucket import TokenBucket
 from game.realtime import budgets
+from game.storage.per_process import kept
 
 
 class SharedBuckets:
@@ -84,4 +85,4 @@ class MessageLimits:
         self.per_address.clear()
 
 
-message_limits = MessageLimits()
+message_limits = kept(MessageLimits())

@@ -32,6 +32,7 @@ import redis as redis_sync
 from django.conf import settings
 
 from game.realtime.shards import RedisShards
+from game.storage.per_process import kept
 
 _KEY_PREFIX = "tictac:presence:"
 # Every room's last moment with someone present, in epoch seconds: what the lobby ranks by. One
@@ -457,7 +458,7 @@ class PresenceRegistry:
         self._store = None
 
 
-stores = PresenceRegistry()
+stores = kept(PresenceRegistry())
 """The process's presence store (see :func:`presence`)."""
 
 

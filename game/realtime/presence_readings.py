@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from game.realtime.presence import PresenceSnapshot, presence
 from game.storage.cached_games import RoomCache
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class LastPresence:
         self._readings.clear()
 
 
-last_presence = LastPresence()
+last_presence = kept(LastPresence())
 """The process's one record of the presence it last read per room."""
 
 

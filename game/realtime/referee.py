@@ -5,7 +5,7 @@ left before both had moved is aborted when their away limit is reached,
 even when every socket stays silent. Every process that serves sockets runs
 one referee task; each asks the database for games past their deadline and
 ends them through the service layer, whose compare-and-swap lets exactly
-one process end a given game, and only that one publishes it.
+one process end a given game, and only that one announces it.
 
 The referee also keeps the absence countdowns true when a player's worker
 died: its sockets never said goodbye, so their presence only expires, and
@@ -24,10 +24,8 @@ from channels.db import database_sync_to_async
 
 from game.actions import endings
 from game.domain import rules
-from game.messages import room_states
 from game.models import Game, Room, Status
-from game.realtime.broadcast import publish
-from game.realtime.computer_turns import computer_players
+from game.realtime.broadcast import announce
 from game.realtime.presence import PresenceSnapshot, presence
 
 logger = logging.getLogger(__name__)
@@ -71,9 +69,7 @@ class Referee:
             game = await endings.asettle(room)
             if game is not None:
                 ended += 1
-                state = await room_states.read(room, game)
-                await publish(state)
-                computer_players.after(room, state)  # a computer whose person has gone leaves too
+                await announce(room, game)  # a computer whose person has gone leaves too
         return ended
 
     async def check_presence(self, room_codes: list[str]) -> None:
@@ -83,8 +79,8 @@ class Referee:
         seen = await presence().snapshots(room_codes)
         for room in await _arooms_out_of_step(seen):
             game = await endings.anote_presence(room, seen[room.code].sessions)
-            if game is not None:
-                await publish(await room_states.read(room, game))
+            if game is not None:  # the computer hears of it too: its turn may have been lost with a process
+                await announce(room, game)
 
 
 def _rooms_out_of_step(seen: dict[str, PresenceSnapshot]) -> list[Room]:

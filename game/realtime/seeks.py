@@ -43,6 +43,7 @@ from django.conf import settings
 
 from game.realtime.presence import MemoryPresence, presence
 from game.realtime.shards import RedisShards
+from game.storage.per_process import kept
 
 _PREFIX: Final = "tictac:seeks:"
 SEEK_TTL_SECONDS: Final = 30
@@ -346,7 +347,7 @@ class MemorySeeks:
 
 SeekStore = RedisSeeks | MemorySeeks
 
-memory_seeks = MemorySeeks()
+memory_seeks = kept(MemorySeeks())
 """The process's seeks when it runs on the in-memory layer."""
 
 

@@ -32,9 +32,10 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from game.actions import arena_rounds, tournaments
-from game.messages import room_states
 from game.messages.lobby import LOBBY_GROUP
+from game.realtime import room_states
 from game.realtime.broadcast import group_send, publish
+from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class TournamentFeed:
         self._task = None
 
 
-tournament_feed = TournamentFeed()
+tournament_feed = kept(TournamentFeed())
 
 
 async def announce_started(layer: BaseChannelLayer | None = None) -> int:

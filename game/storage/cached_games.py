@@ -6,7 +6,7 @@ version compare-and-swap, and a refusal is judged again against a fresh read
 before it is given. The actions own it (``game.actions.write`` stores every
 game it reads or writes, and drops a copy that may hold rolled-back changes);
 the state messages hand it the states other workers publish
-(``game.messages.room_states.note_received``), so a process that did not make the last move
+(``game.realtime.room_states.note_received``), so a process that did not make the last move
 still skips the SELECT.
 
 What is kept is a :class:`Snapshot`: the game's column values and its two
@@ -24,13 +24,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from django.db.models import Model
 from django.db.models.base import ModelState
 
 from game.domain import rules
 from game.models import Game, Player, Room, encode_board
+from game.storage.per_process import kept
 
 # The per-room caches of a process (games here, presence readings in
 # presence_readings.py) hold the rooms it has sockets in; a room is forgotten
@@ -38,6 +39,10 @@ from game.models import Game, Player, Room, encode_board
 # HTTP are not, so past this many a cache starts again from empty rather than
 # grow with every room the process has ever served.
 ROOMS_REMEMBERED = 10_000
+
+WRITTEN_FOR: Final = {"django": "5.2"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_django_internals.py checks what is used here."""
 
 RoomKey = TypeVar("RoomKey")
 Cached = TypeVar("Cached")
@@ -342,5 +347,5 @@ class GameCache:
         self._published.clear()
 
 
-game_cache = GameCache()
+game_cache = kept(GameCache())
 """The process's one game cache."""

@@ -20,10 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from django.db import connections, router
 from django.db.models import Field, Model, QuerySet
+
+from game.storage.per_process import kept
+
+WRITTEN_FOR: Final = {"django": "5.2"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_django_internals.py checks what is used here."""
 
 M = TypeVar("M", bound=Model)
 
@@ -184,5 +190,5 @@ class CompiledStatements:
         self._statements.clear()
 
 
-compiled_statements = CompiledStatements()
+compiled_statements = kept(CompiledStatements())
 """The process's one set of compiled statements."""

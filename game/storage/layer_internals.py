@@ -30,12 +30,16 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 from channels_redis.utils import _consistent_hash
+
+WRITTEN_FOR: Final = {"channels": "4.3", "channels-redis": "4.3"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_channels_internals.py and test_upgrade_channels_redis_internals.py check what is used here."""
 
 
 class LayerInternalsError(RuntimeError):

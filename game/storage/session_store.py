@@ -20,7 +20,7 @@ Use it as ``SESSION_ENGINE = "game.storage.session_store"``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
@@ -29,6 +29,10 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from game.storage.compiled_reads import CompiledRead
+
+WRITTEN_FOR: Final = {"django": "5.2"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_django_internals.py checks what is used here."""
 
 _LIVE_SESSION = CompiledRead(
     Session,

@@ -8,16 +8,8 @@ from django.test import override_settings
 
 from game.actions import rooms
 from game.models import Room
-from game.realtime import budgets, presence, seeks
-from game.realtime.analysis_jobs import analyses
 from game.realtime.computer_turns import computer_players
-from game.realtime.lobby_feed import lobby_feed
-from game.realtime.local_sockets import local_sockets
-from game.realtime.message_limits import message_limits
-from game.realtime.presence_readings import last_presence
-from game.realtime.tournament_feed import tournament_feed
-from game.storage.cached_games import game_cache
-from game.storage.compiled_reads import compiled_statements
+from game.storage import per_process
 from testing.clients import Socket, make_room, new_session_key, unused_address
 from testing.seating import SeatedPair, seat_pair
 
@@ -26,19 +18,7 @@ from testing.seating import SeatedPair, seat_pair
 def fresh_process_caches() -> None:
     """Each test starts as a new process would: nothing cached about rooms an
     earlier test made (their ids come round again once its database is gone)."""
-    game_cache.reset()
-    last_presence.reset()
-    message_limits.reset()
-    budgets.messages_per_address.reset()
-    budgets.memory_counts.reset()
-    seeks.memory_seeks.reset()
-    presence.stores.reset()
-    local_sockets.reset()
-    lobby_feed.reset()
-    tournament_feed.reset()
-    computer_players.reset()
-    analyses.reset()
-    compiled_statements.reset()
+    per_process.reset_all()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ from functools import cache
 
 import pytest
 
-from game.domain import rules, search
+from game.domain import rules, search, solved_3x3
+from game.domain.position import Position, side_of
 from game.domain.rules import Board, Cell
 from game.domain.search import choose_move
 
@@ -182,23 +183,23 @@ def test_the_incremental_tables_match_a_fresh_count_after_moves_and_take_backs(
     # Small boards fill up with threats and finished lines, so every branch of place/take_back runs.
     rng = random.Random(size)
     board = Board.empty(size, win_length).play(0).play(size * size - 1)
-    position = search._Position(board)
+    position = Position(board)
     before = _tables(position)
     played: list[tuple[Cell, int]] = []
-    side = search._side(board.turn)
+    side = side_of(board.turn)
     for _ in range(moves):
         cell = rng.choice([cell for cell, mark in enumerate(position.cells) if mark == 0])
         position.place(cell, side)
         played.append((cell, side))
         side = 1 - side
-        fresh = search._Position(Board(size, win_length, [("", "X", "O")[mark] for mark in position.cells]))
+        fresh = Position(Board(size, win_length, [("", "X", "O")[mark] for mark in position.cells]))
         assert _tables(fresh) == _tables(position)
     for cell, side in reversed(played):
         position.take_back(cell, side)
     assert _tables(position) == before
 
 
-def _tables(position: search._Position) -> tuple[object, ...]:
+def _tables(position: Position) -> tuple[object, ...]:
     """A copy of everything the search keeps incrementally."""
     return (
         list(position.cells),
@@ -318,6 +319,7 @@ def test_every_level_plays_a_legal_move_on_every_variant_corner() -> None:
 
 
 def test_the_docstring_examples_hold() -> None:
-    failures, tried = doctest.testmod(search)
-    assert tried > 0
-    assert failures == 0
+    for module in (search, solved_3x3):
+        failures, tried = doctest.testmod(module)
+        assert tried > 0
+        assert failures == 0

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from game.actions import write
-from game.domain import search
+from game.domain import search, solved_3x3
 from game.domain.fair_queue import FairQueue
 from game.domain.rules import Board, Cell
 from game.realtime import search_process
@@ -268,7 +268,7 @@ def test_the_search_process_runs_at_a_lower_priority_than_its_server() -> None:
 
 
 def test_the_solved_table_holds_a_legal_move_for_every_3x3_position_in_play_and_nothing_else() -> None:
-    table = search._solved_3x3()
+    table = solved_3x3.solved_table()
     positions: set[Board] = set()
 
     def visit(board: Board) -> None:
@@ -280,9 +280,9 @@ def test_the_solved_table_holds_a_legal_move_for_every_3x3_position_in_play_and_
 
     visit(Board.empty(3))
     assert {board.cells for board in positions} == set(table)  # 4,520 positions, bounded once built
-    assert all(search.solved_3x3_move(board) in board.legal_moves() for board in positions)
+    assert all(solved_3x3.solved_3x3_move(board) in board.legal_moves() for board in positions)
     with pytest.raises(KeyError):
-        search.solved_3x3_move(Board.from_string("XXX/OO./..."))  # over: no move to look up
+        solved_3x3.solved_3x3_move(Board.from_string("XXX/OO./..."))  # over: no move to look up
 
 
 async def test_the_lobbys_play_the_computer_counts_against_the_same_address_as_the_socket(

@@ -17,9 +17,10 @@ from django.test import Client
 
 from game.actions import computer, hosts, identities, moves, rooms, seating, write
 from game.domain import pools
-from game.messages.lobby import GAMES, LOBBY_LIMIT, read_lobby, row_words, section
+from game.messages.lobby import GAMES, LOBBY_LIMIT, row_words, section
 from game.models import Room, Status
 from game.realtime.lobby_feed import lobby_feed
+from game.realtime.lobby_reads import read_lobby
 from game.realtime.presence import presence
 from testing.clients import Socket, make_room, new_session_key
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from game.actions import write
 from game.models import Room
-from game.web.views import NAME_SESSION_KEY
+from game.web.page_sessions import NAME_SESSION_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,7 +20,7 @@ from game.models import Game, Player, Room, session_hash
 from game.realtime.presence import PresenceSnapshot, presence
 from game.realtime.presence_readings import last_presence
 from game.web.forms import TIME_CONTROL_LABELS
-from game.web.views import page_limits
+from game.web.page_limits import page_limits
 
 pytestmark = pytest.mark.django_db
 
@@ -197,9 +197,9 @@ def test_healthz_answers_in_time_when_the_layer_s_redis_accepts_but_never_answer
     import socket
     import time
 
-    from game.web import views
+    from game.web import operator_views
 
-    monkeypatch.setattr(views, "HEALTH_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(operator_views, "HEALTH_TIMEOUT_SECONDS", 0.5)
     with socket.create_server(("127.0.0.1", 0)) as silent:  # connections wait in its backlog, unanswered
         port = silent.getsockname()[1]
         hung = {
@@ -238,7 +238,7 @@ def test_healthz_leaves_no_channel_subscribed_behind() -> None:
     from channels.layers import get_channel_layer
     from django.conf import settings
 
-    from game.web.views import _round_trip
+    from game.web.operator_views import _round_trip
     from testing.wait import auntil
 
     async def subscribed_after_three_checks() -> list[bytes]:

@@ -1,37 +1,30 @@
-"""What a host does from the admin, applied and then told live to the room's sockets."""
+"""What a host does from the admin, applied and then announced live, as any action is.
+
+The admin's views are synchronous: each change is announced through
+``async_to_sync(broadcast.announce)``. Under the ASGI server that runs on the
+server's event loop (the view's thread waits), so the computer's turn it may
+start goes on after the view returns; the room's state is read on the
+view's own thread, the database thread the page views share.
+"""
 
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from game.actions import hosts
 from game.domain import rules
-from game.messages import room_states
-from game.messages.lobby import LOBBY_GROUP
-from game.messages.state import state_event
 from game.models import Room
-from game.realtime.shards import room_group
-
-
-def _group_send(group: str, message: dict[str, object]) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+from game.realtime.broadcast import announce, tell_room
 
 
 def publish(room: Room) -> None:
-    """Send the room's current state to its sockets and the lobby."""
-    state = room_states.read_blocking(room)
-    _group_send(room_group(room.code), state_event(state))
-    _group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
+    """Announce a change the admin made to the room (its sockets, the lobby, the computer)."""
+    async_to_sync(announce)(room)
 
 
 def close_room(room: Room) -> None:
     hosts.close_room(room)
-    state = room_states.read_blocking(room)
-    _group_send(room_group(room.code), {**state_event(state), "type": "room.closed"})
-    _group_send(LOBBY_GROUP, {"type": "lobby.room", "room": state.summary()})
+    async_to_sync(announce)(room, closing=True)
 
 
 def kick(room: Room, mark: rules.Mark) -> bool:
@@ -39,6 +32,10 @@ def kick(room: Room, mark: rules.Mark) -> bool:
     player_id = hosts.kick(room, mark)
     if player_id is None:
         return False
-    _group_send(room_group(room.code), {"type": "room.kicked", "player_id": player_id})
-    publish(room)
+    async_to_sync(_announce_kick)(room, player_id)
     return True
+
+
+async def _announce_kick(room: Room, player_id: int) -> None:
+    await tell_room(room, {"type": "room.kicked", "player_id": player_id})
+    await announce(room)

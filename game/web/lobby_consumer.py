@@ -8,9 +8,10 @@ from typing import Any
 from django.conf import settings
 
 from game.domain import protocol
-from game.messages.lobby import LOBBY_GROUP, aread_lobby
+from game.messages.lobby import LOBBY_GROUP
 from game.realtime import budgets
 from game.realtime.lobby_feed import lobby_feed
+from game.realtime.lobby_reads import aread_lobby
 from game.realtime.local_sockets import local_sockets
 from game.realtime.metrics import MESSAGES_REFUSED
 from game.realtime.presence import LobbySocketEntry, presence

@@ -15,6 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from django.core.mail import EmailMessage
 
+from game.storage.per_process import kept
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,5 +52,5 @@ class Mailer:
         self._last = None
 
 
-mailer = Mailer()
+mailer = kept(Mailer())
 """The process's mail thread."""

@@ -17,9 +17,8 @@ from typing import Any
 
 from game.actions import identities, rooms
 from game.domain.pools import Pool
-from game.messages import room_states
 from game.realtime import budgets
-from game.realtime.broadcast import publish
+from game.realtime.broadcast import announce
 from game.realtime.metrics import MESSAGES_REFUSED
 from game.realtime.seeks import REFRESH_EVERY_SECONDS, Outcome, Seeker, seeks
 from game.storage import session_lifetime
@@ -107,7 +106,7 @@ class SeekConsumer(ListeningConsumer):
             logger.exception("could not start a paired game", extra={"pool": pool.key})
             await self._tell(everyone, {"type": "seek.failed"})
             return
-        await publish(await room_states.read(room, game), layer=self.channel_layer)
+        await announce(room, game, layer=self.channel_layer)
         await self._tell(everyone, {"type": "seek.paired", "room": room.code})
 
     async def _tell(self, channels: tuple[str, ...], message: dict[str, Any]) -> None:

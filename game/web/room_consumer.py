@@ -13,11 +13,10 @@ from django.conf import settings
 from game.actions import chat, computer, endings, identities, moves, offers, rematch, seating, write
 from game.domain import protocol
 from game.domain.state_order import HOLD_SECONDS, StateOrder, StateStamp
-from game.messages import room_states
 from game.messages.state import RoomState, add_you
 from game.models import FINISHED_STATUSES, Room
-from game.realtime import budgets
-from game.realtime.broadcast import publish
+from game.realtime import budgets, room_states
+from game.realtime.broadcast import announce
 from game.realtime.computer_turns import client_of, computer_players
 from game.realtime.local_sockets import local_sockets
 from game.realtime.message_limits import SocketLimits, message_limits
@@ -48,6 +47,8 @@ class RoomConsumer(SocketConsumer):
     """One socket in a room, at ``ws/rooms/<code>/``."""
 
     room: Room | None = None
+    connected_room: Room | None = None
+    """The room this socket joined, kept once it has left: an action it started still ends there (announce)."""
     identity: identities.Identity
     address: str | None = None
     """The client's IP address (game.web.access), for the per-address limits."""
@@ -89,7 +90,7 @@ class RoomConsumer(SocketConsumer):
                 await self.close(code=CLOSE_TOO_MANY_SOCKETS)
                 return
             await self.channel_layer.group_add(room_group(room.code), self.channel_name)
-            self.room = room
+            self.room = self.connected_room = room
             state = await self._with_countdowns_in_step(room, await room_states.read(room))
         except Exception:
             logger.exception("connect failed", extra={"room": code})
@@ -164,7 +165,6 @@ class RoomConsumer(SocketConsumer):
             # This socket is closed: the others alone hear that it left.
             state = await self._with_countdowns_in_step(room, await room_states.read(room))
             await self._publish(state, to_self=False)
-            computer_players.after(room, state)
         except Exception:
             logger.exception("disconnect cleanup failed", extra={"room": room.code})
         if not local_sockets.serves(room.code):
@@ -298,17 +298,25 @@ class RoomConsumer(SocketConsumer):
         return next((mark for mark, seat in self.seats.items() if seat == player_id), None)
 
     async def _publish(self, state: RoomState, *, lobby: bool = True, to_self: bool = True) -> None:
-        """Send a state to this socket at once, then to everyone in the room and the lobby.
+        """Send a state to this socket at once, then announce it (broadcast.announce): to everyone in
+        the room, the lobby and the computer.
 
         The state describes something already committed, so a broadcast that
         fails (Redis away) is not this socket's error: the others get the
         state when Redis is back (see local_sockets).
         """
-        if to_self:
-            await self._send_state(state.encode(), state.seats, state.stamp)
-        await publish(state, lobby=lobby, layer=self.channel_layer)
-        if self.room is not None:
-            computer_players.after(self.room, state, client=self._computer_client())
+        assert self.connected_room is not None
+        await announce(
+            self.connected_room,
+            state=state,
+            lobby=lobby,
+            first=self._show_own if to_self else None,
+            client=self._computer_client() if self.room is not None else None,  # none once it has left
+            layer=self.channel_layer,
+        )
+
+    async def _show_own(self, state: RoomState) -> None:
+        await self._send_state(state.encode(), state.seats, state.stamp)
 
     async def push_state(self, state: RoomState) -> None:
         """Send ``state`` to this socket (used to resync after a Redis outage)."""

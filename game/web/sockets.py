@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from game.realtime.presence import SocketCounts
 from game.storage import session_lifetime
+from game.storage.consumer_dispatch import DirectDispatch
 
 logger = logging.getLogger(__name__)
 
@@ -60,22 +60,9 @@ def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
     return len((text_data or "").encode())
 
 
-class SocketConsumer(AsyncWebsocketConsumer):
-    """What the room and lobby consumers share: how they dispatch, and how they send."""
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Dispatch each message straight to its handler.
-
-        Channels' ``AsyncConsumer.dispatch`` first awaits ``aclose_old_connections``
-        for every message, a hop to the process's single database thread: every
-        state fanned out to every socket queued behind the moves being stored.
-        Our handlers reach the database only through ``database_sync_to_async``,
-        which closes old connections itself, so the extra hop is dropped.
-        """
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+class SocketConsumer(DirectDispatch, AsyncWebsocketConsumer):
+    """What the room and lobby consumers share: how they dispatch (straight to the handler, with no
+    hop to the database thread: game.storage.consumer_dispatch), and how they send."""
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         """Send a frame; one to a client that has already gone is dropped.

@@ -50,7 +50,11 @@ other than daphne are untouched.
 """
 
 import time
-from typing import Any
+from typing import Any, Final
+
+WRITTEN_FOR: Final = {"daphne": "4.2", "twisted": "26.10", "autobahn": "26.10"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_daphne_internals.py checks what is used here."""
 
 CLOSE_SERVICE_RESTART = 1012
 BODY_TOO_SLOW = b"The request's body did not arrive in time.\n"

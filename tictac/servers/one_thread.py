@@ -20,13 +20,19 @@ must stay short, which they are (a handful of indexed queries each).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import django
 from django.core.handlers.asgi import ASGIHandler
 
+WRITTEN_FOR: Final = {"django": "5.2"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_django_internals.py checks what is used here."""
+
 
 class OneThreadASGIHandler(ASGIHandler):
+    """Django's handler; its ``__call__`` is Django's, less the ``ThreadSensitiveContext``."""
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")

@@ -20,10 +20,15 @@ are unaffected.
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
+
+WRITTEN_FOR: Final = {"uvicorn": "0.54"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_uvicorn_internals.py checks what is used here."""
 
 BODY_TOO_SLOW = b"The request's body did not arrive in time.\n"
 

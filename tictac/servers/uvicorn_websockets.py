@@ -11,11 +11,15 @@ server. This protocol drops both as soon as the handshake is answered.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import (
     WebSocketsSansIOProtocol as _WebSocketsSansIOProtocol,
 )
+
+WRITTEN_FOR: Final = {"uvicorn": "0.54"}
+"""The releases this was written for, checked at start-up (tictac.servers.written_for);
+game/tests/test_upgrade_uvicorn_internals.py checks what is used here."""
 
 
 class WebSocketsSansIOProtocol(_WebSocketsSansIOProtocol):

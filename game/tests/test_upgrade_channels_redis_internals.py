@@ -1,9 +1,11 @@
 """The channel layers' internals that game/storage/layer_internals.py reads, checked on real layers of the
 installed channels and channels-redis (against the test Redis, and two of their own for the shards).
 
-If one of these fails after an upgrade, the package renamed or reshaped what the adapter
-reads: change game/storage/layer_internals.py (and only it) to match, or the hang-up of clients too
-far behind stops working.
+Run this first when channels-redis (or Channels) moves to another release series, then change
+layer_internals' WRITTEN_FOR (tictac.servers.written_for stops the server until then). If one of these
+fails after an upgrade, the package renamed or reshaped what the adapter reads: change
+game/storage/layer_internals.py (and only it) to match, or the hang-up of clients too far behind stops
+working.
 """
 
 from __future__ import annotations
