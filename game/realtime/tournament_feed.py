@@ -33,8 +33,7 @@ from django.conf import settings
 
 from game.actions import arena_rounds, tournaments
 from game.messages.lobby import LOBBY_GROUP
-from game.realtime import room_states
-from game.realtime.broadcast import group_send, publish
+from game.realtime.broadcast import announce, group_send
 from game.storage.per_process import kept
 
 logger = logging.getLogger(__name__)
@@ -109,9 +108,9 @@ class TournamentFeed:
             self._published.pop(tournament_id, None)  # a leader again later publishes its first standings
             return
         for room, game in played.settled:
-            await publish(await room_states.read(room, game), layer=layer)
+            await announce(room, game, layer=layer)
         for new in played.paired:
-            await publish(await room_states.read(new.room, new.game), layer=layer)
+            await announce(new.room, new.game, layer=layer)
             event = {"type": "tournament.paired", "room": new.room.code, "players": list(new.player_ids)}
             if layer is not None:
                 await group_send(layer, tournament_group(tournament_id), event)
