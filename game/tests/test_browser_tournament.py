@@ -20,7 +20,7 @@ def create_tournament(server: LiveServer, name: str) -> int:
     database = server.env["DATABASE_URL"]
     manage(
         database,
-        "from datetime import timedelta; from game import services, tournaments; "
+        "from datetime import timedelta; from game.actions import tournaments, write; "
         f"tournaments.create_tournament({name!r}, starts_at=write.now(), duration=timedelta(minutes=30), "
         "time_control='move:30', away_seconds=120)",
     )
@@ -121,7 +121,7 @@ def test_four_people_play_two_rounds_of_an_arena_and_see_the_podium(
     # Round two is the last: the host ends the tournament while it is played; its games still count.
     manage(
         server.env["DATABASE_URL"],
-        f"from game import tournaments; tournaments.end_now(tournaments.get_tournament({tournament_id}))",
+        f"from game.actions import tournaments; tournaments.end_now(tournaments.get_tournament({tournament_id}))",
     )
     expect(spectator.locator("#tournament-status")).to_have_text("Time is up: the last games are being played")
     champion = x_wins(one, other_game)

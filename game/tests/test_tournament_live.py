@@ -34,7 +34,7 @@ FINISHED = ("won", "draw", "resigned", "timeout", "abandoned", "aborted")
 def create_tournament(database: str, name: str) -> int:
     manage(
         database,
-        "from datetime import timedelta; from game import services, tournaments; "
+        "from datetime import timedelta; from game.actions import tournaments, write; "
         f"tournaments.create_tournament({name!r}, starts_at=write.now(), duration=timedelta(minutes=30), "
         "time_control='move:30')",
     )
@@ -162,7 +162,7 @@ async def test_an_arena_on_two_workers_loses_and_doubles_no_pairing_when_the_pai
         await _until(lambda: pairings() >= killed_at + AFTER_THE_KILL, "pairings after the kill")
         assert survivor[0].process is not None
         assert _lease_holder_pid(database, tournament_id) == survivor[0].process.pid
-        end = f"from game import tournaments; tournaments.end_now(tournaments.get_tournament({tournament_id}))"
+        end = f"from game.actions import tournaments; tournaments.end_now(tournaments.get_tournament({tournament_id}))"
         await asyncio.to_thread(manage, database, end)
         await asyncio.wait_for(asyncio.gather(*playing), WAIT)
 
