@@ -207,8 +207,8 @@ function handleMessage(message) {
  * @param {{id: number, name: string, url: string, ends_at: string, size: number, win_length: number, joined: number}} tournament
  */
 function showTournament(tournament) {
-  const section = byId('lobby-tournaments');
-  const tournaments = byId('tournament-list');
+  const section = byId('lobby-tournaments', HTMLElement);
+  const tournaments = byId('tournament-list', HTMLElement);
   const row = document.createElement('li');
   row.className = 'room-row tournament-row';
   row.dataset.tournament = String(tournament.id);
@@ -243,7 +243,7 @@ function showTournament(tournament) {
 
 /** A tournament whose time is up leaves the lobby (its page still shows its last games and podium). */
 function dropEndedTournaments() {
-  const section = byId('lobby-tournaments');
+  const section = byId('lobby-tournaments', HTMLElement);
   for (const row of section.querySelectorAll('.tournament-row')) {
     if (row instanceof HTMLElement && Date.parse(row.dataset.endsAt || '') <= Date.now()) row.remove();
   }

@@ -10,6 +10,7 @@
  * docs/protocol.md, "Arena tournaments".
  */
 
+import { byId } from './dom.js';
 import { LiveSocket, readJson } from './socket.js';
 
 /**
@@ -37,27 +38,18 @@ import { LiveSocket, readJson } from './socket.js';
  * @property {{name: string, rank: number, active: boolean, playing: boolean} | null} [you]
  */
 
-/**
- * @param {string} id
- * @returns {HTMLElement}
- */
-function byId(id) {
-  const node = document.getElementById(id);
-  if (!node) throw new Error('the tournament page has no #' + id);
-  return node;
-}
 
-const root = byId('tournament');
-const statusLine = byId('tournament-status');
-const inPlay = byId('tournament-in-play');
-const you = byId('tournament-you');
-const joinForm = byId('tournament-join-form');
-const withdrawForm = byId('tournament-withdraw-form');
-const body = byId('standings-body');
-const empty = byId('standings-empty');
-const podium = byId('podium');
-const podiumList = byId('podium-list');
-const liveState = byId('tournament-live');
+const root = byId('tournament', HTMLElement);
+const statusLine = byId('tournament-status', HTMLElement);
+const inPlay = byId('tournament-in-play', HTMLElement);
+const you = byId('tournament-you', HTMLElement);
+const joinForm = byId('tournament-join-form', HTMLElement);
+const withdrawForm = byId('tournament-withdraw-form', HTMLElement);
+const body = byId('standings-body', HTMLElement);
+const empty = byId('standings-empty', HTMLElement);
+const podium = byId('podium', HTMLElement);
+const podiumList = byId('podium-list', HTMLElement);
+const liveState = byId('tournament-live', HTMLElement);
 
 /** @type {Tournament | null} */
 let shown = readJson('initial-tournament');
