@@ -61,6 +61,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "side": (
         "game.realtime.presence",
+        "game.realtime.presence_entries",
+        "game.realtime.presence_redis",
         "game.realtime.budgets",
         "game.storage.group_commit",
         "game.storage.session_lifetime",
