@@ -32,6 +32,10 @@ class RoomState:
     """Player id per mark, so each socket can tell its own seat."""
     stamp: StateStamp
     """Which of two states is newer (see :data:`game.domain.state_order.StateStamp`)."""
+    presence: PresenceSnapshot | None = None
+    """The presence reading it was built from, when that was read for it: its group event carries the
+    reading to the room's other processes, which keep it (game.realtime.presence_readings) and so need
+    not read Redis for their next move's state. None for a reading reused (every process has it)."""
 
     def encode(self) -> str:
         return json.dumps(self.message, separators=(",", ":"))
@@ -65,8 +69,12 @@ class RoomState:
 
 
 def state_event(state: RoomState) -> dict[str, Any]:
-    """The group message that carries a state to every socket of the room."""
-    return {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}
+    """The group message that carries a state to every socket of the room (and, read for it, its presence:
+    the sessions here and the sockets without one; the stamp says when it was read)."""
+    event = {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}
+    if state.presence is not None:
+        event["presence"] = [state.presence.anonymous, *state.presence.sessions]
+    return event
 
 
 def add_you(encoded_state: str, mark: str | None) -> str:
@@ -154,8 +162,9 @@ def _series(game: Game) -> dict[str, int]:
     }
 
 
-def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
-    """The room's state, from its game and a reading of its presence."""
+def build(room: Room, game: Game, seen: PresenceSnapshot, *, read_for_it: bool = True) -> RoomState:
+    """The room's state, from its game and a reading of its presence (``read_for_it``: read for this
+    state, not reused: its group event carries the reading to the room's other processes)."""
     seated = {player.session_hash: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
     last_move = None
     if game.history:
@@ -207,4 +216,5 @@ def build(room: Room, game: Game, seen: PresenceSnapshot) -> RoomState:
         message=message,
         seats={"X": game.player_x_id, "O": game.player_o_id},
         stamp=(game.number, game.version, seen.read_at_us),
+        presence=seen if read_for_it else None,
     )

@@ -29,6 +29,7 @@ from game.models import Game, Room, Status
 from game.realtime.broadcast import publish
 from game.realtime.computer_turns import computer_players
 from game.realtime.presence import PresenceSnapshot, presence
+from game.realtime.presence_readings import last_presence
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class Referee:
         if not room_codes:
             return
         seen = await presence().snapshots(room_codes)
+        for code, reading in seen.items():
+            last_presence.confirm(code, reading)  # a move's state then needs no read of its own
         for room in await _arooms_out_of_step(seen):
             game = await endings.anote_presence(room, seen[room.code].sessions)
             if game is not None:
