@@ -62,18 +62,25 @@ class LastPresence:
         if known is None or known[0].read_at_us <= seen.read_at_us:
             self._readings.keep(room_code, (seen, time.monotonic()))
 
-    def confirm(self, room_code: str, seen: PresenceSnapshot) -> None:
+    def confirm(self, room_code: str, seen: PresenceSnapshot) -> bool:
         """A periodic reading (the referee's): the kept reading, if it says the same, holds as of now, under its
         own read time (so the states built from it keep their stamps, and no process needs to read again);
-        if it differs (presence that expired unannounced), ``seen`` replaces it."""
+        if it differs (presence that expired unannounced), ``seen`` replaces it.
+
+        Whether the room's presence changed without a state announcing it here (or this process keeps no
+        reading of it): only then can its countdowns be out of step with it.
+        """
         known = self._readings.get(room_code)
         if known is None:
-            return  # not a room this process keeps a reading of (it has no socket there yet)
-        kept = known[0]
-        if kept.sessions == seen.sessions and kept.anonymous == seen.anonymous and kept.read_at_us <= seen.read_at_us:
-            self._readings.keep(room_code, (kept, time.monotonic()))
-        else:
             self.keep(room_code, seen)
+            return True
+        kept = known[0]
+        if kept.sessions == seen.sessions and kept.anonymous == seen.anonymous:
+            if kept.read_at_us <= seen.read_at_us:
+                self._readings.keep(room_code, (kept, time.monotonic()))
+            return False
+        self.keep(room_code, seen)
+        return True
 
     def forget_older_than(self, room_code: str, read_at_us: int) -> None:
         """A state with a newer presence reading reached this process: its own reading is out of date."""

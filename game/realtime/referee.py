@@ -82,10 +82,13 @@ class Referee:
         if not room_codes:
             return
         seen = await presence().snapshots(room_codes)
-        for code, reading in seen.items():
-            last_presence.confirm(code, reading)  # a move's state then needs no read of its own
-        for room in await _arooms_out_of_step(seen):
-            game = await endings.anote_presence(room, seen[room.code].sessions)
+        # Kept for the moves' states, which then read none; a room whose presence no state announced
+        # changing (a dead worker's sockets expired) is the only kind a countdown can be out of step in.
+        changed = {code: reading for code, reading in seen.items() if last_presence.confirm(code, reading)}
+        if not changed:
+            return
+        for room in await _arooms_out_of_step(changed):
+            game = await endings.anote_presence(room, changed[room.code].sessions)
             if game is not None:
                 await publish(await room_states.read(room, game))
 

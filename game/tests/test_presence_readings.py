@@ -13,8 +13,9 @@ from django.conf import settings
 
 from game.actions import write
 from game.messages import state
-from game.models import Room
+from game.models import Room, session_hash
 from game.realtime import presence_readings, referee
+from game.realtime.local_sockets import local_sockets
 from game.realtime.presence import PresenceSnapshot, RedisPresence, presence, stores
 from game.realtime.presence_readings import last_presence
 from game.realtime.referee import Referee
@@ -152,3 +153,31 @@ async def test_every_socket_is_sent_the_same_bytes_but_for_its_own_you(
                 break
     assert texts["alice"][0] == texts["bob"][0] == texts["watcher"][0]
     assert [you for _, you in texts.values()] == [{"mark": "X"}, {"mark": "O"}, {"mark": None}]
+
+
+async def test_the_referees_round_looks_up_no_game_where_presence_changed_only_as_announced(
+    room: Room, players: tuple[Socket, Socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[list[str]] = []
+    original = referee._arooms_out_of_step
+
+    async def counted(seen: dict[str, PresenceSnapshot]) -> list[Room]:
+        looked_up.append(list(seen))
+        return await original(seen)
+
+    monkeypatch.setattr(referee, "_arooms_out_of_step", counted)
+    await Referee().check_presence([room.code])
+    assert looked_up == []
+
+
+async def test_the_referee_starts_the_countdown_of_a_player_whose_worker_died(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    """Bob's sockets expired from presence with no goodbye (his worker died): the referee's round sees it."""
+    alice, bob = players
+    for socket in local_sockets.in_room(room.code):
+        if socket.identity.session_hash == session_hash(bob.session_key or ""):
+            await presence().remove(room.code, socket.channel_name, socket.identity.session_hash, socket.address)
+    await Referee().check_presence([room.code])
+    shown = await alice.until_offline("O")
+    assert "O" in shown["game"]["absent"]
