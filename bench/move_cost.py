@@ -298,7 +298,10 @@ def main(argv: list[str]) -> int:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tictac-move-cost-") as scratch:
         databases = Databases(args.db, Path(scratch), rooms=args.games + room_count(0) + WARMUP_GAMES)
-        runs = [MeasuredRun(target, plan, databases, logs) for target in targets]
+        runs = []
+        for index, target in enumerate(targets, start=1):
+            (logs / str(index)).mkdir()  # two targets may share a scenario, and so a log's name
+            runs.append(MeasuredRun(target, plan, databases, logs / str(index)))
         passes: dict[str, list[Pass]] = {str(target): [] for target in targets}
         try:
             for run in runs:
