@@ -41,10 +41,10 @@ import psutil
 
 from bench import runner
 from bench.__main__ import RESULTS
-from bench.costs import RedisStats
 from bench.crowd import room_count
 from bench.database import Databases
 from bench.processes import ServerProcess
+from bench.redis_stats import RedisStats
 from bench.runner import WARMUP_GAMES, ScenarioRun
 from bench.scenarios import CHOSEN, Plan, Scenario
 

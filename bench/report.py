@@ -162,7 +162,7 @@ def _check(scenario: str, target: str, met: bool, value: str) -> dict[str, Any]:
 def summary_table(results: dict[str, dict[str, Any]]) -> str:
     """A line per scenario: its median peak, and the worst of the tail's windows at 500 games."""
     header = (
-        f"{'scenario':34} {'peak mv/s':>9} {'srv ms/mv':>9} {'500g p50':>8} {'500g p99':>8} "
+        f"{'scenario':34} {'peak mv/s':>9} {'srv ms/mv':>9} {'cmd/mv':>6} {'500g p50':>8} {'500g p99':>8} "
         f"{'lost':>5} {'stall':>5} {'KB/sock':>7} {'setup p99':>9} {'other cpu':>9}"
     )
     lines = [header, "-" * len(header)]
@@ -181,11 +181,13 @@ def summary_table(results: dict[str, dict[str, Any]]) -> str:
         rss = tail[0].get("rss_per_socket_kb", "-") if tail else "-"
         lines.append(
             f"{name:34} {result['peak_moves_per_second']:9.1f} {best['server_cpu_ms_per_move'] or 0:9.3f} "
+            f"{best.get('redis_commands_per_move') or 0:6.2f} "
             f"{latency.get('p50', '-')!s:>8} {latency.get('p99', '-')!s:>8} {lost:5d} {stalled:5d} "
             f"{rss!s:>7} {setup_p99:9.1f} {other:9.2f}"
         )
     lines.append(
-        "peak: the median of the runs' peaks; 500g: the tail's window with the worst p99; "
+        "peak: the median of the runs' peaks; srv ms/mv and cmd/mv (Redis commands per move): the busiest phase's; "
+        "500g: the tail's window with the worst p99; "
         "lost and stall: every phase (stall: not the peak's)"
     )
     return "\n".join(lines)
