@@ -29,6 +29,8 @@ from bench.stats import CrowdCounts, PhaseCounts, SetupCounts, distribution
 from tictac.embedded_redis import EmbeddedRedis
 
 WARMUP_GAMES = 8
+BELOW_PEAK = 0.7
+"""Issue 24's third target: the tail at this share of the run's own measured peak (moves/s), at the ramp's pace."""
 WARMUP_VISITORS = 16
 """Watchers (no seats) who load the page and connect in the warm-up rooms, so the page's first renders are not timed."""
 Say = Callable[[str], None]
@@ -276,11 +278,25 @@ class ScenarioRun:
                 step = self._play(games, interval=0, seconds=plan.peak_seconds)
                 result["peak"].append({"games": games, "run": run, **step})
                 self._report_step(f"peak {run}/{plan.peak_runs}", games, step)
-        self.pool.close_all()
         result["peak_runs"] = peaks_by_run(result["tail"], result["peak"], plan.peak_runs)
         result["peak_moves_per_second"] = statistics.median(result["peak_runs"])
         self.say(f"    peak by run: {', '.join(f'{peak:.1f}' for peak in result['peak_runs'])} moves/s")
+        measured_below = self.scenario.app == "tictac" and plan.ramp_games and result["peak_moves_per_second"]
+        result["below_peak"] = self._below_peak(result["peak_moves_per_second"]) if measured_below else []
+        self.pool.close_all()
         return result
+
+    def _below_peak(self, peak: float) -> list[dict[str, Any]]:
+        """Issue 24's flat tail: games at a move per ``move_interval`` making ``BELOW_PEAK`` of this run's own
+        median peak, measured ``tail_runs`` times; the games already connected (after the crowd), at most."""
+        plan = self.plan
+        games = min(self.connected, max(1, round(BELOW_PEAK * peak * plan.move_interval)))
+        windows = []
+        for run in range(1, plan.tail_runs + 1):
+            step = {"run": run, **self._play(games, interval=plan.move_interval, seconds=plan.ramp_seconds)}
+            windows.append({"games": games, "share_of_peak": round(games / plan.move_interval / peak, 3), **step})
+            self._report_step(f"{BELOW_PEAK:.0%} of the peak {run}/{plan.tail_runs}", games, step)
+        return windows
 
     def _ramp_step(
         self, games: int, idle_rss_mb: float, setup: dict[str, Any], warmup: float | None = None
