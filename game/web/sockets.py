@@ -1,7 +1,8 @@
 """What every tictac socket shares: the base consumer, its close codes and its checks of a frame.
 
-The consumers (room_consumer, lobby_consumer, pool_consumer) are transport only: they check a frame, parse it, hand the action
-to the actions (game.actions), and publish the resulting state to the room's group.
+The consumers (room_consumer, lobby_consumer, pool_consumer) are transport only: they check a
+frame, parse it, hand the action to the actions (game.actions), and publish the resulting state
+to the room's group.
 Who a socket is comes from its session when it connects, never from what it
 writes.
 """
