@@ -32,14 +32,27 @@ class Usage:
 
 
 def usage(processes: list[psutil.Process]) -> Usage:
+    """The processes' CPU and RSS, each with its children's: a server that serves from a worker process of its own
+    (granian) is measured by that worker, and a search process (the computer's) counts as the server's."""
     cpu = 0.0
     rss = 0
-    for process in processes:
-        with process.oneshot():
-            times = process.cpu_times()
-            cpu += times.user + times.system
-            rss += process.memory_info().rss
+    for root in processes:
+        for process in [root, *_children(root)]:
+            try:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    cpu += times.user + times.system
+                    rss += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue  # it ended between the listing and the reading
     return Usage(cpu, rss)
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return list(process.children(recursive=True))
+    except psutil.NoSuchProcess:
+        return []
 
 
 class ServerProcess:

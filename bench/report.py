@@ -16,6 +16,9 @@ TARGET_RSS_PER_SOCKET_KB = 40.0
 TARGET_CROWD_SECONDS = 5.0
 TARGET_CROWD_PAGE_P99_MS = 500.0
 TARGET_CROWD_PAGES_RATIO = 0.5
+# Issue 24's targets, against the relay on the same server (the scenario's twin) in the same run.
+TARGET_CPU_PER_MOVE_RATIO = 1.25
+TARGET_VISITOR_CPU_RATIO = 2.0
 
 
 def _at_games(result: dict[str, Any], games: int) -> dict[str, Any] | None:
@@ -33,7 +36,7 @@ def phases(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Every measured phase of a scenario once: the ramp, the tail's further windows, beside the computer, the peak."""
     beside = [result["beside_computer"]] if result.get("beside_computer") else []
     every: list[dict[str, Any]] = result["ramp"] + result.get("tail", [])[1:] + beside + result["peak"]
-    return every
+    return every + result.get("below_peak", [])
 
 
 def median_ratio(ours: list[float], theirs: list[float]) -> tuple[float, list[float]]:
@@ -68,6 +71,8 @@ def verdicts(results: dict[str, dict[str, Any]], database: str = "sqlite") -> li
                     name, "peak ≥ 0.8× naive on the same server + layer", median >= 0.8, _ratios_detail(median, ratios)
                 )
             )
+        if twin is not None:
+            checks += _cpu_verdicts(name, result, twin)
         if scenario.workers > 1:
             every = phases(result)
             errors = sum(sum(phase["errors"].values()) + sum(phase["closes"].values()) for phase in every)
@@ -155,6 +160,55 @@ def _crowd_verdicts(
     return checks
 
 
+def _peak_cpu_per_move(result: dict[str, Any]) -> float:
+    """The median over the peak's steps of the servers' CPU per move (ms): the busiest, least idle-weighted phases."""
+    figures = [step["server_cpu_ms_per_move"] for step in result["peak"] if step.get("server_cpu_ms_per_move")]
+    return statistics.median(figures) if figures else math.nan
+
+
+def _cpu_verdicts(name: str, result: dict[str, Any], twin: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 24: CPU per move and per visitor, memory per socket, against the relay on the same server; and the
+    tail at 70 % of this run's own peak."""
+    checks = []
+    ours, theirs = _peak_cpu_per_move(result), _peak_cpu_per_move(twin)
+    ratio = ours / theirs if theirs else math.nan
+    checks.append(
+        _check(
+            name, f"CPU per move ≤ {TARGET_CPU_PER_MOVE_RATIO}× the relay's on the same server (peak)",
+            ratio <= TARGET_CPU_PER_MOVE_RATIO, f"{ratio:.2f}× ({ours:.3f} against {theirs:.3f} ms)",
+        )
+    )  # fmt: skip
+    crowd, base = result.get("crowd"), twin.get("crowd")
+    if crowd and base and crowd.get("server_cpu_ms_per_visitor") and base.get("server_cpu_ms_per_visitor"):
+        visitor = crowd["server_cpu_ms_per_visitor"] / base["server_cpu_ms_per_visitor"]
+        checks.append(
+            _check(
+                name, f"CPU per visitor ≤ {TARGET_VISITOR_CPU_RATIO}× the minimal page's, same server",
+                visitor <= TARGET_VISITOR_CPU_RATIO,
+                f"{visitor:.2f}× ({crowd['server_cpu_ms_per_visitor']} against {base['server_cpu_ms_per_visitor']} ms)",
+            )
+        )  # fmt: skip
+    ours_tail, their_tail = _tail_at(result, TARGET_GAMES), _tail_at(twin, TARGET_GAMES)
+    if ours_tail and their_tail:
+        mine, relay = ours_tail[0]["rss_per_socket_kb"], their_tail[0]["rss_per_socket_kb"]
+        checks.append(
+            _check(
+                name, "memory per socket ≤ the relay's on the same server", mine <= relay, f"{mine} against {relay} KB"
+            )
+        )
+    if below := result.get("below_peak"):
+        p99s = [window["latency_ms"].get("p99", math.inf) for window in below]
+        lost = sum(window["never_arrived"] for window in below)
+        checks.append(
+            _check(
+                name, f"p99 ≤ {TARGET_P99_MS:.0f} ms at 70 % of the peak ({below[0]['games']} games), every run, "
+                "nothing lost", max(p99s) <= TARGET_P99_MS and lost == 0,
+                f"p99 by run {', '.join(str(p99) for p99 in p99s)} ms; never arrived {lost}",
+            )
+        )  # fmt: skip
+    return checks
+
+
 def _check(scenario: str, target: str, met: bool, value: str) -> dict[str, Any]:
     return {"scenario": scenario, "target": target, "met": met, "value": value}
 
@@ -162,7 +216,7 @@ def _check(scenario: str, target: str, met: bool, value: str) -> dict[str, Any]:
 def summary_table(results: dict[str, dict[str, Any]]) -> str:
     """A line per scenario: its median peak, and the worst of the tail's windows at 500 games."""
     header = (
-        f"{'scenario':34} {'peak mv/s':>9} {'srv ms/mv':>9} {'500g p50':>8} {'500g p99':>8} "
+        f"{'scenario':34} {'peak mv/s':>9} {'srv ms/mv':>9} {'cmd/mv':>6} {'500g p50':>8} {'500g p99':>8} "
         f"{'lost':>5} {'stall':>5} {'KB/sock':>7} {'setup p99':>9} {'other cpu':>9}"
     )
     lines = [header, "-" * len(header)]
@@ -181,11 +235,13 @@ def summary_table(results: dict[str, dict[str, Any]]) -> str:
         rss = tail[0].get("rss_per_socket_kb", "-") if tail else "-"
         lines.append(
             f"{name:34} {result['peak_moves_per_second']:9.1f} {best['server_cpu_ms_per_move'] or 0:9.3f} "
+            f"{best.get('redis_commands_per_move') or 0:6.2f} "
             f"{latency.get('p50', '-')!s:>8} {latency.get('p99', '-')!s:>8} {lost:5d} {stalled:5d} "
             f"{rss!s:>7} {setup_p99:9.1f} {other:9.2f}"
         )
     lines.append(
-        "peak: the median of the runs' peaks; 500g: the tail's window with the worst p99; "
+        "peak: the median of the runs' peaks; srv ms/mv and cmd/mv (Redis commands per move): the busiest phase's; "
+        "500g: the tail's window with the worst p99; "
         "lost and stall: every phase (stall: not the peak's)"
     )
     return "\n".join(lines)
@@ -208,7 +264,16 @@ def runs_table(results: dict[str, dict[str, Any]]) -> str:
                 f"stalled {beside['stalled']}; their people moved {computer['moves']} times, "
                 f"errors {computer['errors'] or 0}, closes {computer['closes'] or 0}"
             )
+        if below := result.get("below_peak"):
+            p99s = ", ".join(str(window["latency_ms"].get("p99", "-")) for window in below)
+            lines.append(
+                f"{name:38} at 70 % of the peak ({below[0]['games']} games, {below[0]['share_of_peak']:.0%}), "
+                f"{len(below)} runs: p99 {p99s} ms; never arrived {sum(w['never_arrived'] for w in below)}"
+            )
         peaks = ", ".join(f"{peak:.1f}" for peak in result["peak_runs"])
+        line_cpu = [step["server_cpu_ms_per_move"] for step in result["peak"] if step.get("server_cpu_ms_per_move")]
+        if line_cpu:
+            lines.append(f"{name:38} server CPU per move at the peak: {', '.join(f'{ms:.3f}' for ms in line_cpu)} ms")
         line = f"{name:38} peak, {len(result['peak_runs'])} runs: {peaks} moves/s"
         stock = results.get(str(STOCK))
         if stock is not None and result["app"] == "tictac":

@@ -23,11 +23,14 @@ from bench.crowd import VisitorSpec, layout, room_count
 from bench.database import Databases
 from bench.loadgen import GameSpec, SeatTarget
 from bench.processes import ServerProcess, Usage, usage
+from bench.redis_stats import RedisStats
 from bench.scenarios import CHOSEN, Plan, Scenario
 from bench.stats import CrowdCounts, PhaseCounts, SetupCounts, distribution
 from tictac.embedded_redis import EmbeddedRedis
 
 WARMUP_GAMES = 8
+BELOW_PEAK = 0.7
+"""Issue 24's third target: the tail at this share of the run's own measured peak (moves/s), at the ramp's pace."""
 WARMUP_VISITORS = 16
 """Watchers (no seats) who load the page and connect in the warm-up rooms, so the page's first renders are not timed."""
 Say = Callable[[str], None]
@@ -101,8 +104,12 @@ def setup_summary(counts: SetupCounts) -> dict[str, Any]:
     }
 
 
-def phase_summary(counts: PhaseCounts, servers: Usage, redis: Usage, seconds: float) -> dict[str, Any]:
+def phase_summary(
+    counts: PhaseCounts, servers: Usage, redis: Usage, seconds: float, commands: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """One phase's figures; ``commands``: the Redis commands run meanwhile, by name (the servers' and the layer's)."""
     moves = counts.accepted
+    commands = commands or {}
     return {
         "moves_per_second": round(counts.moves_per_second, 1),
         "latency_ms": distribution(counts.latencies_ms),
@@ -123,6 +130,10 @@ def phase_summary(counts: PhaseCounts, servers: Usage, redis: Usage, seconds: fl
         "server_cpu_cores": round(servers.cpu_seconds / seconds, 3),
         "server_cpu_ms_per_move": round(servers.cpu_seconds * 1000 / moves, 3) if moves else None,
         "redis_cpu_cores": round(redis.cpu_seconds / seconds, 3),
+        "redis_commands_per_move": round(sum(commands.values()) / moves, 3) if moves else None,
+        "redis_commands_by_name_per_move": {name: round(calls / moves, 3) for name, calls in commands.items()}
+        if moves
+        else {},
         "server_rss_mb": round(servers.rss_bytes / 2**20, 1),
     }
 
@@ -185,6 +196,7 @@ class ScenarioRun:
         self.pool: ClientPool | None = None
         self.connected = 0
         self.specs: list[GameSpec] = []
+        self.redis_stats: RedisStats | None = None
 
     def run(self) -> dict[str, Any]:
         background = wait_for_quiet(self.say)
@@ -196,6 +208,7 @@ class ScenarioRun:
 
     def _start(self) -> None:
         self.redis = EmbeddedRedis().start()
+        self.redis_stats = RedisStats(self.redis.port)
         database_url = self.databases.fresh()
         name = str(self.scenario).replace("/", "_")
         for worker in range(self.scenario.workers):
@@ -216,6 +229,8 @@ class ScenarioRun:
         with contextlib.ExitStack() as stack:
             if self.redis is not None:
                 stack.callback(self.redis.stop)
+            if self.redis_stats is not None:
+                stack.callback(self.redis_stats.close)
             for server in self.servers:
                 stack.callback(server.stop)
             if self.pool is not None:
@@ -263,11 +278,25 @@ class ScenarioRun:
                 step = self._play(games, interval=0, seconds=plan.peak_seconds)
                 result["peak"].append({"games": games, "run": run, **step})
                 self._report_step(f"peak {run}/{plan.peak_runs}", games, step)
-        self.pool.close_all()
         result["peak_runs"] = peaks_by_run(result["tail"], result["peak"], plan.peak_runs)
         result["peak_moves_per_second"] = statistics.median(result["peak_runs"])
         self.say(f"    peak by run: {', '.join(f'{peak:.1f}' for peak in result['peak_runs'])} moves/s")
+        measured_below = self.scenario.app == "tictac" and plan.ramp_games and result["peak_moves_per_second"]
+        result["below_peak"] = self._below_peak(result["peak_moves_per_second"]) if measured_below else []
+        self.pool.close_all()
         return result
+
+    def _below_peak(self, peak: float) -> list[dict[str, Any]]:
+        """Issue 24's flat tail: games at a move per ``move_interval`` making ``BELOW_PEAK`` of this run's own
+        median peak, measured ``tail_runs`` times; the games already connected (after the crowd), at most."""
+        plan = self.plan
+        games = min(self.connected, max(1, round(BELOW_PEAK * peak * plan.move_interval)))
+        windows = []
+        for run in range(1, plan.tail_runs + 1):
+            step = {"run": run, **self._play(games, interval=plan.move_interval, seconds=plan.ramp_seconds)}
+            windows.append({"games": games, "share_of_peak": round(games / plan.move_interval / peak, 3), **step})
+            self._report_step(f"{BELOW_PEAK:.0%} of the peak {run}/{plan.tail_runs}", games, step)
+        return windows
 
     def _ramp_step(
         self, games: int, idle_rss_mb: float, setup: dict[str, Any], warmup: float | None = None
@@ -410,19 +439,37 @@ class ScenarioRun:
         )  # fmt: skip
         time.sleep(max(0.0, start_at + warmup - time.monotonic()))
         servers_before, redis_before = self._usage()
+        commands_before = self._commands()
         machine_before = psutil.cpu_times()
         time.sleep(max(0.0, start_at + warmup + seconds - time.monotonic()))
         servers_after, redis_after = self._usage()
+        commands_after = self._commands()
         machine_after = psutil.cpu_times()
         counts = self.pool.finish_play()
         servers = Usage(servers_after.cpu_seconds - servers_before.cpu_seconds, servers_after.rss_bytes)
         redis = Usage(redis_after.cpu_seconds - redis_before.cpu_seconds, redis_after.rss_bytes)
-        summary = phase_summary(counts, servers, redis, seconds)
+        commands = {
+            name: calls - commands_before.get(name, 0.0)
+            for name, calls in commands_after.items()
+            if calls > commands_before.get(name, 0.0)
+        }
+        summary = phase_summary(counts, servers, redis, seconds, commands)
         summary["machine_cpu_busy"] = busy = _busy(machine_before, machine_after)
         # What the machine did besides this benchmark: other load skews a comparison.
         ours = summary["server_cpu_cores"] + summary["redis_cpu_cores"] + summary["client_cpu_cores"]
         summary["other_cpu_cores"] = round(max(0.0, busy * (psutil.cpu_count() or 1) - ours), 2)
         return summary
+
+    def _commands(self) -> dict[str, float]:
+        """Redis's commands so far, by name (this reader's ``INFO`` left out)."""
+        if self.redis_stats is None:
+            return {}
+        counters = self.redis_stats.read()
+        return {
+            key.removeprefix("redis_command:"): calls
+            for key, calls in counters.items()
+            if key.startswith("redis_command:")
+        }
 
     def _report_step(self, kind: str, games: int, step: dict[str, Any]) -> None:
         latency = step["latency_ms"]
@@ -430,6 +477,7 @@ class ScenarioRun:
             f"    {kind} {games:4d} games: {step['moves_per_second']:7.1f} moves/s  "
             f"p50 {latency.get('p50', '-')} p99 {latency.get('p99', '-')} ms  "
             f"never arrived {step['never_arrived']}  stalled {step['stalled']}  errors {sum(step['errors'].values())}  "
-            f"closes {step['closes'] or 0}  cpu: server {step['server_cpu_cores']} redis {step['redis_cpu_cores']} "
+            f"closes {step['closes'] or 0}  redis cmd/move {step.get('redis_commands_per_move')}  "
+            f"cpu: server {step['server_cpu_cores']} redis {step['redis_cpu_cores']} "
             f"client {step['client_busiest_core']} other {step['other_cpu_cores']}"
         )

@@ -40,6 +40,13 @@ SERVERS: dict[str, list[str]] = {
         *("--ws-per-message-deflate", "false"),
     ],
 }
+# granian (issue 24): a Rust HTTP/WebSocket server running the ASGI app on one worker with uvloop; not
+# installed with tictac (measure it with `pip install granian` into the environment, or on PYTHONPATH).
+# Its access log is off unless asked for; it serves in a worker process under a supervising one.
+SERVERS["granian"] = [
+    *("-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}"),
+    *("--loop", "uvloop", "--workers", "1", "--log-level", "warning"),
+]
 # How the Docker image serves: uvicorn-sansio with tictac's protocol class, which
 # drops each socket's handshake once answered (tictac/servers/uvicorn_websockets.py), and
 # glibc's malloc held to two heaps (see SERVER_ENV).
@@ -57,6 +64,7 @@ SERVERS["uvicorn-sansio-arenas2"] = [
 # throughput (one heap costs a fifth of it): docs/performance.md.
 SERVER_ENV: dict[str, dict[str, str]] = {
     "uvicorn-sansio-arenas2": {"MALLOC_ARENA_MAX": "2"},
+    "granian": {"MALLOC_ARENA_MAX": "2"},
 }
 
 # An app whose processes need settings of their own, wrapped around the layer's (below): the naive

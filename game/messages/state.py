@@ -22,7 +22,7 @@ from game.models import FINISHED_STATUSES, Game, Room, Status
 
 
 class PresenceReading(Protocol):
-    """What a state needs of a reading of the room's presence (game.realtime.presence.PresenceSnapshot is one):
+    """What a state needs of a reading of the room's presence (game.realtime.presence_entries.PresenceSnapshot is one):
     this module is below the realtime layer, so it names what it reads rather than importing it."""
 
     @property
@@ -30,6 +30,9 @@ class PresenceReading(Protocol):
 
     @property
     def read_at_us(self) -> int: ...
+
+    @property
+    def anonymous(self) -> int: ...
 
     def spectators(self, seated_sessions: set[str]) -> int: ...
 
@@ -42,6 +45,10 @@ class RoomState:
     """Player id per mark, so each socket can tell its own seat."""
     stamp: StateStamp
     """Which of two states is newer (see :data:`game.domain.state_order.StateStamp`)."""
+    presence: PresenceReading | None = None
+    """The presence reading it was built from, when that was read for it: its group event carries the
+    reading to the room's other processes, which keep it (game.realtime.presence_readings) and so need
+    not read Redis for their next move's state. None for a reading reused (every process has it)."""
 
     def encode(self) -> str:
         return json.dumps(self.message, separators=(",", ":"))
@@ -75,8 +82,12 @@ class RoomState:
 
 
 def state_event(state: RoomState) -> dict[str, Any]:
-    """The group message that carries a state to every socket of the room."""
-    return {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}
+    """The group message that carries a state to every socket of the room (and, read for it, its presence:
+    the sessions here and the sockets without one; the stamp says when it was read)."""
+    event = {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}
+    if state.presence is not None:
+        event["presence"] = [state.presence.anonymous, *state.presence.sessions]
+    return event
 
 
 def add_you(encoded_state: str, mark: str | None) -> str:
@@ -164,8 +175,9 @@ def _series(game: Game) -> dict[str, int]:
     }
 
 
-def build(room: Room, game: Game, seen: PresenceReading) -> RoomState:
-    """The room's state, from its game and a reading of its presence."""
+def build(room: Room, game: Game, seen: PresenceReading, *, read_for_it: bool = True) -> RoomState:
+    """The room's state, from its game and a reading of its presence (``read_for_it``: read for this
+    state, not reused: its group event carries the reading to the room's other processes)."""
     seated = {player.session_hash: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
     last_move = None
     if game.history:
@@ -217,4 +229,5 @@ def build(room: Room, game: Game, seen: PresenceReading) -> RoomState:
         message=message,
         seats={"X": game.player_x_id, "O": game.player_o_id},
         stamp=(game.number, game.version, seen.read_at_us),
+        presence=seen if read_for_it else None,
     )

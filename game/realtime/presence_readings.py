@@ -22,11 +22,15 @@ logger = logging.getLogger(__name__)
 NOBODY = PresenceSnapshot(frozenset(), 0, 0)
 """What a room's presence is taken to be when Redis cannot be read and nothing was read before."""
 
-# How long a move's state may reuse a reading. Every presence change publishes
-# a state of its own, and receiving one makes this process drop its older
-# reading (LastPresence.forget_older_than), so the bound is only for the change
-# nobody announces: entries that expire after their process died.
-PRESENCE_REUSE_SECONDS = 5.0
+# How long a move's state may reuse a reading: the gap after which it is stale. Presence changes when
+# people come and go, not when they move, and every such change publishes a state carrying the reading
+# made for it, which each process serving the room keeps (room_states.note_received); a newer reading not
+# carried ends the reuse at once (LastPresence.forget_older_than). What nobody announces is presence that
+# only expired (a dead worker's sockets): the referee reads every served room's presence every
+# PRESENCE_CHECK_EVERY_SECONDS (5 s) and confirms or replaces the reading kept here (LastPresence.confirm),
+# so a kept reading is never older than that while the referee runs, and a move never reads Redis. The
+# bound is for a referee that stopped (a loop held up, Redis away): two of its rounds and a little more.
+PRESENCE_REUSE_SECONDS = 12.0
 
 
 class LastPresence:
@@ -34,7 +38,9 @@ class LastPresence:
 
     It is the fallback when Redis cannot be read: a move that was committed
     must still be told, with slightly old online dots. And a move's state
-    reuses it, which spares a Redis round trip on every move.
+    reuses it, which spares a Redis round trip on every move: it is kept
+    current from the states that announce a change (:meth:`keep`) and from
+    the referee's rounds (:meth:`confirm`), not by reading Redis on a move.
     """
 
     def __init__(self) -> None:
@@ -56,6 +62,26 @@ class LastPresence:
         known = self._readings.get(room_code)
         if known is None or known[0].read_at_us <= seen.read_at_us:
             self._readings.keep(room_code, (seen, time.monotonic()))
+
+    def confirm(self, room_code: str, seen: PresenceSnapshot) -> bool:
+        """A periodic reading (the referee's): the kept reading, if it says the same, holds as of now, under its
+        own read time (so the states built from it keep their stamps, and no process needs to read again);
+        if it differs (presence that expired unannounced), ``seen`` replaces it.
+
+        Whether the room's presence changed without a state announcing it here (or this process keeps no
+        reading of it): only then can its countdowns be out of step with it.
+        """
+        known = self._readings.get(room_code)
+        if known is None:
+            self.keep(room_code, seen)
+            return True
+        kept = known[0]
+        if kept.sessions == seen.sessions and kept.anonymous == seen.anonymous:
+            if kept.read_at_us <= seen.read_at_us:
+                self._readings.keep(room_code, (kept, time.monotonic()))
+            return False
+        self.keep(room_code, seen)
+        return True
 
     def forget_older_than(self, room_code: str, read_at_us: int) -> None:
         """A state with a newer presence reading reached this process: its own reading is out of date."""

@@ -27,6 +27,7 @@ from game.domain import rules
 from game.models import Game, Room, Status
 from game.realtime.broadcast import announce
 from game.realtime.presence import PresenceSnapshot, presence
+from game.realtime.presence_readings import last_presence
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ class Referee:
         if not room_codes:
             return
         seen = await presence().snapshots(room_codes)
+        # Kept for the moves' states, which then read none.
+        for code, reading in seen.items():
+            last_presence.confirm(code, reading)
+        # Every room is looked at, not only those whose reading changed: a process can commit a
+        # change to who the game says is here (and a move) and die before announcing it.
         for room in await _arooms_out_of_step(seen):
             game = await endings.anote_presence(room, seen[room.code].sessions)
             if game is not None:  # the computer hears of it too: its turn may have been lost with a process

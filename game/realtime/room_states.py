@@ -15,7 +15,7 @@ from game.actions.write import acurrent_game, current_game, forget_room
 from game.messages.state import RoomState, build
 from game.models import Game, Room
 from game.realtime import presence_readings
-from game.realtime.presence import presence
+from game.realtime.presence import PresenceSnapshot, presence
 from game.realtime.presence_readings import last_presence
 from game.storage.cached_games import game_cache
 
@@ -32,9 +32,9 @@ async def read(room: Room, game: Game | None = None, *, reuse_presence: bool = F
     if game is None:
         game = await acurrent_game(room)
     seen = last_presence.reusable(room.code) if reuse_presence else None
-    if seen is None:
-        seen = await presence_readings.read(room.code)
-    return build(room, game, seen)
+    if seen is not None:
+        return build(room, game, seen, read_for_it=False)
+    return build(room, game, await presence_readings.read(room.code))
 
 
 def read_blocking(room: Room, *, reuse_presence: bool = False) -> RoomState:
@@ -51,15 +51,22 @@ def read_blocking(room: Room, *, reuse_presence: bool = False) -> RoomState:
     if is_due(room, game):
         game = settle(room) or current_game(room)
     seen = last_presence.reusable(room.code) if reuse_presence else None
-    if seen is None:
-        seen = presence().snapshots_blocking([room.code])[room.code]
-    return build(room, game, seen)
+    if seen is not None:
+        return build(room, game, seen, read_for_it=False)
+    return build(room, game, presence().snapshots_blocking([room.code])[room.code])
 
 
 def note_received(room: Room, event: dict[str, Any]) -> None:
-    """What this process learns from a state that reached it through the room's group."""
+    """What this process learns from a state that reached it through the room's group: the game, and the
+    presence reading it carries (one read for it); a newer reading it does not carry ends the reuse of this
+    process's own, older one (see :class:`LastPresence`)."""
     number, game_version, read_at_us = event["stamp"]
-    last_presence.forget_older_than(room.code, read_at_us)
+    carried = event.get("presence")
+    if carried is not None:
+        anonymous, *sessions = carried
+        last_presence.keep(room.code, PresenceSnapshot(frozenset(sessions), int(anonymous), int(read_at_us)))
+    else:
+        last_presence.forget_older_than(room.code, read_at_us)
     game_cache.note_published(room.pk, number, game_version, event["seats"], event["state"])
 
 

@@ -241,7 +241,9 @@ class RoomConsumer(SocketConsumer):
                 await self._publish(await room_states.read(room, await moves.aresign(room, self.identity.player_id)))
             case protocol.Rematch():
                 game = await rematch.arequest_rematch(room, self.identity.player_id)
-                await self._publish(await room_states.read(room, game, reuse_presence=True))
+                # The first request changes nothing the lobby shows; the second starts the next game.
+                lobby = game.status not in FINISHED_STATUSES
+                await self._publish(await room_states.read(room, game, reuse_presence=True), lobby=lobby)
             case protocol.Chat(text=text):
                 if self.identity.session_key is None:
                     raise write.ActionRefused("no_session", "Open the room page first: chatting needs a session.")
