@@ -84,11 +84,23 @@ function handleMessage(message, fresh) {
 // -------------------------------------------------------------- the socket
 
 /**
+ * A join asked for before the socket first opened (a quick Enter while the page still connects):
+ * sent as soon as it opens, rather than refused.
+ * @type {{type: 'join', name?: string} | null}
+ */
+let pendingJoin = null;
+
+/**
  * @param {import('../socket.js').Link} link
  * @param {string} reason
  */
 function onLink(link, reason) {
   view.link = link;
+  if (link === 'open' && pendingJoin !== null) {
+    const message = pendingJoin;
+    pendingJoin = null;
+    send(message);
+  }
   // An unanswered move stays in view.pendingMove while the socket is down, to be resent after reconnecting.
   if (link !== 'open') view.moveSent = false;
   if (link === 'final') {
@@ -153,7 +165,10 @@ function onJoin(event) {
     message.name = name;
     rememberName(name);
   }
-  sendOrComplain(message);
+  if (!send(message)) {
+    pendingJoin = message;
+    showError('Connecting: you take the seat as soon as the page is connected.');
+  }
 }
 
 function onResignClick() {
