@@ -246,9 +246,10 @@ def _swap_with(cursor: Any, game: Game, changes: dict[str, Any], condition: Cond
             f"UPDATE {quote(Game._meta.db_table)} SET {quote('ratings')} = %s WHERE {quote('id')} = %s",
             [_concrete_field(Game, "ratings").get_db_prep_save(board, connection), game.pk],
         )
-        game.ratings = board
-    # The game as written is this process's copy now (dropped again if the transaction rolls back).
-    game_cache.store(game)
+        game.ratings = values["ratings"] = board
+    # The game as written is this process's copy now (dropped again if the transaction rolls back), and
+    # what this write set is the change the room's other processes are sent with its state.
+    game_cache.store(game, written=values)
     return True
 
 

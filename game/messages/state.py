@@ -49,6 +49,10 @@ class RoomState:
     """The presence reading it was built from, when that was read for it: its group event carries the
     reading to the room's other processes, which keep it (game.realtime.presence_readings) and so need
     not read Redis for their next move's state. None for a reading reused (every process has it)."""
+    change: str | None = None
+    """The columns the write that made this version of the game set, when this process made it
+    (game.storage.cached_games.encode_change): its group event carries them to the room's other
+    processes, whose copies of the game take them (game.storage.cached_games.GameCache.get)."""
 
     def encode(self) -> str:
         return json.dumps(self.message, separators=(",", ":"))
@@ -87,6 +91,8 @@ def state_event(state: RoomState) -> dict[str, Any]:
     event = {"type": "room.state", "state": state.encode(), "seats": state.seats, "stamp": state.stamp}
     if state.presence is not None:
         event["presence"] = [state.presence.anonymous, *state.presence.sessions]
+    if state.change is not None:
+        event["change"] = state.change
     return event
 
 
@@ -175,9 +181,12 @@ def _series(game: Game) -> dict[str, int]:
     }
 
 
-def build(room: Room, game: Game, seen: PresenceReading, *, read_for_it: bool = True) -> RoomState:
+def build(
+    room: Room, game: Game, seen: PresenceReading, *, read_for_it: bool = True, change: str | None = None
+) -> RoomState:
     """The room's state, from its game and a reading of its presence (``read_for_it``: read for this
-    state, not reused: its group event carries the reading to the room's other processes)."""
+    state, not reused: its group event carries the reading to the room's other processes), and the
+    ``change`` that made the game's version, when this process wrote it (see :attr:`RoomState.change`)."""
     seated = {player.session_hash: mark for mark, player in (("X", game.player_x), ("O", game.player_o)) if player}
     last_move = None
     if game.history:
@@ -230,4 +239,5 @@ def build(room: Room, game: Game, seen: PresenceReading, *, read_for_it: bool = 
         seats={"X": game.player_x_id, "O": game.player_o_id},
         stamp=(game.number, game.version, seen.read_at_us),
         presence=seen if read_for_it else None,
+        change=change,
     )

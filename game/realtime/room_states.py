@@ -12,7 +12,7 @@ from typing import Any
 
 from game.actions.endings import is_due, settle
 from game.actions.write import acurrent_game, current_game, forget_room
-from game.messages.state import RoomState, build
+from game.messages.state import PresenceReading, RoomState, build
 from game.models import Game, Room
 from game.realtime import presence_readings
 from game.realtime.presence import PresenceSnapshot, presence
@@ -33,8 +33,8 @@ async def read(room: Room, game: Game | None = None, *, reuse_presence: bool = F
         game = await acurrent_game(room)
     seen = last_presence.reusable(room.code) if reuse_presence else None
     if seen is not None:
-        return build(room, game, seen, read_for_it=False)
-    return build(room, game, await presence_readings.read(room.code))
+        return _build(room, game, seen, read_for_it=False)
+    return _build(room, game, await presence_readings.read(room.code))
 
 
 def read_blocking(room: Room, *, reuse_presence: bool = False) -> RoomState:
@@ -52,14 +52,21 @@ def read_blocking(room: Room, *, reuse_presence: bool = False) -> RoomState:
         game = settle(room) or current_game(room)
     seen = last_presence.reusable(room.code) if reuse_presence else None
     if seen is not None:
-        return build(room, game, seen, read_for_it=False)
-    return build(room, game, presence().snapshots_blocking([room.code])[room.code])
+        return _build(room, game, seen, read_for_it=False)
+    return _build(room, game, presence().snapshots_blocking([room.code])[room.code])
+
+
+def _build(room: Room, game: Game, seen: PresenceReading, *, read_for_it: bool = True) -> RoomState:
+    """The state, with the change that made its game's version if this process wrote it."""
+    change = game_cache.change_to(room.pk, game.number, game.version)
+    return build(room, game, seen, read_for_it=read_for_it, change=change)
 
 
 def note_received(room: Room, event: dict[str, Any]) -> None:
-    """What this process learns from a state that reached it through the room's group: the game, and the
-    presence reading it carries (one read for it); a newer reading it does not carry ends the reuse of this
-    process's own, older one (see :class:`LastPresence`)."""
+    """What this process learns from a state that reached it through the room's group: the change to the
+    game it carries (see :meth:`GameCache.note_published`), and the presence reading it carries (one read
+    for it); a newer reading it does not carry ends the reuse of this process's own, older one (see
+    :class:`LastPresence`)."""
     number, game_version, read_at_us = event["stamp"]
     carried = event.get("presence")
     if carried is not None:
@@ -67,7 +74,7 @@ def note_received(room: Room, event: dict[str, Any]) -> None:
         last_presence.keep(room.code, PresenceSnapshot(frozenset(sessions), int(anonymous), int(read_at_us)))
     else:
         last_presence.forget_older_than(room.code, read_at_us)
-    game_cache.note_published(room.pk, number, game_version, event["seats"], event["state"])
+    game_cache.note_published(room.pk, number, game_version, event["seats"], event.get("change"))
 
 
 def forget(room: Room) -> None:

@@ -5,9 +5,10 @@ The move path judges against this copy and skips the SELECT. It may be stale
 version compare-and-swap, and a refusal is judged again against a fresh read
 before it is given. The actions own it (``game.actions.write`` stores every
 game it reads or writes, and drops a copy that may hold rolled-back changes);
-the state messages hand it the states other workers publish
-(``game.realtime.room_states.note_received``), so a process that did not make the last move
-still skips the SELECT.
+what another process wrote reaches it as that write's columns (a *change*, made
+here by :meth:`GameCache.store` from what the action wrote, carried in the room's
+state event and handed back by ``game.realtime.room_states.note_received``), so a
+process that did not make the last move still skips the SELECT.
 
 What is kept is a :class:`Snapshot`: the game's column values and its two
 seats' players as frozen data (JSON values as tuples). :meth:`GameCache.get`
@@ -22,15 +23,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, TypeVar
 
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.base import ModelState
 
 from game.domain import rules
-from game.models import Game, Player, Room, encode_board
+from game.models import Game, Player, Room
 from game.storage.per_process import kept
 
 # The per-room caches of a process (games here, presence readings in
@@ -129,6 +130,8 @@ class Snapshot(NamedTuple):
     """The Player's column values by attribute name."""
     player_o: MappingProxyType[str, Any] | None
     db: str | None
+    change: str | None = None
+    """The columns the write that made this version set (:func:`encode_change`); None for a game as read."""
 
     @property
     def number(self) -> int:
@@ -139,7 +142,7 @@ class Snapshot(NamedTuple):
         return int(self.game["version"])
 
     @classmethod
-    def of(cls, game: Game) -> Snapshot | None:
+    def of(cls, game: Game, change: str | None = None) -> Snapshot | None:
         """``game`` frozen; None if a column or a seat's player is not loaded (never so for the services' games)."""
         values = _columns(game, _GAME_FIELDS)
         if values is None:
@@ -159,7 +162,7 @@ class Snapshot(NamedTuple):
             if seat is None:
                 return None
             seats.append(MappingProxyType(seat))
-        return cls(MappingProxyType(values), seats[0], seats[1], game._state.db)
+        return cls(MappingProxyType(values), seats[0], seats[1], game._state.db, change)
 
     def game_for(self, room: Room) -> Game:
         """A new Game (with new Players) of this snapshot, in ``room``."""
@@ -176,67 +179,59 @@ class Snapshot(NamedTuple):
         return game
 
 
-# --- Published states -------------------------------------------------------------
+# --- Changes written elsewhere ---------------------------------------------------------
+
+_GAME_FIELDS_BY_NAME: dict[str, Field[Any, Any]] = {field.name: field for field in Game._meta.concrete_fields}
+_GAME_FIELDS_BY_ATTNAME: dict[str, Field[Any, Any]] = {field.attname: field for field in Game._meta.concrete_fields}
+
+# How many changes in a row a process keeps for a room before it stops (its copy is then read again
+# when it is needed). A process with only spectators in a room never writes its game, so the changes
+# it is sent would otherwise pile up for as long as the game lasts.
+CHANGES_KEPT = 16
+
+
+def encode_change(written: dict[str, Any]) -> str:
+    """What one write set (``{field name: value}``, as given to the compare-and-swap) as JSON text:
+    column values by attribute name, a related object by its key, a time in ISO 8601 (exact)."""
+    columns = {}
+    for name, value in written.items():
+        field = _GAME_FIELDS_BY_NAME[name]
+        columns[field.attname] = getattr(value, "pk", value) if field.is_relation else value
+    return json.dumps(columns, separators=(",", ":"), default=_time_as_text)
+
+
+def _time_as_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value a change can carry")
+
+
+def _apply_change(game: Game, change: str) -> None:
+    """Set on ``game`` the columns a change carries, each turned back into its field's Python value."""
+    for attname, value in json.loads(change).items():
+        setattr(game, attname, _GAME_FIELDS_BY_ATTNAME[attname].to_python(value))
 
 
 @dataclass(frozen=True, slots=True)
-class PublishedGame:
-    """The newest state of a room's game that reached this process through the room's group."""
+class PublishedChanges:
+    """The changes to a room's game that reached this process through the room's group, in order:
+    applied on top of a copy at any version from ``base`` up to just below ``version``, they give the
+    game at ``version``."""
 
     number: int
+    base: int
     version: int
     seats: tuple[tuple[str, int | None], ...]
-    encoded: str
-    """The state message as published: its Game fields are read (game_fields) only when a copy needs them."""
+    changes: tuple[str, ...]
+    """Each write's :func:`encode_change` text, oldest first; parsed only when a copy needs them."""
 
-
-def _from_epoch_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def game_fields(encoded_state: str) -> dict[str, Any]:
-    """The Game fields an encoded state describes: what a move, resign, claim, offer or rematch request changes.
-
-    The inverse of the ``game`` part of ``game.messages.state.build`` (docs/protocol.md's ``state``).
-    """
-    state = json.loads(encoded_state)
-    game = state["game"]
-    offer = game["offer"] or {"kind": "", "by": ""}
-    fields = {
-        "board": encode_board(tuple(game["board"])),
-        "history": game["history"],
-        "move_count": game["moves"],
-        "turn": game["turn"],
-        "status": game["status"],
-        "reason": game["reason"] or "",
-        "winner": game["winner"],
-        "line": game["line"],
-        "rematch_x": "X" in game["rematch"],
-        "rematch_o": "O" in game["rematch"],
-        "offer_kind": offer["kind"],
-        "offer_by": offer["by"],
-        "finished_at": _from_epoch_ms(game["finished_at"]) if game["finished_at"] else None,
-    }
-    for mark in rules.MARKS:
-        away = game["absent"].get(mark)
-        fields[f"{mark.lower()}_left_at"] = _from_epoch_ms(away["since"]) if away else None
-    clock = game["clock"] or {"X": None, "O": None, "since": None, "deadline": None}
-    # A turn's start is the running clock's, or without a clock the idle countdown's; a deadline is
-    # the running clock's, or a first move's (no clock runs until both have made one).
-    since = clock["since"] if clock["since"] is not None else (game["idle"] or {}).get("since")
-    deadline = clock["deadline"] if clock["deadline"] is not None else (game["first_move"] or {}).get("deadline")
-    fields |= {
-        "clock_x_ms": clock["X"],
-        "clock_o_ms": clock["O"],
-        "turn_started_at": _from_epoch_ms(since) if since is not None else None,
-        "deadline": _from_epoch_ms(deadline) if deadline is not None else None,
-        "ratings": {
-            mark: {"username": seat["username"], **seat["rating"]}
-            for mark, seat in state["players"].items()
-            if seat is not None and seat["rating"] is not None
-        },
-    }
-    return fields
+    def follow(
+        self, number: int, version: int, seats: tuple[tuple[str, int | None], ...], change: str
+    ) -> PublishedChanges:
+        """These changes with the next one after them, or the next one alone when it does not follow on."""
+        if (number, version - 1, seats) == (self.number, self.version, self.seats) and len(self.changes) < CHANGES_KEPT:
+            return PublishedChanges(number, self.base, version, seats, (*self.changes, change))
+        return PublishedChanges(number, version - 1, version, seats, (change,))
 
 
 def _seats(seats: dict[str, int | None]) -> tuple[tuple[str, int | None], ...]:
@@ -250,22 +245,21 @@ GameVersion = tuple[int, int]
 
 
 class GameCache:
-    """This process's game per room (its own copy, and the newest state other workers published)."""
+    """This process's game per room (its own copy, and the changes other workers wrote since)."""
 
     def __init__(self) -> None:
         self._copies: RoomCache[int, Snapshot] = RoomCache()
-        self._published: RoomCache[int, PublishedGame] = RoomCache()
+        self._published: RoomCache[int, PublishedChanges] = RoomCache()
 
     def get(self, room: Room) -> Game | None:
         """A game of the caller's own: this process's copy of the room's game, or None.
 
-        Brought up to date with a newer published state of the same game, if
-        there is one. A state is published only after its change has
-        committed, and it carries every field that a change to the same game
-        with the same players makes, so the result is the stored row at the
-        published version. Anything else (a new game, a seat taken or freed) is
-        left to the version check, which fails and makes the action read the
-        game again.
+        Brought up to date with the changes other processes wrote to the same
+        game since, if they all reached this process. A change is published
+        only after it has committed, and it is every column its write set, so
+        the result is the stored row at the newest version. Anything else (a
+        change missed, a new game, a seat taken or freed) is left to the
+        version check, which fails and makes the action read the game again.
         """
         snapshot = self._copies.get(room.pk)
         if snapshot is None:
@@ -275,37 +269,46 @@ class GameCache:
         if (
             published is None
             or published.number != game.number
-            or published.version <= game.version
+            or not published.base <= game.version < published.version
             or published.seats != ((rules.O, game.player_o_id), (rules.X, game.player_x_id))
         ):
             return game
-        for name, value in game_fields(published.encoded).items():
-            setattr(game, name, value)
+        for change in published.changes:
+            _apply_change(game, change)
         game.version = published.version
         return game
 
-    def store(self, game: Game) -> None:
+    def store(self, game: Game, written: dict[str, Any] | None = None) -> None:
         """``game``, as read or as written (committed, or dropped with :meth:`discard` if it rolls back), is the copy.
 
-        What is kept is a snapshot: changing ``game`` afterwards changes nothing here.
+        ``written``: the columns the write set, for :meth:`change_to`. What is
+        kept is a snapshot: changing ``game`` afterwards changes nothing here.
         """
-        snapshot = Snapshot.of(game)
+        snapshot = Snapshot.of(game, None if written is None else encode_change(written))
         if snapshot is None:
             self._copies.pop(game.room_id, None)
         else:
             self._copies.keep(game.room_id, snapshot)
 
+    def change_to(self, room_pk: int, number: int, version: int) -> str | None:
+        """The columns this process's write of that version of the room's game set, if its copy is that write."""
+        mine = self._copies.get(room_pk)
+        if mine is None or (mine.number, mine.version) != (number, version):
+            return None
+        return mine.change
+
     def note_published(
-        self, room_pk: int, number: int, version: int, seats: dict[str, int | None], encoded: str
+        self, room_pk: int, number: int, version: int, seats: dict[str, int | None], change: str | None
     ) -> None:
-        """Keep the newest published state of a room's game, to bring this process's copy up to date.
+        """Keep a change another process published, to bring this process's copy up to date.
 
         With a game's players on two workers, each move is made on the worker
         that did not make the last one: without this, every move found its
         worker's copy a move behind, lost its compare-and-swap and read the game
         again. Every socket of the room in this process hands over the same
-        state, so what is known already is turned away before anything is made
-        (and the state is parsed only when a copy needs it).
+        state, so what is known already is turned away at once. A newer state
+        without its change (read by a process that did not write it) leaves
+        nothing to build on.
         """
         mine = self._copies.get(room_pk)
         if mine is not None and (mine.number, mine.version) >= (number, version):
@@ -313,7 +316,12 @@ class GameCache:
         known = self._published.get(room_pk)
         if known is not None and (known.number, known.version) >= (number, version):
             return
-        self._published.keep(room_pk, PublishedGame(number, version, _seats(seats), encoded))
+        if change is None:
+            self._published.pop(room_pk, None)
+        elif known is None:
+            self._published.keep(room_pk, PublishedChanges(number, version - 1, version, _seats(seats), (change,)))
+        else:
+            self._published.keep(room_pk, known.follow(number, version, _seats(seats), change))
 
     def discard(self, room_pk: int) -> None:
         """Drop this process's copy of the room's game: it may hold changes that were rolled back."""

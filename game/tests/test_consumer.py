@@ -677,6 +677,27 @@ async def test_a_process_forgets_a_room_when_its_last_socket_there_leaves(
     assert cached() == [False, False, False]
 
 
+async def test_a_moves_state_event_carries_the_columns_its_write_set(
+    room: Room, players: tuple[Socket, Socket]
+) -> None:
+    """The room's other processes bring their copies of the game up to date from what the write set
+    (GameCache.get), not by reading the state back."""
+    alice, _ = players
+    layer = get_channel_layer()
+    assert layer is not None
+    listener = await layer.new_channel()
+    await layer.group_add(room_group(room.code), listener)
+    await alice.send({"type": "move", "cell": 4})
+    event = await layer.receive(listener)
+    while event["type"] != "room.state" or json.loads(event["state"])["game"]["moves"] != 1:
+        event = await layer.receive(listener)
+    await layer.group_discard(room_group(room.code), listener)
+    written = json.loads(event["change"])
+    assert (written["history"], written["move_count"], written["turn"], written["board"][4]) == ([4], 1, "O", "X")
+    stored = await database_sync_to_async(Game.objects.get)(room=room)
+    assert written["updated_at"] == stored.updated_at.isoformat()
+
+
 async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_the_game(
     room: Room, players: tuple[Socket, Socket], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -692,8 +713,9 @@ async def test_a_state_from_another_process_spares_the_next_move_here_a_read_of_
         assert mine is not None
         game_cache.discard(room.pk)
         theirs = moves.play_move(room, mine.player_o_id, 4)  # bob's move, on another worker
+        change = game_cache.change_to(room.pk, theirs.number, theirs.version)  # what its state event carries
         game_cache.store(mine)  # this process did not see that move
-        return state.build(room, theirs, presence().snapshots_blocking([room.code])[room.code])
+        return state.build(room, theirs, presence().snapshots_blocking([room.code])[room.code], change=change)
 
     published = await database_sync_to_async(move_elsewhere)()
     layer = get_channel_layer()
