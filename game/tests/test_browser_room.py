@@ -110,11 +110,16 @@ def test_after_a_game_players_are_offered_a_rematch_a_new_opponent_the_computer_
     expect(alice.locator("#rematch")).to_be_hidden()
     screenshot(alice, "after-game-opponent-left.png")
 
-    # The new-opponent form passes the CSRF check (a 403 otherwise) on its way to quick play.
+    # The new-opponent form passes the CSRF check (a 403 otherwise) and lands in quick play's pool,
+    # looking for an opponent. The test waits for that page: it used to end with the page still on its
+    # way there (no other browser test ends mid-navigation), and twice in clean runs the closing of
+    # its contexts hung Chromium until pytest-timeout.
     with alice.expect_response(lambda response: response.request.method == "POST") as posted:
         alice.click("#new-opponent")
     assert posted.value.status == 302
     assert "pool=" in (posted.value.request.post_data or "")
+    alice.wait_for_url(re.compile(r"/play/[^/]+/$"))
+    expect(alice.locator("#seek-status")).to_have_text("Looking for an opponent…")
 
 
 def test_after_a_game_a_player_plays_the_computer_on_the_same_board(
