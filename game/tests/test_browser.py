@@ -66,6 +66,8 @@ def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: New
     code = create_room(alice, server, "Keys")
     bob = new_context().new_page()
     bob.goto(f"{server.url}/rooms/{code}/")
+    # The seat is offered once the page is connected: typing before that typed into nothing.
+    expect(bob.locator("#join-form")).to_be_visible()
     bob.focus("#join-name")
     bob.keyboard.type("bob")
     bob.keyboard.press("Enter")
@@ -89,6 +91,69 @@ def test_the_keyboard_alone_can_play_a_game(server: LiveServer, new_context: New
         expect(page.locator(f'[data-cell="{cell}"]')).not_to_have_text("")
     expect(bob.locator("#status")).to_have_text("alice wins")
     expect(alice.locator('[data-cell="4"]')).to_have_accessible_name(re.compile(r"Row 2, column 2, O"))
+
+
+# The page's WebSocket, held: it stays CONNECTING (as on a slow network, or while the page's modules
+# still load on a busy machine) until the test calls window.letSocketsConnect(); then a real socket is
+# made and its events are passed on, so from there the page talks to the real server.
+HOLD_SOCKETS = """
+(() => {
+  const Real = window.WebSocket;
+  const held = [];
+  class HeldWebSocket extends EventTarget {
+    constructor(url, protocols) {
+      super();
+      this.url = url;
+      this.readyState = Real.CONNECTING;
+      this.real = null;
+      held.push(() => this.connect(protocols));
+    }
+    connect(protocols) {
+      const real = this.real = new Real(this.url, protocols);
+      for (const type of ['open', 'message', 'close', 'error']) {
+        real.addEventListener(type, (event) => {
+          this.readyState = real.readyState;
+          this.dispatchEvent(
+            type === 'message' ? new MessageEvent('message', { data: event.data })
+            : type === 'close' ? new CloseEvent('close', { code: event.code, reason: event.reason })
+            : new Event(type));
+        });
+      }
+    }
+    send(data) {
+      if (this.readyState !== Real.OPEN) throw new DOMException('Still in CONNECTING state.', 'InvalidStateError');
+      this.real.send(data);
+    }
+    close(code, reason) {
+      if (this.real) this.real.close(code, reason);
+      this.readyState = Real.CLOSED;
+    }
+  }
+  for (const name of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) HeldWebSocket[name] = Real[name];
+  window.WebSocket = HeldWebSocket;
+  window.socketsHeld = () => held.length;
+  window.letSocketsConnect = () => { for (const connect of held.splice(0)) connect(); };
+})();
+"""
+
+
+def test_the_seat_is_offered_only_once_the_page_is_connected(server: LiveServer, new_context: NewContext) -> None:
+    # Until its socket has told it whether this visitor already has a seat, a room page offers none:
+    # a seat asked for then could be a second one.
+    alice = new_context().new_page()
+    code = create_room(alice, server, "Early")
+    bob = new_context().new_page()
+    bob.add_init_script(HOLD_SOCKETS)
+    bob.goto(f"{server.url}/rooms/{code}/")
+    until(lambda: bob.evaluate("window.socketsHeld()") == 1, message="the room page opened its socket")
+    expect(bob.locator("#board")).to_be_visible()  # the page shows the room it was served with
+    expect(bob.locator("#join-form")).to_be_hidden()
+    bob.evaluate("window.letSocketsConnect()")
+    expect(bob.locator("#join-form")).to_be_visible()
+    bob.fill("#join-name", "bob")
+    bob.press("#join-name", "Enter")
+    expect(bob.locator("#join-form")).to_be_hidden()
+    expect(alice.locator("#seat-O .seat-name")).to_have_text("bob")
 
 
 def test_a_name_made_of_html_is_shown_as_text(server: LiveServer, new_context: NewContext) -> None:

@@ -84,23 +84,11 @@ function handleMessage(message, fresh) {
 // -------------------------------------------------------------- the socket
 
 /**
- * A join asked for before the socket first opened (a quick Enter while the page still connects):
- * sent as soon as it opens, rather than refused.
- * @type {{type: 'join', name?: string} | null}
- */
-let pendingJoin = null;
-
-/**
  * @param {import('../socket.js').Link} link
  * @param {string} reason
  */
 function onLink(link, reason) {
   view.link = link;
-  if (link === 'open' && pendingJoin !== null) {
-    const message = pendingJoin;
-    pendingJoin = null;
-    send(message);
-  }
   // An unanswered move stays in view.pendingMove while the socket is down, to be resent after reconnecting.
   if (link !== 'open') view.moveSent = false;
   if (link === 'final') {
@@ -165,10 +153,7 @@ function onJoin(event) {
     message.name = name;
     rememberName(name);
   }
-  if (!send(message)) {
-    pendingJoin = message;
-    showError('Connecting: you take the seat as soon as the page is connected.');
-  }
+  sendOrComplain(message);
 }
 
 function onResignClick() {
