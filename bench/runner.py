@@ -21,10 +21,11 @@ from bench.clientproc import ClientPool
 from bench.computer import ComputerSpec
 from bench.crowd import VisitorSpec, layout, room_count
 from bench.database import Databases
-from bench.loadgen import GameSpec, SeatTarget
+from bench.loadgen import GameSpec
 from bench.processes import ServerProcess, Usage, usage
 from bench.redis_stats import RedisStats
 from bench.scenarios import CHOSEN, Plan, Scenario
+from bench.seats import SeatTarget
 from bench.stats import distribution
 from bench.summaries import crowd_summary, machine_busy, peaks_by_run, per_socket_kb, phase_summary, setup_summary
 from tictac.embedded_redis import EmbeddedRedis
