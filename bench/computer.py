@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from bench.crowd import GAME_OVER, RESIGN_TIMEOUT
-from bench.loadgen import SETUP_TIMEOUT, SeatTarget, fetch_session
+from bench.seats import SETUP_TIMEOUT, SeatTarget, fetch_session
 
 STOP_TIMEOUT = 15.0
 """Longest a person may take to stop: a move's pause, a state, a resync after 5 s, the resignation's 5 s."""

@@ -38,7 +38,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from bench.loadgen import SETUP_TIMEOUT, get_page
+from bench.seats import SETUP_TIMEOUT, get_page
 from bench.stats import CrowdCounts
 
 SEATS_PER_ROOM = 2

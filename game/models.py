@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.db.models.signals import post_save
 from django.utils.crypto import salted_hmac
 
+from game.board_fields import board_size_field, win_length_field
 from game.domain import clocks, names, rules
 
 ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
@@ -66,14 +67,8 @@ class Room(models.Model):
         help_text="The room's address, /rooms/&lt;code&gt;/: 4 to 32 letters, digits, _ or -.",
     )
     name = models.CharField(max_length=64, blank=True)
-    size = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(rules.MIN_SIZE), MaxValueValidator(rules.MAX_SIZE)]
-    )
-    win_length = models.PositiveSmallIntegerField(
-        default=3,
-        validators=[MinValueValidator(rules.MIN_WIN_LENGTH), MaxValueValidator(rules.MAX_SIZE)],
-        help_text="How many marks in a row win (3 up to the board size).",
-    )
+    size = board_size_field()
+    win_length = win_length_field()
     host = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="hosted_rooms"
     )

@@ -18,6 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from game.board_fields import board_size_field, win_length_field
 from game.domain import clocks, rules
 
 MIN_AWAY_SECONDS: Final = 10
@@ -39,14 +40,8 @@ class Tournament(models.Model):
     """An arena: from ``starts_at`` for ``duration``, every free player is paired as soon as another is free."""
 
     name = models.CharField(max_length=64)
-    size = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(rules.MIN_SIZE), MaxValueValidator(rules.MAX_SIZE)]
-    )
-    win_length = models.PositiveSmallIntegerField(
-        default=3,
-        validators=[MinValueValidator(rules.MIN_WIN_LENGTH), MaxValueValidator(rules.MAX_SIZE)],
-        help_text="How many marks in a row win (3 up to the board size).",
-    )
+    size = board_size_field()
+    win_length = win_length_field()
     time_control = models.CharField(
         max_length=16,
         default="move:15",

@@ -1,4 +1,5 @@
-"""The import rules of docs/architecture.md that `.importlinter` cannot say, and proof that it says the rest.
+"""The import rules of docs/architecture.md that `.importlinter` cannot say, and proof that it says the rest;
+and the line limit of every module.
 
 `lint-imports` (run by `python3 run.py test`) checks the layers and the
 forbidden imports. It sees a third-party package only whole (``channels``,
@@ -25,6 +26,11 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 # Below game.realtime nothing publishes: the one reader of the channel layers' private parts reads.
 BELOW_REALTIME = ("game.domain", "game.models", "game.storage", "game.actions", "game.messages")
 CHANNEL_LAYER_READER = "game.storage.layer_internals"
+
+MAX_LINES = 450
+"""No module outside tests and migrations is longer (the project's rule; the pages' scripts: test_static_modules)."""
+GENERATED = {"game/domain/confusables.py"}
+"""Data written by ``manage.py confusables_table`` from Unicode's file, not code anyone reads: over the limit."""
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +115,23 @@ def test_lint_imports_breaks_the_contract_an_import_breaks(
     assert "Broken contracts" in report, report
     # An upward import makes a cycle too, so other contracts may break beside the one named.
     assert f"\n{contract}" in report.split("Broken contracts")[1], report
+
+
+def _tracked_python_modules() -> list[str]:
+    """Every .py file git tracks, outside tests and migrations, as paths from the root."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return [
+        path
+        for path in listed.split("\0")
+        if path and not {"tests", "migrations"} & set(Path(path).parts) and (ROOT / path).exists()
+    ]
+
+
+def test_no_module_outside_tests_and_migrations_is_over_the_line_limit() -> None:
+    modules = _tracked_python_modules()
+    assert set(modules) >= GENERATED  # what is left out is still there, under that name
+    assert set(modules) >= {"bench/runner.py", "testing/deploy_check.py", "run.py", "game/models.py"}
+    lengths = {path: len((ROOT / path).read_text(encoding="utf-8").splitlines()) for path in modules}
+    assert {path: lines for path, lines in lengths.items() if lines > MAX_LINES and path not in GENERATED} == {}

@@ -10,7 +10,9 @@ import psycopg
 import pytest
 
 from bench.capacity import HumanPace, Memory, per_player, sizing
-from bench.costs import POSTGRES_SETTINGS, DatabaseStats, RedisStats, Window, per_socket_second, per_unit
+from bench.cost_meters import DatabaseStats, Window, per_socket_second, per_unit
+from bench.costs import POSTGRES_SETTINGS
+from bench.redis_stats import RedisStats
 from testing.postgres import EmbeddedPostgres, find_bin_dir
 from tictac.embedded_redis import EmbeddedRedis
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from testing import deploy_check
+from testing import deploy_clients, deploy_engine
 from tictac.served_by import ServedBy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,23 +61,23 @@ def test_the_dockerfile_builds_on_python_3_11_slim_unless_given_another_base() -
 
 
 def test_the_deploy_checks_variables_put_a_stand_in_in_place_of_every_public_image() -> None:
-    environment = {variable: tag for variable, (tag, _) in deploy_check.STANDINS.items()}
+    environment = {variable: tag for variable, (tag, _) in deploy_engine.STANDINS.items()}
     environment["TICTAC_HTTP_PORT"] = "18000"
     services = compose_services(environment)
-    standins = {tag for tag, _ in deploy_check.STANDINS.values()}
+    standins = {tag for tag, _ in deploy_engine.STANDINS.values()}
     used = {services[name]["image"] for name in PUBLIC_IMAGES}
     used |= {services[name]["build"]["args"]["BASE_IMAGE"] for name in BUILT_SERVICES}
     assert used == standins
     assert services["proxy"]["ports"] == ["18000:80"]
-    for _, folder in deploy_check.STANDINS.values():
-        assert (deploy_check.STANDINS_DIR / folder / "Dockerfile").is_file()
+    for _, folder in deploy_engine.STANDINS.values():
+        assert (deploy_engine.STANDINS_DIR / folder / "Dockerfile").is_file()
 
 
 def test_the_room_pages_chat_is_read_from_its_json_script() -> None:
     page = b'<p>x</p><script id="initial-chat" type="application/json">[{"text": "gg"}]</script>'
-    assert deploy_check.initial_chat(page) == [{"text": "gg"}]
-    with pytest.raises(deploy_check.CheckError):
-        deploy_check.initial_chat(b"<p>no chat here</p>")
+    assert deploy_clients.initial_chat(page) == [{"text": "gg"}]
+    with pytest.raises(deploy_engine.CheckError):
+        deploy_clients.initial_chat(b"<p>no chat here</p>")
 
 
 async def answer_with(scope_type: str, message: dict[str, Any]) -> list[dict[str, Any]]:
