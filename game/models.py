@@ -154,6 +154,8 @@ class Status(models.TextChoices):
 
 FINISHED_STATUSES = (Status.WON, Status.DRAW, Status.RESIGNED, Status.TIMEOUT, Status.ABANDONED, Status.ABORTED)
 DECIDED_STATUSES = (Status.WON, Status.RESIGNED, Status.TIMEOUT, Status.ABANDONED)
+SOMEONE_LEFT = Q(x_left_at__isnull=False) | Q(o_left_at__isnull=False)
+"""A game one of whose seated players has gone (game.actions.endings.due_rooms, and its index)."""
 
 
 class EndReason(models.TextChoices):
@@ -241,10 +243,14 @@ class Game(models.Model):
             ),
             models.CheckConstraint(condition=Q(move_count__lte=rules.MAX_SIZE**2), name="game_move_count_in_range"),
         ]
-        # A player's games, newest first: their profile page (game.actions.ratings.recent_games).
         indexes = [
+            # A player's games, newest first: their profile page (game.actions.ratings.recent_games).
             models.Index(fields=["player_x", "-finished_at"], name="game_x_finished"),
             models.Index(fields=["player_o", "-finished_at"], name="game_o_finished"),
+            # Every process's referee asks twice a second which games are due (game.actions.endings.due_rooms):
+            # these two hold only the games that can be, the ones in play, by deadline and those someone left.
+            models.Index(fields=["deadline"], condition=Q(status=Status.PLAYING), name="game_playing_by_deadline"),
+            models.Index(fields=["room"], condition=Q(status=Status.PLAYING) & SOMEONE_LEFT, name="game_playing_left"),
         ]
 
     def __str__(self) -> str:
