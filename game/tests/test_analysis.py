@@ -124,13 +124,13 @@ def test_a_win_let_go_for_a_draw_is_a_mistake() -> None:
 
 
 def test_a_larger_boards_analysis_has_the_engines_move_for_each_position_in_play() -> None:
-    moves = [5, 0, 6, 1, 7]  # X completes 5-6-7 on 4×4, k=3
-    in_play = analysis.positions_in_play(4, 3, moves)
-    assert len(in_play) == len(moves)
+    cells_played = [5, 0, 6, 1, 7]  # X completes 5-6-7 on 4×4, k=3
+    in_play = analysis.positions_in_play(4, 3, cells_played)
+    assert len(in_play) == len(cells_played)
     searched = [analysis.search_position(board, 0.05) for board in in_play]
-    game = analysis.analyse_bounded(4, 3, moves, searched)
+    game = analysis.analyse_bounded(4, 3, cells_played, searched)
     assert game["exact"] is False
-    assert [entry["played"] for entry in game["positions"]] == [*moves, None]
+    assert [entry["played"] for entry in game["positions"]] == [*cells_played, None]
     assert all("values" not in entry and entry["verdict"] is None for entry in game["positions"])
     before_the_win = game["positions"][4]
     assert (before_the_win["to_move"], before_the_win["forced"], before_the_win["score"]) == ("X", "win", None)
@@ -185,8 +185,8 @@ async def test_a_larger_board_is_searched_in_the_search_process_once_then_read_f
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(analyses, "seconds_per_game", 0.5)
-    moves = [5, 0, 6, 1, 7]
-    game = await sync_to_async(_finished_game)(moves, size=4, win_length=3)
+    cells_played = [5, 0, 6, 1, 7]
+    game = await sync_to_async(_finished_game)(cells_played, size=4, win_length=3)
     client = AsyncClient()
     searched_before = analyses.searched
 
@@ -194,16 +194,16 @@ async def test_a_larger_board_is_searched_in_the_search_process_once_then_read_f
     assert first.status_code == 200
     body = first.json()
     assert body["exact"] is False
-    assert [entry["played"] for entry in body["positions"]] == [*moves, None]
+    assert [entry["played"] for entry in body["positions"]] == [*cells_played, None]
     assert body["positions"][4]["forced"] == "win"
-    assert analyses.searched - searched_before == len(moves)  # one search per position in play
+    assert analyses.searched - searched_before == len(cells_played)  # one search per position in play
     stored = await GameAnalysis.objects.aget(game_id=game.pk)
     assert stored.analysis == body
 
     second = await client.get(f"/games/{game.pk}/analysis.json")
     assert second.status_code == 200
     assert second.json() == body
-    assert analyses.searched - searched_before == len(moves)  # no search the second time
+    assert analyses.searched - searched_before == len(cells_played)  # no search the second time
 
 
 @pytest.mark.django_db(transaction=True)

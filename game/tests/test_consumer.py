@@ -36,12 +36,12 @@ OpenSocket = Callable[..., Awaitable[Socket]]
 
 async def play(cells: list[int], x: Socket, o: Socket) -> dict:
     """Play ``cells`` alternately (X first) and return the state after the last."""
-    state: dict = {}
+    last: dict = {}
     for number, cell in enumerate(cells, start=1):
         mover = x if number % 2 else o
         await mover.send({"type": "move", "cell": cell})
-        state = await mover.next_state(moves=number)
-    return state
+        last = await mover.next_state(moves=number)
+    return last
 
 
 async def test_when_two_players_play_to_a_win_then_everyone_sees_the_same_final_state(
@@ -373,10 +373,10 @@ async def test_when_a_player_resigns_then_the_other_wins(players: tuple[Socket, 
     alice, bob = players
     await play([0], alice, bob)
     await alice.send({"type": "resign"})  # allowed on the opponent's turn
-    state = await bob.next_state(status="resigned")
-    assert state["game"]["winner"] == "O"
-    assert state["game"]["turn"] is None
-    assert state["game"]["line"] is None
+    resigned = await bob.next_state(status="resigned")
+    assert resigned["game"]["winner"] == "O"
+    assert resigned["game"]["turn"] is None
+    assert resigned["game"]["line"] is None
 
 
 async def test_when_both_players_ask_for_a_rematch_then_a_new_game_starts_with_marks_swapped(
@@ -837,7 +837,7 @@ async def test_a_send_that_fails_because_the_client_went_leaves_no_ghost(
     await alice.send({"type": "chat", "text": "a broadcast the watcher cannot take"})
     await alice.next_message("chat")
     await watcher.communicator.send_input({"type": "websocket.disconnect", "code": 1006})
-    state = await alice.fresh_state()
-    while state["spectators"] != 0:
-        state = await alice.next_state()
+    seen = await alice.fresh_state()
+    while seen["spectators"] != 0:
+        seen = await alice.next_state()
     assert watchers_consumer not in local_sockets.in_room(room.code)
