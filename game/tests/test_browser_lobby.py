@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, expect
 
 from game.domain import pools
-from testing.browser import NewContext, create_room, screenshot
+from testing.browser import NewContext, create_room, join, screenshot
 from testing.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -83,3 +83,24 @@ def test_the_list_is_plain_links_without_javascript(
         page.wait_for_url(f"{server.url}/rooms/{code}/")
     finally:
         context.close()
+
+
+def test_a_name_played_under_is_offered_again_by_this_browser_after_its_session_is_gone(
+    server: LiveServer, new_context: NewContext
+) -> None:
+    host = new_context().new_page()
+    code = create_room(host, server, "Names", player_name="host")
+    visitor = new_context()
+    page = visitor.new_page()
+    page.goto(f"{server.url}/rooms/{code}/")
+    join(page, "bob")
+    visitor.clear_cookies()  # a new session: the server no longer knows the name, this browser does
+    page.goto(server.url + "/")
+    expect(page.locator("#quick-play-name")).to_have_value("bob")
+    expect(page.locator("#id_player_name")).to_have_value("bob")
+    page.fill("#quick-play-name", "robert")
+    page.locator("#quick-play-form button[name=pool]").first.click()
+    page.wait_for_url(f"{server.url}/play/**")
+    visitor.clear_cookies()
+    page.goto(f"{server.url}/rooms/{code}/")
+    expect(page.locator("#join-name")).to_have_value("robert")

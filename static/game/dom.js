@@ -2,6 +2,8 @@
 /* Helpers for a page's elements, shared by the room, replay, lobby and waiting pages. */
 
 const COPIED_SHOW_MS = 2000;
+// The name this browser last played under, offered again on the next page (the lobby's forms, a room's seat).
+const NAME_KEY = 'tictac.name';
 // What a copy button says where the browser would not copy.
 export const COPY_BY_HAND = 'Press Ctrl+C to copy';
 
@@ -78,4 +80,25 @@ function flashCopyButton(button, text) {
   button.textContent = text;
   window.clearTimeout(copyTimers.get(button));
   copyTimers.set(button, window.setTimeout(() => { button.textContent = button.dataset.label || ''; }, COPIED_SHOW_MS));
+}
+
+/**
+ * Lay `board` out as a `size` × `size` grid, its lines in whole pixels so that every one of a big
+ * board looks the same (the room page and the replay draw the same board).
+ * @param {HTMLElement} board
+ * @param {number} size
+ */
+export function sizeBoard(board, size) {
+  board.style.setProperty('--size', String(size));
+  board.style.setProperty('--gap', Math.max(1, Math.min(6, Math.floor(18 / size))) + 'px');
+}
+
+/** The name this browser last played under; '' if none (or storage is off: private mode). */
+export function rememberedName() {
+  try { return window.localStorage.getItem(NAME_KEY) || ''; } catch (_) { return ''; }
+}
+
+/** @param {string} name */
+export function rememberName(name) {
+  try { window.localStorage.setItem(NAME_KEY, name); } catch (_) { /* private mode: not remembered */ }
 }

@@ -12,9 +12,9 @@
  * changes them. Room and player names come from people, so they only ever
  * go through textContent.
  */
-import { byId, element } from './dom.js';
+import { byId, element, rememberName, rememberedName } from './dom.js';
 import { LiveSocket, readJson } from './socket.js';
-import { timeControlWords } from './words.js';
+import { ratingWords, timeControlWords } from './words.js';
 
 /**
  * A seat's rating, when the player has an account (else null).
@@ -43,7 +43,6 @@ import { timeControlWords } from './words.js';
 
 /** @type {import('./socket.js').Limits} */
 const limits = readJson('limits');
-const NAME_KEY = 'tictac.name';
 // The lobby's sections, in order: a seat you can take now, then games to watch.
 const CHALLENGE = 0;
 const GAME = 1;
@@ -69,15 +68,6 @@ function isListed(summary) {
 /** @param {RoomSummary} summary */
 function section(summary) {
   return summary.status === 'waiting' ? CHALLENGE : GAME;
-}
-
-/**
- * "1512", or "1512?" while provisional; '' without a rating.
- * @param {Rating | null | undefined} rating
- */
-function ratingWords(rating) {
-  if (!rating || typeof rating.value !== 'number') return '';
-  return Math.round(rating.value) + (rating.provisional ? '?' : '');
 }
 
 /**
@@ -274,15 +264,14 @@ function showLink(link, reason) {
  * from what this browser remembers; whatever is sent is remembered.
  */
 function rememberNames() {
-  let remembered = '';
-  try { remembered = window.localStorage.getItem(NAME_KEY) || ''; } catch (_) { /* private mode */ }
+  const remembered = rememberedName();
   for (const input of document.querySelectorAll('input[data-remember-name]')) {
     if (!(input instanceof HTMLInputElement) || !input.form) continue;
     if (!input.value && remembered) input.value = remembered;
     input.form.addEventListener('submit', () => {
       const name = input.value.trim();
       if (!name) return;
-      try { window.localStorage.setItem(NAME_KEY, name); } catch (_) { /* not remembered */ }
+      rememberName(name);
     });
   }
 }

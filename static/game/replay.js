@@ -8,7 +8,7 @@
  * the slider, the move list and the keys Left/Right/Home/End choose it.
  * Nothing here comes from people except through textContent.
  */
-import { byId, copyLink } from './dom.js';
+import { byId, copyLink, sizeBoard } from './dom.js';
 import { cellLabel, cellName } from './words.js';
 import { startAnalysis } from './analysis.js';
 
@@ -109,9 +109,7 @@ function onKeydown(event) {
 }
 
 function start() {
-  // Whole pixels, as on the room page, so that every grid line looks the same.
-  board.style.setProperty('--size', String(size));
-  board.style.setProperty('--gap', Math.max(1, Math.min(6, Math.floor(18 / size))) + 'px');
+  sizeBoard(board, size);
   buttons.first.addEventListener('click', () => show(0));
   buttons.prev.addEventListener('click', () => show(shown - 1));
   buttons.next.addEventListener('click', () => show(shown + 1));

@@ -28,11 +28,12 @@ export function timeControlWords(control) {
  */
 
 /**
- * "1512", or "1512?" while the rating is provisional (few rated games yet).
- * @param {Rating} rating
+ * "1512", or "1512?" while the rating is provisional (few rated games yet); '' without one (a guest).
+ * @param {Rating | null | undefined} rating
  * @returns {string}
  */
 export function ratingWords(rating) {
+  if (!rating || typeof rating.value !== 'number') return '';
   return String(Math.round(rating.value)) + (rating.provisional ? '?' : '');
 }
 

@@ -4,7 +4,7 @@
  * the arrow keys over a roving tabindex; a hint under it says why a click
  * plays nothing. Sending the move is main.js's.
  */
-import { element } from '../dom.js';
+import { element, sizeBoard } from '../dom.js';
 import { cellLabel } from '../words.js';
 import { ERROR_SHOW_MS, announce, isFinished, isMyTurn, playerName, ui, view } from './page.js';
 
@@ -21,9 +21,7 @@ function buildBoard(size) {
     cell.tabIndex = -1;
     cells.push(cell);
   }
-  ui.board.style.setProperty('--size', String(size));
-  // Whole pixels, so that every grid line of a big board looks the same.
-  ui.board.style.setProperty('--gap', Math.max(1, Math.min(6, Math.floor(18 / size))) + 'px');
+  sizeBoard(ui.board, size);
   ui.board.replaceChildren(...cells);
   view.cells = cells;
   view.boardSize = size;

@@ -18,7 +18,7 @@
  *
  * All text that comes from people (names, chat) goes through textContent.
  */
-import { COPY_BY_HAND, copyLink } from '../dom.js';
+import { COPY_BY_HAND, copyLink, rememberName, rememberedName } from '../dom.js';
 import { CONNECTION_EVENT, LiveSocket, readJson } from '../socket.js';
 import { cellToPlay, onBoardFocusin, onBoardKeydown } from './board.js';
 import { appendChat, onChat } from './chat.js';
@@ -29,8 +29,6 @@ import { acceptState, render, resendUnansweredMove } from './state.js';
 /** @typedef {import('./state.js').State} State */
 /** @typedef {import('./state.js').ChatMessage} ChatMessage */
 /** @typedef {import('./state.js').MoveMessage} MoveMessage */
-
-const NAME_KEY = 'tictac.name';
 
 // Friendlier wording for errors a person can hit by normal use.
 /** @type {Record<string, string>} */
@@ -45,15 +43,6 @@ const FRIENDLY_ERRORS = {
   nothing_to_take_back: 'There is no move of yours to take back.',
   unavailable: 'The server is busy for a moment. Try again.',
 };
-
-function rememberedName() {
-  try { return window.localStorage.getItem(NAME_KEY) || ''; } catch (_) { return ''; }
-}
-
-/** @param {string} name */
-function rememberName(name) {
-  try { window.localStorage.setItem(NAME_KEY, name); } catch (_) { /* private mode: not remembered */ }
-}
 
 /**
  * One message from the server; `fresh` marks the first state after each (re)connect.
