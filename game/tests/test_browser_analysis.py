@@ -59,9 +59,12 @@ def test_a_replay_marks_the_blunder_in_words_shows_each_cells_value_and_practise
     expect(page.locator('[data-cell="6"]')).to_have_attribute("aria-label", "Row 3, column 1, empty: wins")
     assert board_of(page, 3) == ["X", "", "O", "", "O", "", "", "", "X"]  # the words are drawn, not text
     screenshot(page, "replay-analysis.png")
-    page.click("#replay-prev")  # the values follow the shown position
+    # The values follow the shown position; the arrow keys step through the game from the checkbox too.
+    expect(page.locator("#show-values")).to_be_focused()
+    page.keyboard.press("ArrowLeft")
     expect(page.locator("[data-value]")).to_have_count(6)
-    page.click("#replay-next")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("[data-value]")).to_have_count(5)
     page.uncheck("#show-values")
     expect(page.locator("[data-value]")).to_have_count(0)
     expect(page.locator('[data-cell="1"]')).to_have_attribute("aria-label", "Row 1, column 2, empty")

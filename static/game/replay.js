@@ -98,10 +98,11 @@ function stepAfterKey(key) {
 /** @param {KeyboardEvent} event */
 function onKeydown(event) {
   if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return; // Alt+Left is "back"
-  // The slider moves itself with these keys (and tells us through 'input');
-  // in the link's text box they move the caret.
+  // The slider moves itself with these keys (and tells us through 'input'); in the link's text box
+  // they move the caret. A checkbox (the values toggle) has no use for them: they step the game.
   const target = event.target;
-  if (target === slider || (target instanceof Element && target.closest('input, textarea, select'))) return;
+  const ownsArrows = 'textarea, select, input:not([type="checkbox"])';
+  if (target === slider || (target instanceof Element && target.closest(ownsArrows))) return;
   const next = stepAfterKey(event.key);
   if (next === null) return;
   event.preventDefault();
