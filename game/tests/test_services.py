@@ -193,6 +193,38 @@ def test_changes_in_a_row_bring_a_copy_several_moves_behind_up_to_date(seated_pa
     assert game.history == [0, 4, 8, 2, 6]
 
 
+def test_past_the_changes_a_process_keeps_for_a_room_the_copy_is_read_again(
+    seated_pair: SeatedPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process that only watches a room is sent every change and writes none: it keeps a bounded
+    # run of them, then starts again from the newest, which no longer reaches back to its copy.
+    monkeypatch.setattr(cached_games, "CHANGES_KEPT", 2)
+    room, alice, bob = seated_pair
+    moves.play_move(room, alice, 0)
+    watched = game_cache.get(room)  # this process's copy from here on: it only watches
+    assert watched is not None
+
+    def played_elsewhere(player_id: int, cell: int) -> None:
+        game_cache.discard(room.pk)
+        theirs = moves.play_move(room, player_id, cell)
+        change = game_cache.change_to(room.pk, theirs.number, theirs.version)
+        game_cache.store(watched)
+        _received(room, theirs, change)
+
+    played_elsewhere(bob, 4)
+    played_elsewhere(alice, 8)
+    copy = game_cache.get(room)
+    assert copy is not None
+    assert copy.history == [0, 4, 8]  # two changes kept: enough to bring the copy up to date
+    played_elsewhere(bob, 2)  # a third in a row, one more than kept
+    with CaptureQueriesContext(connection) as queries:
+        game = moves.play_move(room, alice, 6)
+    # The copy is back to X's first move only, O to move: it refuses X's move, which is then judged
+    # again on a fresh read.
+    assert _statements(queries) == ["SELECT", "UPDATE", "INSERT"]
+    assert game.history == [0, 4, 8, 2, 6]
+
+
 def test_a_missed_change_leaves_the_copy_to_be_read_again(seated_pair: SeatedPair) -> None:
     room, alice, bob = seated_pair
     moves.play_move(room, alice, 0)
