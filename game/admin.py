@@ -12,8 +12,8 @@ from game.web import host_actions
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin[Room]):
-    list_display = ["code", "name", "size", "win_length", "host", "is_open", "created_at"]
-    list_filter = ["is_open", "size", "win_length", "created_at"]
+    list_display = ["code", "name", "size", "win_length", "host", "is_open", "quick_play", "created_at"]
+    list_filter = ["is_open", "quick_play", "size", "win_length", "created_at"]
     search_fields = ["code", "name", "host__username"]
     readonly_fields = ["created_at"]
     actions = ["close_rooms", "open_rooms", "kick_x", "kick_o"]

@@ -94,6 +94,11 @@ class Room(models.Model):
         validators=[MinValueValidator(MIN_IDLE_SECONDS), MaxValueValidator(MAX_IDLE_SECONDS)],
         help_text="Without a clock: seconds a present player may take over a move before the other may claim.",
     )
+    quick_play = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Made by quick play's pairing: a player still in its game is sent back here by quick play.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RoomQuerySet.as_manager()

@@ -32,6 +32,8 @@ def create_room(
     absence_seconds: int = 30,
     rated: bool = False,
     idle_seconds: int = DEFAULT_IDLE_SECONDS,
+    *,
+    quick_play: bool = False,
 ) -> Room:
     rules.check_dimensions(size, win_length)
     clocks.TimeControl.parse(time_control)
@@ -44,6 +46,7 @@ def create_room(
         absence_seconds=absence_seconds,
         rated=rated,
         idle_seconds=idle_seconds,
+        quick_play=quick_play,
     )
     current_game(room)
     return room
@@ -68,7 +71,7 @@ def quick_play_room(identity: Identity) -> Room | None:
     if identity.session_hash is None:
         return None
     mine = (
-        Game.objects.filter(status__in=(Status.WAITING, Status.PLAYING), room__is_open=True, room__name=QUICK_PLAY_NAME)
+        Game.objects.filter(status__in=(Status.WAITING, Status.PLAYING), room__is_open=True, room__quick_play=True)
         .filter(Q(player_x__session_hash=identity.session_hash) | Q(player_o__session_hash=identity.session_hash))
         .select_related("room")
         .order_by("-room__created_at")
@@ -98,7 +101,12 @@ def start_paired_game(
     rated = first.user_id is not None and second.user_id is not None
     with transaction.atomic():
         room = create_room(
-            name=QUICK_PLAY_NAME, size=size, win_length=win_length, time_control=time_control, rated=rated
+            name=QUICK_PLAY_NAME,
+            size=size,
+            win_length=win_length,
+            time_control=time_control,
+            rated=rated,
+            quick_play=True,
         )
         with atomic_write(room):
             return room, seat_pair(room, first, second)

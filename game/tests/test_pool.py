@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
 import game.realtime.seeks
 import game.web.pool_consumer
-from game.actions import rooms, write
+from game.actions import identities, rooms, seating, write
 from game.domain.pools import DEFAULT, Pool
 from game.models import Game, Player, Room, session_hash
 from game.realtime.presence import RedisPresence, presence
@@ -341,6 +342,16 @@ def test_quick_play_sends_a_session_that_sits_in_a_quick_play_game_back_to_it(cl
     theirs = rooms.PairedSeeker(session_hash(other.session_key), None, "fred")
     room, _ = rooms.start_paired_game(mine, theirs, size=3, win_length=3, time_control="move:15")
     assert client.post("/play/", {"pool": BLITZ.key})["Location"] == f"/rooms/{room.code}/"
+
+
+@pytest.mark.django_db
+def test_a_room_a_host_named_quick_play_is_not_where_quick_play_sends_its_players(client: Client) -> None:
+    client.post("/play/", {"name": "erin"})
+    assert client.session.session_key is not None
+    host = get_user_model().objects.create_user("host")
+    hosts_room = rooms.create_room(name=rooms.QUICK_PLAY_NAME, host_id=host.pk, time_control="move:15")
+    seating.join(hosts_room, identities.Identity(session_key=client.session.session_key), "erin")
+    assert client.post("/play/", {"pool": BLITZ.key})["Location"] == f"/play/{BLITZ.key}/"
 
 
 @pytest.mark.django_db
