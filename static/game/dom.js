@@ -1,5 +1,8 @@
 // @ts-check
-/* Helpers for a page's elements, shared by the room, replay, lobby and waiting pages. */
+/*
+ * Shared by the room, replay, lobby and waiting pages: their elements, copy buttons,
+ * a board's grid, and the name this browser remembers.
+ */
 
 const COPIED_SHOW_MS = 2000;
 // The name this browser last played under, offered again on the next page (the lobby's forms, a room's seat).
