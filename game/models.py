@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.db.models.signals import post_save
 from django.utils.crypto import salted_hmac
 
-from game.board_fields import board_size_field, win_length_field
+from game.board_fields import board_constraints, board_size_field, win_length_field
 from game.domain import clocks, names, rules
 
 ROOM_CODE_PATTERN = r"[A-Za-z0-9_-]{4,32}"
@@ -105,15 +105,7 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(size__gte=rules.MIN_SIZE, size__lte=rules.MAX_SIZE), name="room_size_in_range"
-            ),
-            models.CheckConstraint(
-                condition=Q(win_length__gte=rules.MIN_WIN_LENGTH, win_length__lte=F("size")),
-                name="room_win_length_in_range",
-            ),
-        ]
+        constraints = board_constraints("room")
 
     def __str__(self) -> str:
         return self.name or self.code

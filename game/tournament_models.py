@@ -18,8 +18,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from game.board_fields import board_size_field, win_length_field
-from game.domain import clocks, rules
+from game.board_fields import board_constraints, board_size_field, win_length_field
+from game.domain import clocks
 
 MIN_AWAY_SECONDS: Final = 10
 MAX_AWAY_SECONDS: Final = 600
@@ -72,13 +72,7 @@ class Tournament(models.Model):
     class Meta:
         ordering = ["-starts_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(size__gte=rules.MIN_SIZE, size__lte=rules.MAX_SIZE), name="tournament_size_in_range"
-            ),
-            models.CheckConstraint(
-                condition=Q(win_length__gte=rules.MIN_WIN_LENGTH, win_length__lte=F("size")),
-                name="tournament_win_length_in_range",
-            ),
+            *board_constraints("tournament"),
             models.CheckConstraint(condition=Q(ends_at__gte=F("starts_at")), name="tournament_ends_after_start"),
         ]
 
