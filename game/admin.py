@@ -68,15 +68,21 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return False
 
 
-class MoveInline(admin.TabularInline[Move, Game]):
-    model = Move
-    fields = ("number", "cell", "mark", "player", "created_at")
-    readonly_fields = fields
+class ListedInline(admin.TabularInline[Any, Any]):
+    """Rows shown under their parent as they are (a game's moves, a tournament's entries): none added or
+    deleted here, each field read-only (subclasses set ``readonly_fields = fields``)."""
+
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class MoveInline(ListedInline):
+    model = Move
+    fields = ("number", "cell", "mark", "player", "created_at")
+    readonly_fields = fields
 
 
 @admin.register(Game)
@@ -105,15 +111,10 @@ class PlayerAdmin(admin.ModelAdmin[Player]):
     readonly_fields = ["created_at"]
 
 
-class TournamentEntryInline(admin.TabularInline[TournamentEntry, Tournament]):
+class TournamentEntryInline(ListedInline):
     model = TournamentEntry
     fields = ("name", "player", "active", "joined_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Tournament)
